@@ -1,0 +1,73 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "DecoyNet",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "decoynet", targets: ["decoynet"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // MARK: - System libraries
+
+        /// libxml2: serialisation of libvirt documents and RelaxNG schema checks.
+        .systemLibrary(
+            name: "CLibXML2",
+            pkgConfig: "libxml-2.0",
+            providers: [.apt(["libxml2-dev"])]
+        ),
+        /// libvirt's C API, imported only by the hypervisor layer.
+        .systemLibrary(
+            name: "CLibvirt",
+            pkgConfig: "libvirt",
+            providers: [.apt(["libvirt-dev"])]
+        ),
+
+        // MARK: - Foundations
+
+        /// Source locations and diagnostics rendered as `file:line:col: error: message`.
+        .target(name: "Diagnostics"),
+        /// SHA-256, for deterministic identifiers and definition digests.
+        .target(name: "Digest"),
+
+        // MARK: - The pipeline
+
+        /// The topology language: YAML with marks -> model, and its validation rules.
+        .target(
+            name: "Topology",
+            dependencies: ["Diagnostics", .product(name: "Yams", package: "Yams")]
+        ),
+        /// Typed libvirt documents (network, domain, volume), libxml2 serialisation, schema checks.
+        .target(name: "LibvirtXML", dependencies: ["CLibXML2"]),
+        /// Lowering to a resolved environment, and rendering it as libvirt documents and graphs.
+        .target(name: "Compiler", dependencies: ["Topology", "LibvirtXML", "Diagnostics", "Digest"]),
+
+        // MARK: - Executable
+
+        /// The command-line interface: argument handling and output only.
+        .executableTarget(
+            name: "decoynet",
+            dependencies: [
+                "Compiler",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // MARK: - Tests
+
+        .testTarget(name: "DiagnosticsTests", dependencies: ["Diagnostics"]),
+        .testTarget(name: "DigestTests", dependencies: ["Digest"]),
+        .testTarget(name: "TopologyTests", dependencies: ["Topology"]),
+        .testTarget(name: "LibvirtXMLTests", dependencies: ["LibvirtXML"]),
+        .testTarget(
+            name: "CompilerTests",
+            dependencies: ["Compiler", "LibvirtXML", "Topology"],
+            exclude: ["Golden"]
+        ),
+        .testTarget(name: "DecoynetTests", dependencies: ["decoynet"]),
+    ]
+)

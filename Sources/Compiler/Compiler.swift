@@ -1,0 +1,45 @@
+import Diagnostics
+import Foundation
+import Topology
+
+/// The pipeline from a topology file to a resolved environment and its libvirt documents.
+///
+/// The CLI and any later front end call these; nothing here prints.
+public enum Compiler {
+    public struct Result: Sendable {
+        public var diagnostics: [Diagnostic]
+        /// Present only when there was no error.
+        public var environment: ResolvedEnvironment?
+    }
+
+    /// Loads, validates and lowers `path`. Lowering runs only on a file without errors, so that its
+    /// findings (exhausted address pools) never repeat a problem already reported.
+    public static func lower(path: String, projectTemplates: String?) -> Result {
+        let loaded = TopologyLoader.load(path: path, projectTemplates: projectTemplates)
+        guard let topology = loaded.topology, !loaded.diagnostics.hasErrors else {
+            return Result(diagnostics: loaded.diagnostics, environment: nil)
+        }
+        var lowering = Lowering(topology: topology, templates: loaded.templates)
+        let environment = lowering.lower()
+        return Result(diagnostics: (loaded.diagnostics + lowering.diagnostics).normalized(), environment: environment)
+    }
+}
+
+extension CompiledEnvironment {
+    /// Writes `networks/`, `domains/` and `volumes/` under `directory`, removing documents of
+    /// objects that no longer exist, so the folder always mirrors the topology.
+    public func write(to directory: String) throws {
+        let fileManager = FileManager.default
+        for (folder, documents) in [("networks", networks), ("domains", domains), ("volumes", volumes)] {
+            let path = directory + "/" + folder
+            try fileManager.createDirectory(atPath: path, withIntermediateDirectories: true)
+            let wanted = Set(documents.map { $0.name + ".xml" })
+            for stale in (try fileManager.contentsOfDirectory(atPath: path)) where stale.hasSuffix(".xml") && !wanted.contains(stale) {
+                try fileManager.removeItem(atPath: path + "/" + stale)
+            }
+            for document in documents {
+                try Data(document.xml.utf8).write(to: URL(fileURLWithPath: path + "/" + document.name + ".xml"))
+            }
+        }
+    }
+}

@@ -1,0 +1,212 @@
+import Diagnostics
+import Foundation
+import Topology
+
+/// Expands a valid `Topology` into a `ResolvedEnvironment`: precedence applied, counts expanded,
+/// addresses allocated (fixed ones reserved first, then the lowest free in file order), and every
+/// MAC, UUID and bridge name derived.
+struct Lowering {
+    let topology: Topology
+    let templates: TemplateLibrary
+    var diagnostics: [Diagnostic] = []
+
+    init(topology: Topology, templates: TemplateLibrary) {
+        self.topology = topology
+        self.templates = templates
+    }
+
+    /// One interface of one expanded host, waiting for its address and MAC.
+    private struct PendingInterface {
+        var spec: InterfaceSpec
+        var network: String
+        var address: IPv4Address?
+    }
+
+    private struct PendingHost {
+        var name: String
+        var group: String
+        var fields: HostFields
+        var interfaces: [PendingInterface]
+        var location: SourceLocation
+    }
+
+    mutating func lower() -> ResolvedEnvironment? {
+        guard let environment = topology.name?.value else { return nil }
+        var pending: [PendingHost] = []
+        var groups: [HostGroup] = []
+        for host in topology.hosts {
+            let fields = TopologyResolver.effectiveFields(host, in: topology, templates: templates)
+            let count = fields.count?.value ?? 1
+            let interfaces = (fields.interfaces?.value ?? []).compactMap { spec in
+                spec.network.map { PendingInterface(spec: spec, network: $0.value, address: spec.address?.value) }
+            }
+            groups.append(HostGroup(name: host.name.value, count: count, template: fields.template?.value,
+                                    interfaces: interfaces.map { ($0.network, count == 1 ? $0.address : nil) }))
+            for name in Language.expandedNames(host.name.value, count: count) {
+                pending.append(PendingHost(name: name, group: host.name.value, fields: fields, interfaces: interfaces, location: host.name.location))
+            }
+        }
+
+        allocateAddresses(&pending)
+        if diagnostics.hasErrors { return nil }
+
+        var bridges = Set<String>()
+        var networks: [ResolvedNetwork] = []
+        for spec in topology.networks {
+            guard let cidr = spec.cidr?.value else { continue }
+            let name = spec.name.value
+            var gatewayAddress: IPv4Address?
+            if let gateway = spec.gateway?.value {
+                gatewayAddress = pending.first { $0.name == gateway }?.interfaces.first { $0.network == name }?.address
+            }
+            networks.append(ResolvedNetwork(
+                name: name,
+                libvirtName: "\(environment)-\(name)",
+                uuid: Identifiers.uuid("\(environment)/network/\(name)"),
+                bridge: Identifiers.bridge("\(environment)/\(name)", avoiding: &bridges),
+                cidr: cidr,
+                bridgeAddress: spec.effectiveBridgeAddress ?? cidr.firstUsable,
+                egress: spec.egress?.value ?? .isolated,
+                dhcp: spec.dhcp?.value ?? true,
+                gateway: spec.gateway?.value,
+                gatewayAddress: gatewayAddress,
+                mtu: spec.mtu?.value ?? 1500
+            ))
+        }
+        let dhcpNetworks = Set(networks.filter(\.dhcp).map(\.name))
+
+        var macs = Set(pending.flatMap { $0.interfaces.compactMap { $0.spec.mac?.value } })
+        var images: [String: ImageSpec] = [:]
+        for declaration in topology.images { images[declaration.name.value] = declaration.spec }
+        var baseSizes: [String: UInt64?] = [:]
+
+        var hosts: [ResolvedHost] = []
+        hosts.reserveCapacity(pending.count)
+        for host in pending {
+            let fields = host.fields
+            guard let image = resolveImage(fields.image, images: images) else { continue }
+            var interfaces: [ResolvedInterface] = []
+            for (index, interface) in host.interfaces.enumerated() {
+                guard let address = interface.address else { continue }
+                let mac = interface.spec.mac?.value ?? Identifiers.mac("\(environment)/\(host.name)/\(index)", avoiding: &macs)
+                interfaces.append(ResolvedInterface(network: interface.network, address: address, mac: mac, model: interface.spec.model?.value ?? .virtio))
+            }
+            let services = fields.services?.value ?? []
+            var probes = fields.healthProbes?.value.map(\.value) ?? defaultProbes(interfaces: interfaces, services: services, dhcpNetworks: dhcpNetworks)
+            probes = probes.reduce(into: []) { unique, probe in if !unique.contains(probe) { unique.append(probe) } }
+            var diskBytes = fields.diskMiB.map { $0.value << 20 }
+            if let disk = image.disk, let diskMiB = fields.diskMiB {
+                if baseSizes[disk] == nil { baseSizes[disk] = Self.virtualSize(path: disk, format: image.format) }
+                if let base = baseSizes[disk] ?? nil, diskMiB.value << 20 < base {
+                    diagnostics.append(Diagnostic(CompilerMessages.diskSmallerThanBase(diskMiB.value << 20, base: base), at: diskMiB.location))
+                }
+            }
+            if image.disk == nil { diskBytes = nil }
+            hosts.append(ResolvedHost(
+                name: host.name,
+                group: host.group,
+                libvirtName: "\(environment)-\(host.name)",
+                uuid: Identifiers.uuid("\(environment)/domain/\(host.name)"),
+                template: fields.template?.value,
+                image: image,
+                vcpus: fields.vcpus?.value ?? 1,
+                memoryMiB: fields.memoryMiB?.value ?? 512,
+                diskBytes: diskBytes,
+                firmware: fields.firmware?.value ?? .bios,
+                interfaces: interfaces,
+                services: services,
+                healthTimeoutSeconds: fields.healthTimeout?.value ?? Language.defaultHealthTimeout,
+                probes: probes,
+                volumeName: image.disk == nil ? nil : "\(environment)-\(host.name).qcow2"
+            ))
+        }
+        if diagnostics.hasErrors { return nil }
+        return ResolvedEnvironment(
+            name: environment,
+            description: topology.description,
+            domain: topology.domain?.value,
+            poolName: "decoynet-\(environment)",
+            networks: networks,
+            hosts: hosts,
+            groups: groups
+        )
+    }
+
+    /// Fixed addresses first, wherever they are written; then the lowest free address, in file order.
+    private mutating func allocateAddresses(_ hosts: inout [PendingHost]) {
+        struct Pool {
+            var cidr: IPv4Network
+            var taken: Set<UInt32>
+            var next: UInt32
+            var exhausted = false
+        }
+        var pools: [String: Pool] = [:]
+        for network in topology.networks {
+            guard let cidr = network.cidr?.value else { continue }
+            let bridge = network.effectiveBridgeAddress ?? cidr.firstUsable
+            pools[network.name.value] = Pool(cidr: cidr, taken: [bridge.value], next: cidr.firstUsable.value)
+        }
+        for host in hosts {
+            for interface in host.interfaces {
+                if let address = interface.address { pools[interface.network]?.taken.insert(address.value) }
+            }
+        }
+        for hostIndex in hosts.indices {
+            for interfaceIndex in hosts[hostIndex].interfaces.indices where hosts[hostIndex].interfaces[interfaceIndex].address == nil {
+                let network = hosts[hostIndex].interfaces[interfaceIndex].network
+                guard var pool = pools[network], !pool.exhausted else { continue }
+                while pool.next <= pool.cidr.lastUsable.value, pool.taken.contains(pool.next) { pool.next += 1 }
+                if pool.next > pool.cidr.lastUsable.value {
+                    pool.exhausted = true
+                    let location = hosts[hostIndex].interfaces[interfaceIndex].spec.location
+                    diagnostics.append(Diagnostic(CompilerMessages.addressesExhausted(network: network, cidr: pool.cidr, host: hosts[hostIndex].name), at: location))
+                } else {
+                    hosts[hostIndex].interfaces[interfaceIndex].address = IPv4Address(pool.next)
+                    pool.taken.insert(pool.next)
+                }
+                pools[network] = pool
+            }
+        }
+    }
+
+    private func resolveImage(_ reference: Located<ImageReference>?, images: [String: ImageSpec]) -> ResolvedImage? {
+        let spec: ImageSpec
+        let name: String?
+        switch reference?.value {
+        case let .named(imageName)?:
+            guard let declared = images[imageName] else { return nil }
+            (spec, name) = (declared, imageName)
+        case let .inline(inline)?:
+            (spec, name) = (inline, nil)
+        case nil:
+            return nil
+        }
+        func path(_ value: Located<String>?) -> String? {
+            value.map { TopologyResolver.resolvePath($0.value, from: spec.baseDirectory) }
+        }
+        return ResolvedImage(name: name, disk: path(spec.disk), format: spec.format?.value ?? .qcow2,
+                             kernel: path(spec.kernel), initrd: path(spec.initrd), cmdline: spec.cmdline?.value)
+    }
+
+    /// `running`, `lease` when any interface is on a DHCP network, and `tcp:PORT` per service.
+    private func defaultProbes(interfaces: [ResolvedInterface], services: [ServiceSpec], dhcpNetworks: Set<String>) -> [Probe] {
+        var probes: [Probe] = [.running]
+        if interfaces.contains(where: { dhcpNetworks.contains($0.network) }) { probes.append(.lease) }
+        probes += services.map { .tcp(port: $0.port) }
+        return probes
+    }
+
+    /// The base image's virtual size: qcow2's header field, or a raw file's length; nil when unknown.
+    static func virtualSize(path: String, format: DiskFormat) -> UInt64? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        switch format {
+        case .raw:
+            return (try? handle.seekToEnd()).map { UInt64($0) }
+        case .qcow2:
+            guard let header = try? handle.read(upToCount: 32), header.count == 32,
+                  header.prefix(4) == Data([0x51, 0x46, 0x49, 0xFB]) else { return nil }
+            return header[24 ..< 32].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import Topology
+
+/// A fully resolved environment: every default applied, every name, address and identifier
+/// chosen. Nothing optional is left that libvirt would need.
+public struct ResolvedEnvironment: Sendable {
+    public var name: String
+    public var description: String?
+    public var domain: String?
+    /// The libvirt storage pool that holds this environment's overlays.
+    public var poolName: String
+    public var networks: [ResolvedNetwork]
+    public var hosts: [ResolvedHost]
+    /// Hosts as declared, before counts were expanded (for graphs and summaries).
+    public var groups: [HostGroup]
+}
+
+public struct ResolvedNetwork: Sendable, Equatable {
+    public var name: String
+    public var libvirtName: String
+    public var uuid: String
+    /// The Linux bridge, 15 characters at most.
+    public var bridge: String
+    public var cidr: IPv4Network
+    public var bridgeAddress: IPv4Address
+    public var egress: Egress
+    public var dhcp: Bool
+    public var gateway: String?
+    public var gatewayAddress: IPv4Address?
+    public var mtu: Int
+}
+
+public struct ResolvedImage: Sendable, Equatable {
+    /// The name in `images`, or nil for an inline image.
+    public var name: String?
+    /// Absolute paths from here on.
+    public var disk: String?
+    public var format: DiskFormat
+    public var kernel: String?
+    public var initrd: String?
+    public var cmdline: String?
+}
+
+public struct ResolvedInterface: Sendable, Equatable {
+    public var network: String
+    public var address: IPv4Address
+    public var mac: MACAddress
+    public var model: NICModel
+}
+
+public struct ResolvedHost: Sendable {
+    public var name: String
+    /// The declared name this host was made from (`ws` for `ws-07`).
+    public var group: String
+    public var libvirtName: String
+    public var uuid: String
+    public var template: String?
+    public var image: ResolvedImage
+    public var vcpus: Int
+    public var memoryMiB: UInt64
+    /// The overlay's virtual size; nil means the size of the base.
+    public var diskBytes: UInt64?
+    public var firmware: Firmware
+    public var interfaces: [ResolvedInterface]
+    public var services: [ServiceSpec]
+    public var healthTimeoutSeconds: Int
+    public var probes: [Probe]
+    /// The overlay volume's name in the pool; nil for hosts that boot a kernel without a disk.
+    public var volumeName: String?
+}
+
+public struct HostGroup: Sendable {
+    public var name: String
+    public var count: Int
+    public var template: String?
+    /// The networks of its interfaces, in order, with the fixed address when there is one host.
+    public var interfaces: [(network: String, address: IPv4Address?)]
+}

@@ -1,0 +1,151 @@
+/// libvirt's domain document (`domain.rng`), limited to what decoy hosts need.
+public struct Domain: LibvirtDocument, Equatable {
+    /// `kvm` or `qemu` (TCG).
+    public var type: String
+    public var name: String
+    public var uuid: String
+    public var description: String?
+    public var metadata: DomainMetadata?
+    public var memoryMiB: UInt64
+    public var vcpus: Int
+    public var os: DomainOS
+    public var cpuMode: String?
+    public var disks: [DomainDisk]
+    public var interfaces: [DomainInterface]
+    public var serialLogFile: String?
+
+    public init(type: String, name: String, uuid: String, description: String? = nil, metadata: DomainMetadata? = nil,
+                memoryMiB: UInt64, vcpus: Int, os: DomainOS, cpuMode: String? = nil, disks: [DomainDisk] = [],
+                interfaces: [DomainInterface] = [], serialLogFile: String? = nil) {
+        self.type = type
+        self.name = name
+        self.uuid = uuid
+        self.description = description
+        self.metadata = metadata
+        self.memoryMiB = memoryMiB
+        self.vcpus = vcpus
+        self.os = os
+        self.cpuMode = cpuMode
+        self.disks = disks
+        self.interfaces = interfaces
+        self.serialLogFile = serialLogFile
+    }
+
+    public var xmlElement: XMLElement {
+        var children = [XMLElement("name", text: name), XMLElement("uuid", text: uuid)]
+        if let description { children.append(XMLElement("description", text: description)) }
+        if let metadata { children.append(XMLElement("metadata", children: [metadata.xmlElement])) }
+        children.append(XMLElement("memory", attributes: [("unit", "MiB")], text: String(memoryMiB)))
+        children.append(XMLElement("vcpu", text: String(vcpus)))
+        children.append(os.xmlElement)
+        children.append(XMLElement("features", children: [XMLElement("acpi"), XMLElement("apic")]))
+        if let cpuMode { children.append(XMLElement("cpu", attributes: [("mode", cpuMode)])) }
+        children.append(XMLElement("clock", attributes: [("offset", "utc")]))
+        children.append(XMLElement("on_poweroff", text: "destroy"))
+        children.append(XMLElement("on_reboot", text: "restart"))
+        children.append(XMLElement("on_crash", text: "destroy"))
+        var devices: [XMLElement] = disks.map(\.xmlElement) + interfaces.map(\.xmlElement)
+        var serialChildren = [XMLElement("target", attributes: [("port", "0")])]
+        if let serialLogFile { serialChildren.append(XMLElement("log", attributes: [("file", serialLogFile), ("append", "on")])) }
+        devices.append(XMLElement("serial", attributes: [("type", "pty")], children: serialChildren))
+        devices.append(XMLElement("console", attributes: [("type", "pty")], children: [XMLElement("target", attributes: [("type", "serial"), ("port", "0")])]))
+        devices.append(XMLElement("rng", attributes: [("model", "virtio")], children: [XMLElement("backend", attributes: [("model", "random")], text: "/dev/urandom")]))
+        children.append(XMLElement("devices", children: devices))
+        return XMLElement("domain", attributes: [("type", type)], children: children)
+    }
+}
+
+/// DecoyNet's own `<metadata>` child: which environment and host a domain is, and what it was compiled from.
+public struct DomainMetadata: Sendable, Equatable {
+    public static let namespace = XMLElement.Namespace(prefix: "decoynet", uri: "https://decoynet.dev/xmlns/domain/1")
+
+    public var environment: String
+    public var host: String
+    /// `sha256:` and the digest of the compiled definition, so a planner can tell what changed.
+    public var digest: String
+
+    public init(environment: String, host: String, digest: String) {
+        self.environment = environment
+        self.host = host
+        self.digest = digest
+    }
+
+    public var xmlElement: XMLElement {
+        XMLElement("host", namespace: Self.namespace, attributes: [("environment", environment), ("name", host), ("digest", digest)])
+    }
+}
+
+public struct DomainOS: Sendable, Equatable {
+    public var arch: String
+    public var machine: String
+    /// `efi` asks libvirt to pick UEFI firmware; absent means BIOS.
+    public var firmware: String?
+    public var kernel: String?
+    public var initrd: String?
+    public var cmdline: String?
+    public var bootDevices: [String]
+
+    public init(arch: String = "x86_64", machine: String = "q35", firmware: String? = nil, kernel: String? = nil,
+                initrd: String? = nil, cmdline: String? = nil, bootDevices: [String] = []) {
+        self.arch = arch
+        self.machine = machine
+        self.firmware = firmware
+        self.kernel = kernel
+        self.initrd = initrd
+        self.cmdline = cmdline
+        self.bootDevices = bootDevices
+    }
+
+    var xmlElement: XMLElement {
+        var children = [XMLElement("type", attributes: [("arch", arch), ("machine", machine)], text: "hvm")]
+        if let kernel { children.append(XMLElement("kernel", text: kernel)) }
+        if let initrd { children.append(XMLElement("initrd", text: initrd)) }
+        if let cmdline { children.append(XMLElement("cmdline", text: cmdline)) }
+        children += bootDevices.map { XMLElement("boot", attributes: [("dev", $0)]) }
+        return XMLElement("os", attributes: attributes(("firmware", firmware)), children: children)
+    }
+}
+
+public struct DomainDisk: Sendable, Equatable {
+    public var pool: String
+    public var volume: String
+    public var format: String
+    public var targetDevice: String
+    public var bus: String
+
+    public init(pool: String, volume: String, format: String = "qcow2", targetDevice: String = "vda", bus: String = "virtio") {
+        self.pool = pool
+        self.volume = volume
+        self.format = format
+        self.targetDevice = targetDevice
+        self.bus = bus
+    }
+
+    var xmlElement: XMLElement {
+        XMLElement("disk", attributes: [("type", "volume"), ("device", "disk")], children: [
+            XMLElement("driver", attributes: [("name", "qemu"), ("type", format)]),
+            XMLElement("source", attributes: [("pool", pool), ("volume", volume)]),
+            XMLElement("target", attributes: [("dev", targetDevice), ("bus", bus)]),
+        ])
+    }
+}
+
+public struct DomainInterface: Sendable, Equatable {
+    public var mac: String
+    public var network: String
+    public var model: String
+
+    public init(mac: String, network: String, model: String) {
+        self.mac = mac
+        self.network = network
+        self.model = model
+    }
+
+    var xmlElement: XMLElement {
+        XMLElement("interface", attributes: [("type", "network")], children: [
+            XMLElement("mac", attributes: [("address", mac)]),
+            XMLElement("source", attributes: [("network", network)]),
+            XMLElement("model", attributes: [("type", model)]),
+        ])
+    }
+}

@@ -1,0 +1,223 @@
+import Diagnostics
+
+/// A value together with the place the user wrote it, so later stages can point at it.
+public struct Located<Value: Sendable>: Sendable {
+    public var value: Value
+    public var location: SourceLocation
+
+    public init(_ value: Value, at location: SourceLocation) {
+        self.value = value
+        self.location = location
+    }
+}
+
+extension Located: Equatable where Value: Equatable {}
+
+/// A topology file as written: every field optional, every value located.
+///
+/// Produced by `TopologyDecoder` even when the file has errors, so that validation can report all
+/// of them; only an error-free `Topology` is handed to the compiler.
+public struct Topology: Sendable {
+    /// The path as the user gave it, used in diagnostics.
+    public var file: String
+    /// The absolute folder of the file: relative paths resolve from here.
+    public var directory: String
+    public var name: Located<String>?
+    public var description: String?
+    public var domain: Located<String>?
+    public var templatePaths: [Located<String>] = []
+    public var images: [ImageDeclaration] = []
+    public var networks: [NetworkSpec] = []
+    public var defaults = HostFields()
+    public var hosts: [HostSpec] = []
+    public var location: SourceLocation
+
+    public init(file: String, directory: String) {
+        self.file = file
+        self.directory = directory
+        self.location = SourceLocation(file: file, line: 1, column: 1)
+    }
+}
+
+public struct ImageDeclaration: Sendable {
+    public var name: Located<String>
+    public var spec: ImageSpec
+}
+
+public enum DiskFormat: String, Sendable, CaseIterable {
+    case qcow2
+    case raw
+}
+
+/// A base image: a disk to put overlays on, or a kernel to boot directly, or both.
+public struct ImageSpec: Sendable {
+    public var disk: Located<String>?
+    public var format: Located<DiskFormat>?
+    public var kernel: Located<String>?
+    public var initrd: Located<String>?
+    public var cmdline: Located<String>?
+    /// Where relative paths resolve from: the folder of the file that wrote this image.
+    public var baseDirectory: String
+    public var location: SourceLocation
+}
+
+public enum ImageReference: Sendable {
+    case named(String)
+    case inline(ImageSpec)
+}
+
+public enum Egress: String, Sendable, CaseIterable {
+    case isolated
+    case nat
+    case routed
+}
+
+public struct NetworkSpec: Sendable {
+    public var name: Located<String>
+    public var cidr: Located<IPv4Network>?
+    public var egress: Located<Egress>?
+    public var dhcp: Located<Bool>?
+    public var gateway: Located<String>?
+    public var bridgeAddress: Located<IPv4Address>?
+    public var mtu: Located<Int>?
+    public var location: SourceLocation
+
+    /// The host side of the bridge: given, or the first usable address.
+    public var effectiveBridgeAddress: IPv4Address? {
+        bridgeAddress?.value ?? cidr?.value.firstUsable
+    }
+}
+
+public enum Firmware: String, Sendable, CaseIterable {
+    case bios
+    case uefi
+}
+
+public enum NICModel: String, Sendable, CaseIterable {
+    case virtio
+    case e1000
+    case e1000e
+    case rtl8139
+}
+
+public struct InterfaceSpec: Sendable {
+    public var network: Located<String>?
+    public var address: Located<IPv4Address>?
+    public var mac: Located<MACAddress>?
+    public var model: Located<NICModel>?
+    public var location: SourceLocation
+}
+
+public struct ServiceSpec: Sendable, Hashable {
+    public var port: Int
+    public var name: String
+}
+
+public enum Probe: Sendable, Hashable, CustomStringConvertible {
+    case running
+    case lease
+    case tcp(port: Int)
+    case http(port: Int, path: String)
+
+    public var description: String {
+        switch self {
+        case .running: return "running"
+        case .lease: return "lease"
+        case let .tcp(port): return "tcp:\(port)"
+        case let .http(port, path): return "http:\(port)\(path)"
+        }
+    }
+}
+
+/// The fields a host, a template or `defaults` may set; merged by precedence, highest last.
+public struct HostFields: Sendable {
+    public var template: Located<String>?
+    public var extends: Located<String>?
+    public var image: Located<ImageReference>?
+    public var vcpus: Located<Int>?
+    public var memoryMiB: Located<UInt64>?
+    public var diskMiB: Located<UInt64>?
+    public var firmware: Located<Firmware>?
+    public var interfaces: Located<[InterfaceSpec]>?
+    public var services: Located<[ServiceSpec]>?
+    public var healthTimeout: Located<Int>?
+    public var healthProbes: Located<[Located<Probe>]>?
+    public var count: Located<Int>?
+
+    public init() {}
+
+    /// These fields with every field that `higher` sets taken from it: lists replace, never append.
+    public func overlaid(by higher: HostFields) -> HostFields {
+        var merged = self
+        merged.template = higher.template ?? template
+        merged.image = higher.image ?? image
+        merged.vcpus = higher.vcpus ?? vcpus
+        merged.memoryMiB = higher.memoryMiB ?? memoryMiB
+        merged.diskMiB = higher.diskMiB ?? diskMiB
+        merged.firmware = higher.firmware ?? firmware
+        merged.interfaces = higher.interfaces ?? interfaces
+        merged.services = higher.services ?? services
+        merged.healthTimeout = higher.healthTimeout ?? healthTimeout
+        merged.healthProbes = higher.healthProbes ?? healthProbes
+        merged.count = higher.count ?? count
+        merged.extends = nil
+        return merged
+    }
+}
+
+public struct HostSpec: Sendable {
+    public var name: Located<String>
+    public var fields: HostFields
+    public var location: SourceLocation
+}
+
+public struct TemplateSpec: Sendable {
+    public var name: Located<String>
+    public var fields: HostFields
+}
+
+/// The ranges and spellings the language fixes.
+public enum Language {
+    public static let environmentNameLimit = 20
+    public static let nameLimit = 31
+    public static let vcpuRange = 1 ... 64
+    public static let memoryRangeMiB: ClosedRange<UInt64> = 64 ... 1024 * 1024
+    public static let prefixRange = 16 ... 30
+    public static let mtuRange = 68 ... 65535
+    public static let countRange = 1 ... 100_000
+    public static let portRange = 1 ... 65535
+    public static let defaultHealthTimeout = 120
+
+    public static let wellKnownServices: [String: Int] = [
+        "ssh": 22, "telnet": 23, "smtp": 25, "dns": 53, "http": 80, "kerberos": 88, "ldap": 389,
+        "https": 443, "smb": 445, "mssql": 1433, "mysql": 3306, "rdp": 3389, "winrm": 5985,
+    ]
+
+    /// `^[a-z][a-z0-9-]{0,N-1}$`
+    public static func isValidName(_ name: String, limit: Int = nameLimit) -> Bool {
+        let bytes = Array(name.utf8)
+        guard let first = bytes.first, bytes.count <= limit, (UInt8(ascii: "a") ... UInt8(ascii: "z")).contains(first) else {
+            return false
+        }
+        return bytes.allSatisfy { (UInt8(ascii: "a") ... UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0") ... UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "-") }
+    }
+
+    /// A DNS name: dot-separated labels of letters, digits and inner hyphens, 253 characters at most.
+    public static func isValidDomain(_ name: String) -> Bool {
+        guard !name.isEmpty, name.utf8.count <= 253 else { return false }
+        return name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
+            !label.isEmpty && label.utf8.count <= 63 && label.first != "-" && label.last != "-"
+                && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+        }
+    }
+
+    /// `NAME-01` ... `NAME-N`, zero-padded to the width of N; the name itself when N is 1.
+    public static func expandedNames(_ name: String, count: Int) -> [String] {
+        guard count > 1 else { return [name] }
+        let width = String(count).count
+        return (1 ... count).map { index in
+            let digits = String(index)
+            return name + "-" + String(repeating: "0", count: width - digits.count) + digits
+        }
+    }
+}

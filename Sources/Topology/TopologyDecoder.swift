@@ -1,0 +1,86 @@
+import Diagnostics
+import Foundation
+
+/// Decodes a topology file's YAML into a `Topology`, reporting every shape and value problem.
+enum TopologyDecoder {
+    static let topLevelKeys = ["name", "description", "domain", "templates", "images", "networks", "defaults", "hosts"]
+    static let networkKeys = ["cidr", "egress", "dhcp", "gateway", "bridge_address", "mtu"]
+
+    static func decode(_ root: YAMLNode, file: String, directory: String, reader: NodeReader) -> Topology {
+        var topology = Topology(file: file, directory: directory)
+        guard let fields = reader.fields(root, what: "the topology", allowed: topLevelKeys, required: ["name", "networks", "hosts"]) else {
+            return topology
+        }
+        let hostDecoder = HostFieldsDecoder(reader: reader, baseDirectory: directory)
+
+        if let node = fields["name"], let name = reader.string(node, what: "'name'") {
+            if Language.isValidName(name.value, limit: Language.environmentNameLimit) {
+                topology.name = name
+            } else {
+                reader.report(TopologyMessages.invalidEnvironmentName(name.value), at: name.location)
+            }
+        }
+        if let node = fields["description"], !node.isNull {
+            topology.description = reader.string(node, what: "'description'")?.value
+        }
+        if let node = fields["domain"], let domain = reader.string(node, what: "'domain'") {
+            if Language.isValidDomain(domain.value) {
+                topology.domain = domain
+            } else {
+                reader.report(TopologyMessages.invalidDomain(domain.value), at: domain.location)
+            }
+        }
+        if let node = fields["templates"], let items = reader.list(node, what: "'templates'") {
+            topology.templatePaths = items.compactMap { reader.string($0, what: "template path") }
+        }
+        if let node = fields["images"], let entries = reader.namedEntries(node, what: "'images'", kind: "image") {
+            for (name, value) in entries {
+                if let spec = hostDecoder.imageSpec(value, what: "image \(name.value)") {
+                    topology.images.append(ImageDeclaration(name: name, spec: spec))
+                }
+            }
+        }
+        if let node = fields["networks"], let entries = reader.namedEntries(node, what: "'networks'", kind: "network") {
+            if entries.isEmpty { reader.report(TopologyMessages.emptySection("networks", needs: "network"), at: node.location) }
+            topology.networks = entries.compactMap { network(name: $0.name, node: $0.value, reader: reader) }
+        }
+        if let node = fields["defaults"] {
+            topology.defaults = hostDecoder.decode(node, context: .defaults, owner: node.location)
+        }
+        if let node = fields["hosts"], let entries = reader.namedEntries(node, what: "'hosts'", kind: "host") {
+            if entries.isEmpty { reader.report(TopologyMessages.emptySection("hosts", needs: "host"), at: node.location) }
+            for (name, value) in entries {
+                let fields = hostDecoder.decode(value, context: .host(name: name.value), owner: name.location)
+                topology.hosts.append(HostSpec(name: name, fields: fields, location: value.location))
+            }
+        }
+        return topology
+    }
+
+    private static func network(name: Located<String>, node: YAMLNode, reader: NodeReader) -> NetworkSpec? {
+        guard let fields = reader.fields(node, what: "network \(name.value)", allowed: networkKeys, required: ["cidr"], owner: name.location) else {
+            return nil
+        }
+        var spec = NetworkSpec(name: name, location: node.location)
+        if let node = fields["cidr"], let text = reader.string(node, what: "'cidr'") {
+            switch IPv4Network.parse(text.value) {
+            case let .success(network):
+                if Language.prefixRange.contains(network.prefixLength) {
+                    spec.cidr = Located(network, at: text.location)
+                } else {
+                    reader.report(TopologyMessages.prefixOutOfRange(network), at: text.location)
+                }
+            case let .failure(.notNetworkAddress(network)):
+                reader.report(TopologyMessages.cidrHostBits(text.value, network: network), at: text.location)
+            case .failure(.syntax):
+                reader.report(TopologyMessages.invalidCIDR(text.value), at: text.location)
+            }
+        }
+        if let node = fields["egress"] { spec.egress = reader.choice(node, what: "egress", as: Egress.self) }
+        if let node = fields["dhcp"] { spec.dhcp = reader.bool(node, what: "'dhcp'") }
+        if let node = fields["gateway"] { spec.gateway = reader.string(node, what: "'gateway'") }
+        if let node = fields["bridge_address"] { spec.bridgeAddress = reader.address(node, what: "'bridge_address'") }
+        if let node = fields["mtu"] { spec.mtu = reader.integer(node, what: "'mtu'", range: Language.mtuRange) }
+        return spec
+    }
+}
