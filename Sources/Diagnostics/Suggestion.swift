@@ -8,7 +8,7 @@ public enum Suggestion {
             let distance = editDistance(Array(lowered.unicodeScalars), Array(candidate.lowercased().unicodeScalars))
             let limit = max(1, min(3, candidate.unicodeScalars.count / 3))
             guard distance <= limit else { continue }
-            if best == nil || distance < best!.distance || (distance == best!.distance && candidate < best!.name) {
+            if best == nil || distance < best!.distance || (distance == best!.distance && Self.prefer(candidate, over: best!.name, for: word)) {
                 best = (candidate, distance)
             }
         }
@@ -19,6 +19,14 @@ public enum Suggestion {
     public static func hint(for word: String, among candidates: some Sequence<String>) -> String {
         guard let match = closest(to: word, among: candidates) else { return "" }
         return "; did you mean '\(match)'?"
+    }
+
+    /// Between equally close candidates, one of the word's own length (a mistyped letter) wins,
+    /// then the alphabetically first, so hints are stable.
+    private static func prefer(_ candidate: String, over current: String, for word: String) -> Bool {
+        let sameLength = candidate.count == word.count
+        if sameLength != (current.count == word.count) { return sameLength }
+        return candidate < current
     }
 
     /// Levenshtein distance, with transpositions counted as one edit (`cdir` -> `cidr`).

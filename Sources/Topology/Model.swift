@@ -211,10 +211,11 @@ public enum Language {
         }
     }
 
-    /// `NAME-01` ... `NAME-N`, zero-padded to the width of N; the name itself when N is 1.
+    /// `NAME-01` ... `NAME-N`, zero-padded to the width of N and to two digits at least, as the
+    /// language writes it (`-01`); the name itself when N is 1.
     public static func expandedNames(_ name: String, count: Int) -> [String] {
         guard count > 1 else { return [name] }
-        let width = String(count).count
+        let width = max(2, String(count).count)
         return (1 ... count).map { index in
             let digits = String(index)
             return name + "-" + String(repeating: "0", count: width - digits.count) + digits

@@ -17,15 +17,15 @@ public struct TemplateLibrary: Sendable {
     static func load(explicit: [Located<String>], implicit: [String], baseDirectory: String, reader: NodeReader) -> TemplateLibrary {
         var library = TemplateLibrary()
         var visited = Set<String>()
-        var places: [(path: String, location: SourceLocation?)] = explicit.map { (resolve($0.value, from: baseDirectory), $0.location) }
+        var places: [(path: String, written: Located<String>?)] = explicit.map { (resolve($0.value, from: baseDirectory), $0) }
         places += implicit.map { ($0, nil) }
         for place in places {
             let canonical = URL(fileURLWithPath: place.path).standardizedFileURL.resolvingSymlinksInPath().path
             guard visited.insert(canonical).inserted else { continue }
             var isFolder: ObjCBool = false
             guard FileManager.default.fileExists(atPath: canonical, isDirectory: &isFolder) else {
-                if let location = place.location {
-                    reader.report(TopologyMessages.templatePathMissing(place.path), at: location)
+                if let written = place.written {
+                    reader.report(TopologyMessages.templatePathMissing(written.value), at: written.location)
                 }
                 continue
             }

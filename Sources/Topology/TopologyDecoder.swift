@@ -41,14 +41,14 @@ enum TopologyDecoder {
             }
         }
         if let node = fields["networks"], let entries = reader.namedEntries(node, what: "'networks'", kind: "network") {
-            if entries.isEmpty { reader.report(TopologyMessages.emptySection("networks", needs: "network"), at: node.location) }
+            if node.isEmptyMapping { reader.report(TopologyMessages.emptySection("networks", needs: "network"), at: node.location) }
             topology.networks = entries.compactMap { network(name: $0.name, node: $0.value, reader: reader) }
         }
         if let node = fields["defaults"] {
             topology.defaults = hostDecoder.decode(node, context: .defaults, owner: node.location)
         }
         if let node = fields["hosts"], let entries = reader.namedEntries(node, what: "'hosts'", kind: "host") {
-            if entries.isEmpty { reader.report(TopologyMessages.emptySection("hosts", needs: "host"), at: node.location) }
+            if node.isEmptyMapping { reader.report(TopologyMessages.emptySection("hosts", needs: "host"), at: node.location) }
             for (name, value) in entries {
                 let fields = hostDecoder.decode(value, context: .host(name: name.value), owner: name.location)
                 topology.hosts.append(HostSpec(name: name, fields: fields, location: value.location))

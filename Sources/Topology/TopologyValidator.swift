@@ -50,9 +50,13 @@ struct TopologyValidator {
         let imageNames = topology.images.map(\.name.value)
         for host in topology.hosts {
             let name = host.name.value
-            if let template = (host.fields.template ?? topology.defaults.template), templates[template.value] == nil {
-                reader.report(TopologyMessages.unknownTemplate(template.value, hint: Suggestion.hint(for: template.value, among: templates.templates.keys)), at: template.location)
-                continue
+            if let template = (host.fields.template ?? topology.defaults.template) {
+                if templates[template.value] == nil {
+                    reader.report(TopologyMessages.unknownTemplate(template.value, hint: Suggestion.hint(for: template.value, among: templates.templates.keys)), at: template.location)
+                    continue
+                }
+                // A broken chain (cycle, unknown parent) is reported at the template; its hosts would only repeat it.
+                if templates.chain(template.value) == nil { continue }
             }
             let fields = TopologyResolver.effectiveFields(host, in: topology, templates: templates)
             let count = fields.count?.value ?? 1

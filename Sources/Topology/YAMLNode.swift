@@ -29,6 +29,11 @@ public struct YAMLNode: Sendable {
         return false
     }
 
+    public var isEmptyMapping: Bool {
+        if case let .mapping(pairs) = kind { return pairs.isEmpty }
+        return false
+    }
+
     /// How the node reads in a message: `a mapping`, `a list`, `the text 'x'`.
     public var kindDescription: String {
         switch kind {

@@ -1,0 +1,171 @@
+import Compiler
+import Foundation
+import LibvirtXML
+import Testing
+
+/// The compiled XML: byte-exact golden files, libvirt's schemas, determinism.
+///
+/// Golden files live in `Golden/<topology>/`; set `DECOYNET_RECORD_GOLDEN=1` to write them anew,
+/// then review the diff like any other change.
+@Suite(.serialized) struct CompiledOutputTests {
+    static let goldenRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden").path
+    static let recording = ProcessInfo.processInfo.environment["DECOYNET_RECORD_GOLDEN"] == "1"
+
+    static func compile(_ topology: String, acceleration: Acceleration = .qemu) throws -> CompiledEnvironment {
+        let result = Compiler.lower(path: projectRoot + "/topologies/" + topology, projectTemplates: projectTemplates)
+        let environment = try #require(result.environment, "\(result.diagnostics.map(\.rendered))")
+        return DocumentRenderer.render(environment, acceleration: acceleration)
+    }
+
+    @Test(arguments: ["quickstart", "enterprise"])
+    func compiledXMLMatchesGoldenFilesByteForByte(_ name: String) throws {
+        let compiled = try Self.compile(name + ".yaml")
+        let golden = Self.goldenRoot + "/" + name
+        if Self.recording {
+            try? FileManager.default.removeItem(atPath: golden)
+            try compiled.write(to: golden)
+        }
+        let written = FileManager.default.temporaryDirectory.appendingPathComponent("decoynet-golden-" + UUID().uuidString).path
+        defer { try? FileManager.default.removeItem(atPath: written) }
+        try compiled.write(to: written)
+        for folder in ["networks", "domains", "volumes"] {
+            let expected = try FileManager.default.contentsOfDirectory(atPath: golden + "/" + folder).sorted()
+            let actual = try FileManager.default.contentsOfDirectory(atPath: written + "/" + folder).sorted()
+            #expect(actual == expected, "files in \(folder)/")
+            for file in expected where actual.contains(file) {
+                let want = try Data(contentsOf: URL(fileURLWithPath: golden + "/" + folder + "/" + file))
+                let got = try Data(contentsOf: URL(fileURLWithPath: written + "/" + folder + "/" + file))
+                #expect(got == want, "\(folder)/\(file) differs from its golden file")
+            }
+        }
+    }
+
+    @Test func goldenQuickstartHasTheExpectedShape() throws {
+        let compiled = try Self.compile("quickstart.yaml")
+        #expect(compiled.networks.map(\.name) == ["quickstart-lan", "quickstart-dmz"])
+        #expect(compiled.domains.map(\.name) == ["quickstart-gw", "quickstart-web", "quickstart-ws"])
+        #expect(compiled.volumes.isEmpty, "tiny boots its kernel directly")
+        let lan = compiled.networks[0].xml
+        #expect(lan.contains(#"<host mac="#) && lan.contains(#"name="ws" ip="10.77.1.2"/>"#))
+        #expect(lan.contains("<dnsmasq:option value=\"dhcp-option=option:router,10.77.1.254\"/>"))
+        #expect(lan.contains("<hostname>web.quickstart.test</hostname>"))
+        let gateway = compiled.domains[0].xml
+        #expect(gateway.contains(#"<decoynet:host xmlns:decoynet="https://decoynet.dev/xmlns/domain/1" environment="quickstart" name="gw" digest="sha256:"#))
+        #expect(gateway.contains("<kernel>/var/lib/decoynet/images/tiny/vmlinuz</kernel>"))
+    }
+
+    @Test(arguments: ["quickstart.yaml", "enterprise.yaml", "classroom.yaml"])
+    func everyDocumentPassesLibvirtsSchemas(_ topology: String) throws {
+        let network = try SchemaValidator(.network)
+        let domain = try SchemaValidator(.domain)
+        let volume = try SchemaValidator(.storageVolume)
+        for acceleration in Acceleration.allCases {
+            let compiled = try Self.compile(topology, acceleration: acceleration)
+            for document in compiled.networks { #expect(network.problems(in: document.xml) == [], "\(document.name)") }
+            for document in compiled.domains { #expect(domain.problems(in: document.xml) == [], "\(document.name)") }
+            for document in compiled.volumes { #expect(volume.problems(in: document.xml) == [], "\(document.name)") }
+        }
+    }
+
+    @Test func everyLanguageFeaturePassesLibvirtsSchemas() throws {
+        let workspace = Workspace()
+        defer { workspace.remove() }
+        let path = workspace.write("features.yaml", """
+        name: features
+        domain: features.example
+        images:
+          raw: { disk: /var/lib/images/raw.img, format: raw }
+          both: { disk: /var/lib/images/base.qcow2, kernel: /boot/k, initrd: /boot/i, cmdline: "console=ttyS0 root=/dev/vda" }
+        networks:
+          out: { cidr: 10.1.0.0/24, egress: nat, mtu: 9000 }
+          routed: { cidr: 10.2.0.0/16, egress: routed, bridge_address: 10.2.255.254, gateway: r }
+          quiet: { cidr: 10.3.0.0/30, dhcp: false }
+        hosts:
+          r:
+            image: raw
+            firmware: uefi
+            vcpus: 4
+            memory: 2GiB
+            disk: 10GiB
+            interfaces: [{ network: out, model: e1000 }, { network: routed, model: rtl8139, mac: "02:00:00:00:00:01" }, { network: quiet }]
+          k: { image: both, interfaces: [{ network: routed, model: e1000e }, { network: routed }] }
+        """)
+        let result = Compiler.lower(path: path, projectTemplates: nil)
+        let environment = try #require(result.environment)
+        for acceleration in Acceleration.allCases {
+            let compiled = DocumentRenderer.render(environment, acceleration: acceleration)
+            let network = try SchemaValidator(.network)
+            let domain = try SchemaValidator(.domain)
+            let volume = try SchemaValidator(.storageVolume)
+            for document in compiled.networks { #expect(network.problems(in: document.xml) == [], "\(document.name)") }
+            for document in compiled.domains { #expect(domain.problems(in: document.xml) == [], "\(document.name)") }
+            for document in compiled.volumes { #expect(volume.problems(in: document.xml) == [], "\(document.name)") }
+            #expect(compiled.networks[0].xml.contains(#"<forward mode="nat"/>"#))
+            #expect(compiled.networks[1].xml.contains(#"<forward mode="route"/>"#))
+            #expect(compiled.networks[2].xml.contains("<dhcp>") == false)
+            #expect(compiled.domains[0].xml.contains(#"<os firmware="efi">"#))
+            #expect(compiled.volumes[0].xml.contains(#"<format type="raw"/>"#))
+            #expect(compiled.domains[0].xml.contains(#"<domain type="\#(acceleration.rawValue)">"#))
+        }
+    }
+
+    @Test func schemaValidatorRejectsABrokenDocument() throws {
+        let domain = try SchemaValidator(.domain)
+        #expect(!domain.problems(in: "<domain type='qemu'><name>x</name><bogus/></domain>").isEmpty)
+        #expect(!domain.problems(in: "<domain type='warp'><name>x</name></domain>").isEmpty)
+        #expect(!domain.problems(in: "<domain").isEmpty)
+    }
+
+    @Test func compilingTwiceGivesTheSameBytes() throws {
+        let first = try Self.compile("enterprise.yaml")
+        let second = try Self.compile("enterprise.yaml")
+        #expect(first.networks == second.networks)
+        #expect(first.domains == second.domains)
+        #expect(first.volumes == second.volumes)
+    }
+
+    @Test func digestChangesWithTheDefinitionOnly() throws {
+        func digest(_ memory: String) throws -> [String] {
+            let environment = try #require(lower("""
+            name: acme
+            networks:
+              lan: { cidr: 10.10.0.0/24 }
+            hosts:
+              a: { image: { disk: /base.qcow2 }, memory: \(memory), interfaces: [{ network: lan }] }
+              b: { image: { disk: /base.qcow2 }, interfaces: [{ network: lan }] }
+            """))
+            return DocumentRenderer.render(environment, acceleration: .qemu).domains.map { xml in
+                String(xml.xml.split(separator: "digest=\"")[1].prefix(71))
+            }
+        }
+        let small = try digest("512MiB")
+        let large = try digest("1GiB")
+        #expect(small[0] != large[0])
+        #expect(small[1] == large[1])
+        #expect(try digest("512MiB") == small)
+    }
+
+    @Test func writingRemovesDocumentsOfObjectsThatNoLongerExist() throws {
+        let workspace = Workspace()
+        defer { workspace.remove() }
+        let out = workspace.directory + "/out"
+        let big = try #require(lower("""
+        name: acme
+        networks:
+          lan: { cidr: 10.10.0.0/24 }
+        hosts:
+          ws: { image: { disk: /b.qcow2 }, count: 3, interfaces: [{ network: lan }] }
+        """))
+        try DocumentRenderer.render(big, acceleration: .qemu).write(to: out)
+        let small = try #require(lower("""
+        name: acme
+        networks:
+          lan: { cidr: 10.10.0.0/24 }
+        hosts:
+          ws: { image: { disk: /b.qcow2 }, count: 2, interfaces: [{ network: lan }] }
+        """))
+        try DocumentRenderer.render(small, acceleration: .qemu).write(to: out)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out + "/domains").sorted() == ["acme-ws-01.xml", "acme-ws-02.xml"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out + "/volumes").sorted() == ["acme-ws-01.qcow2.xml", "acme-ws-02.qcow2.xml"])
+    }
+}
