@@ -1,0 +1,33 @@
+import Digest
+import Testing
+
+@Suite struct SHA256Tests {
+    @Test(arguments: [
+        ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        ("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+        ("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"),
+    ])
+    func knownVectors(_ input: String, _ digest: String) {
+        #expect(SHA256.hash(input).hexString == digest)
+    }
+
+    @Test func millionAs() {
+        var hasher = SHA256()
+        let chunk = [UInt8](repeating: UInt8(ascii: "a"), count: 1000)
+        for _ in 0 ..< 1000 { hasher.update(chunk) }
+        #expect(hasher.finalize().hexString == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+
+    @Test func streamingInOddPiecesEqualsOneShot() {
+        let bytes = (0 ..< 1000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        var hasher = SHA256()
+        var index = 0
+        for size in [1, 63, 64, 65, 7, 200, 600] where index < bytes.count {
+            let end = min(bytes.count, index + size)
+            hasher.update(bytes[index ..< end])
+            index = end
+        }
+        hasher.update(bytes[index...])
+        #expect(hasher.finalize() == SHA256.hash(bytes))
+    }
+}
