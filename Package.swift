@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "LibvirtXMLTests", dependencies: ["LibvirtXML"]),
         .testTarget(
             name: "CompilerTests",
-            dependencies: ["Compiler", "LibvirtXML", "Topology"],
+            dependencies: ["Compiler", "LibvirtXML", "Topology", "Digest"],
             exclude: ["Golden"]
         ),
         .testTarget(name: "DecoynetTests", dependencies: ["decoynet"]),

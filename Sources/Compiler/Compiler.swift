@@ -30,6 +30,7 @@ extension CompiledEnvironment {
     /// objects that no longer exist, so the folder always mirrors the topology.
     public func write(to directory: String) throws {
         let fileManager = FileManager.default
+        var files: [(path: String, xml: String)] = []
         for (folder, documents) in [("networks", networks), ("domains", domains), ("volumes", volumes)] {
             let path = directory + "/" + folder
             try fileManager.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -37,9 +38,17 @@ extension CompiledEnvironment {
             for stale in (try fileManager.contentsOfDirectory(atPath: path)) where stale.hasSuffix(".xml") && !wanted.contains(stale) {
                 try fileManager.removeItem(atPath: path + "/" + stale)
             }
-            for document in documents {
-                try Data(document.xml.utf8).write(to: URL(fileURLWithPath: path + "/" + document.name + ".xml"))
+            files += documents.map { (path + "/" + $0.name + ".xml", $0.xml) }
+        }
+        // Domains and volumes interleaved, so parallel writers mostly work in different folders.
+        let failures = parallelMap(files) { file -> OutputFile.WriteError? in
+            do {
+                try OutputFile.write(file.xml, to: file.path)
+                return nil
+            } catch {
+                return error as? OutputFile.WriteError
             }
         }
+        if let failure = failures.lazy.compactMap({ $0 }).first { throw failure }
     }
 }

@@ -27,16 +27,14 @@ public enum DocumentRenderer {
         let networks = environment.networks.map { network in
             CompiledDocument(name: network.libvirtName, xml: networkDocument(network, in: environment).serialized())
         }
-        var domains: [CompiledDocument] = []
-        var volumes: [CompiledDocument] = []
-        domains.reserveCapacity(environment.hosts.count)
-        for host in environment.hosts {
-            let volume = volumeDocument(host)
-            let volumeXML = volume?.serialized()
-            if let volumeXML, let name = host.volumeName { volumes.append(CompiledDocument(name: name, xml: volumeXML)) }
-            domains.append(CompiledDocument(name: host.libvirtName, xml: domainXML(host, in: environment, acceleration: acceleration, volumeXML: volumeXML)))
+        let networkNames = Dictionary(environment.networks.map { ($0.name, $0.libvirtName) }, uniquingKeysWith: { first, _ in first })
+        let rendered = parallelMap(environment.hosts) { host -> (domain: CompiledDocument, volume: CompiledDocument?) in
+            let volumeXML = volumeDocument(host)?.serialized()
+            let domain = domainXML(host, in: environment, networks: networkNames, acceleration: acceleration, volumeXML: volumeXML)
+            let volume = host.volumeName.flatMap { name in volumeXML.map { CompiledDocument(name: name, xml: $0) } }
+            return (CompiledDocument(name: host.libvirtName, xml: domain), volume)
         }
-        return CompiledEnvironment(networks: networks, domains: domains, volumes: volumes)
+        return CompiledEnvironment(networks: networks, domains: rendered.map { $0.domain }, volumes: rendered.compactMap { $0.volume })
     }
 
     public static func networkDocument(_ network: ResolvedNetwork, in environment: ResolvedEnvironment) -> Network {
@@ -83,6 +81,10 @@ public enum DocumentRenderer {
 
     public static func domainDocument(_ host: ResolvedHost, in environment: ResolvedEnvironment, acceleration: Acceleration) -> Domain {
         let networks = Dictionary(environment.networks.map { ($0.name, $0.libvirtName) }, uniquingKeysWith: { first, _ in first })
+        return domainDocument(host, in: environment, networks: networks, acceleration: acceleration)
+    }
+
+    static func domainDocument(_ host: ResolvedHost, in environment: ResolvedEnvironment, networks: [String: String], acceleration: Acceleration) -> Domain {
         var disks: [DomainDisk] = []
         if let volume = host.volumeName {
             disks.append(DomainDisk(pool: environment.poolName, volume: volume))
@@ -108,13 +110,29 @@ public enum DocumentRenderer {
         )
     }
 
-    /// The domain document with its metadata, whose digest covers the rest of the document and the overlay's.
-    static func domainXML(_ host: ResolvedHost, in environment: ResolvedEnvironment, acceleration: Acceleration, volumeXML: String?) -> String {
-        var domain = domainDocument(host, in: environment, acceleration: acceleration)
+    /// The domain document with its metadata. The digest is the SHA-256 of this same document with
+    /// the digest's 64 hex digits written as zeros, followed by the overlay's document: it covers
+    /// everything the domain is made of, and the document is serialised once.
+    static func domainXML(_ host: ResolvedHost, in environment: ResolvedEnvironment, networks: [String: String],
+                          acceleration: Acceleration, volumeXML: String?) -> String {
+        var domain = domainDocument(host, in: environment, networks: networks, acceleration: acceleration)
+        domain.metadata = DomainMetadata(environment: environment.name, host: host.name, digest: digestPrefix + zeroDigest)
+        let unsigned = domain.serialized()
         var hasher = SHA256()
-        hasher.update(domain.serialized())
+        hasher.update(unsigned)
         if let volumeXML { hasher.update(volumeXML) }
-        domain.metadata = DomainMetadata(environment: environment.name, host: host.name, digest: "sha256:" + hasher.finalize().hexString)
-        return domain.serialized()
+        let digest = hasher.finalize().hexString
+        var bytes = Array(unsigned.utf8)
+        let placeholder = Array(("digest=\"" + digestPrefix + zeroDigest).utf8)
+        // The metadata sits near the top of the document, so a plain forward scan finds it at once.
+        guard let start = bytes.indices.dropLast(placeholder.count - 1).first(where: { index in
+            bytes[index] == placeholder[0] && bytes[index ..< index + placeholder.count].elementsEqual(placeholder)
+        }) else { return unsigned }
+        let end = start + placeholder.count
+        bytes.replaceSubrange(end - 64 ..< end, with: digest.utf8)
+        return String(decoding: bytes, as: UTF8.self)
     }
+
+    static let digestPrefix = "sha256:"
+    static let zeroDigest = String(repeating: "0", count: 64)
 }

@@ -139,6 +139,17 @@ struct Lowering {
             var taken: Set<UInt32>
             var next: UInt32
             var exhausted = false
+
+            /// The lowest free address, which is never below `next`: allocation runs in file order.
+            mutating func allocate() -> IPv4Address? {
+                while next <= cidr.lastUsable.value, taken.contains(next) { next += 1 }
+                guard next <= cidr.lastUsable.value else {
+                    exhausted = true
+                    return nil
+                }
+                taken.insert(next)
+                return IPv4Address(next)
+            }
         }
         var pools: [String: Pool] = [:]
         for network in topology.networks {
@@ -154,17 +165,14 @@ struct Lowering {
         for hostIndex in hosts.indices {
             for interfaceIndex in hosts[hostIndex].interfaces.indices where hosts[hostIndex].interfaces[interfaceIndex].address == nil {
                 let network = hosts[hostIndex].interfaces[interfaceIndex].network
-                guard var pool = pools[network], !pool.exhausted else { continue }
-                while pool.next <= pool.cidr.lastUsable.value, pool.taken.contains(pool.next) { pool.next += 1 }
-                if pool.next > pool.cidr.lastUsable.value {
-                    pool.exhausted = true
+                // Mutated in place: a copy of the pool would copy its set of taken addresses each time.
+                guard pools[network]?.exhausted == false else { continue }
+                guard let address = pools[network]!.allocate() else {
                     let location = hosts[hostIndex].interfaces[interfaceIndex].spec.location
-                    diagnostics.append(Diagnostic(CompilerMessages.addressesExhausted(network: network, cidr: pool.cidr, host: hosts[hostIndex].name), at: location))
-                } else {
-                    hosts[hostIndex].interfaces[interfaceIndex].address = IPv4Address(pool.next)
-                    pool.taken.insert(pool.next)
+                    diagnostics.append(Diagnostic(CompilerMessages.addressesExhausted(network: network, cidr: pools[network]!.cidr, host: hosts[hostIndex].name), at: location))
+                    continue
                 }
-                pools[network] = pool
+                hosts[hostIndex].interfaces[interfaceIndex].address = address
             }
         }
     }

@@ -14,8 +14,19 @@ public enum TopologyResolver {
     }
 
     /// An absolute, normalised path: relative ones resolve from `directory`.
+    ///
+    /// Pure string work (`.` and `..` folded, repeated slashes dropped): it never asks the file
+    /// system, which Foundation's URL does once per call.
     public static func resolvePath(_ path: String, from directory: String) -> String {
         let joined = path.hasPrefix("/") ? path : directory + "/" + path
-        return URL(fileURLWithPath: joined).standardizedFileURL.path
+        var parts: [Substring] = []
+        for part in joined.split(separator: "/", omittingEmptySubsequences: true) {
+            switch part {
+            case ".": continue
+            case "..": if !parts.isEmpty { parts.removeLast() }
+            default: parts.append(part)
+            }
+        }
+        return "/" + parts.joined(separator: "/")
     }
 }

@@ -1,4 +1,5 @@
 import Compiler
+import Digest
 import Foundation
 import LibvirtXML
 import Testing
@@ -143,6 +144,21 @@ import Testing
         #expect(small[0] != large[0])
         #expect(small[1] == large[1])
         #expect(try digest("512MiB") == small)
+    }
+
+    @Test func digestIsTheDocumentWithZeroedDigestFollowedByItsVolume() throws {
+        let compiled = try Self.compile("enterprise.yaml")
+        let volumes = Dictionary(uniqueKeysWithValues: compiled.volumes.map { ($0.name, $0.xml) })
+        for domain in compiled.domains.prefix(20) {
+            let marker = "digest=\"sha256:"
+            let parts = domain.xml.components(separatedBy: marker)
+            #expect(parts.count == 2)
+            let digest = String(parts[1].prefix(64))
+            var hasher = SHA256()
+            hasher.update(parts[0] + marker + String(repeating: "0", count: 64) + parts[1].dropFirst(64))
+            hasher.update(volumes[domain.name + ".qcow2"] ?? "")
+            #expect(hasher.finalize().hexString == digest, "\(domain.name)")
+        }
     }
 
     @Test func writingRemovesDocumentsOfObjectsThatNoLongerExist() throws {

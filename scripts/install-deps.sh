@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian packages DecoyNet builds and tests with. Idempotent: installs only what is
+# missing, and runs apt-get update only when something is.
+#   scripts/install-deps.sh            packages for building and testing the compiler
+#   scripts/install-deps.sh bench      also /usr/bin/time for the benchmarks
+set -euo pipefail
+
+packages=(pkg-config libxml2-dev libvirt-dev libvirt-clients libxml2-utils)
+if [[ "${1:-}" == "bench" ]]; then packages+=(time); fi
+
+missing=()
+for package in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$package")
+    fi
+done
+
+if ((${#missing[@]} == 0)); then
+    exit 0
+fi
+
+if [[ $(id -u) -ne 0 ]]; then
+    echo "install-deps: missing Debian packages: ${missing[*]}; run as root or: sudo apt-get install ${missing[*]}" >&2
+    exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
