@@ -10,10 +10,6 @@ public enum CompilerMessages {
     static func diskSmallerThanBase(_ size: UInt64, base: UInt64) -> Message {
         Message(id: "disk-smaller-than-base", "disk size \(ByteCount(size)) is smaller than its base image (\(ByteCount(base)))")
     }
-
-    static func unreadableBase(_ path: String) -> Message {
-        Message(id: "unreadable-image", "image file '\(path)' is neither qcow2 nor readable")
-    }
 }
 
 /// Sizes printed in the binary units the language uses.
