@@ -43,7 +43,8 @@ public final class SchemaValidator: @unchecked Sendable {
         defer { box.release() }
         let bytes = Array(xml.utf8)
         guard let doc = bytes.withUnsafeBufferPointer({ pointer in
-            pointer.withMemoryRebound(to: CChar.self) { xmlReadMemory($0.baseAddress, Int32($0.count), "document.xml", nil, Int32(XML_PARSE_NONET.rawValue)) }
+            pointer.withMemoryRebound(to: CChar.self) { xmlReadMemory($0.baseAddress, Int32($0.count), "document.xml", nil,
+                          Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue)) }
         }) else {
             return ["not well-formed XML"]
         }
