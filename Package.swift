@@ -43,6 +43,8 @@ let package = Package(
         ),
         /// Typed libvirt documents (network, domain, volume), libxml2 serialisation, schema checks.
         .target(name: "LibvirtXML", dependencies: ["CLibXML2"]),
+        /// Every side effect on a host behind one protocol, and its libvirt implementation.
+        .target(name: "Hypervisor", dependencies: ["CLibvirt"]),
         /// Lowering to a resolved environment, and rendering it as libvirt documents and graphs.
         .target(name: "Compiler", dependencies: ["Topology", "LibvirtXML", "Diagnostics", "Digest"]),
 

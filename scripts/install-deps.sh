@@ -3,10 +3,17 @@
 # missing, and runs apt-get update only when something is.
 #   scripts/install-deps.sh            packages for building and testing the compiler
 #   scripts/install-deps.sh bench      also /usr/bin/time for the benchmarks
+#   scripts/install-deps.sh lab        also libvirtd, QEMU and what the test guest is built from
 set -euo pipefail
 
 packages=(pkg-config libxml2-dev libvirt-dev libvirt-clients libxml2-utils)
-if [[ "${1:-}" == "bench" ]]; then packages+=(time); fi
+lab=(libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils dnsmasq-base iproute2 iptables
+     linux-image-cloud-amd64 busybox-static cpio kmod ovmf)
+case "${1:-}" in
+    bench) packages+=(time) ;;
+    lab) packages+=("${lab[@]}") ;;
+    all) packages+=(time "${lab[@]}") ;;
+esac
 
 missing=()
 for package in "${packages[@]}"; do

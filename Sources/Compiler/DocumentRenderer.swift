@@ -116,7 +116,14 @@ public enum DocumentRenderer {
     static func domainXML(_ host: ResolvedHost, in environment: ResolvedEnvironment, networks: [String: String],
                           acceleration: Acceleration, volumeXML: String?) -> String {
         var domain = domainDocument(host, in: environment, networks: networks, acceleration: acceleration)
-        domain.metadata = DomainMetadata(environment: environment.name, host: host.name, digest: digestPrefix + zeroDigest)
+        let dhcp = Set(environment.networks.filter(\.dhcp).map(\.name))
+        domain.metadata = DomainMetadata(
+            environment: environment.name, host: host.name, digest: digestPrefix + zeroDigest,
+            healthTimeoutSeconds: host.healthTimeoutSeconds, probes: host.probes.map(\.description),
+            interfaces: host.interfaces.map {
+                DomainMetadataInterface(network: $0.network, mac: $0.mac.description, address: $0.address.description, dhcp: dhcp.contains($0.network))
+            }
+        )
         let unsigned = domain.serialized()
         var hasher = SHA256()
         hasher.update(unsigned)

@@ -55,7 +55,8 @@ public struct Domain: LibvirtDocument, Equatable {
     }
 }
 
-/// DecoyNet's own `<metadata>` child: which environment and host a domain is, and what it was compiled from.
+/// DecoyNet's own `<metadata>` child: which environment and host a domain is, what it was compiled
+/// from, and what its health checks need, so that every command can work from libvirt alone.
 public struct DomainMetadata: Sendable, Equatable {
     public static let namespace = XMLElement.Namespace(prefix: "decoynet", uri: "https://decoynet.dev/xmlns/domain/1")
 
@@ -63,15 +64,61 @@ public struct DomainMetadata: Sendable, Equatable {
     public var host: String
     /// `sha256:` and the digest of the compiled definition, so a planner can tell what changed.
     public var digest: String
+    public var healthTimeoutSeconds: Int
+    /// Probes as the language writes them (`tcp:80`).
+    public var probes: [String]
+    public var interfaces: [DomainMetadataInterface]
 
-    public init(environment: String, host: String, digest: String) {
+    public init(environment: String, host: String, digest: String, healthTimeoutSeconds: Int = 120,
+                probes: [String] = [], interfaces: [DomainMetadataInterface] = []) {
         self.environment = environment
         self.host = host
         self.digest = digest
+        self.healthTimeoutSeconds = healthTimeoutSeconds
+        self.probes = probes
+        self.interfaces = interfaces
     }
 
     public var xmlElement: XMLElement {
-        XMLElement("host", namespace: Self.namespace, attributes: [("environment", environment), ("name", host), ("digest", digest)])
+        let ns = Self.namespace
+        var children = interfaces.map { interface in
+            XMLElement("interface", namespace: ns, attributes: [("network", interface.network), ("mac", interface.mac),
+                                                               ("address", interface.address), ("dhcp", interface.dhcp ? "yes" : "no")])
+        }
+        children += probes.map { XMLElement("probe", namespace: ns, text: $0) }
+        return XMLElement("host", namespace: ns, attributes: [("environment", environment), ("name", host), ("digest", digest),
+                                                             ("timeout", String(healthTimeoutSeconds))], children: children)
+    }
+
+    /// Reads the element back from what `virDomainGetMetadata` returns; nil for anything else.
+    public init?(xml: String) {
+        guard let element = XMLElement.parse(xml), element.name == "host",
+              let environment = element[attribute: "environment"], let host = element[attribute: "name"],
+              let digest = element[attribute: "digest"] else { return nil }
+        self.environment = environment
+        self.host = host
+        self.digest = digest
+        healthTimeoutSeconds = element[attribute: "timeout"].flatMap(Int.init) ?? 120
+        probes = element.children("probe").compactMap(\.text)
+        interfaces = element.children("interface").compactMap { child in
+            guard let network = child[attribute: "network"], let mac = child[attribute: "mac"], let address = child[attribute: "address"] else { return nil }
+            return DomainMetadataInterface(network: network, mac: mac, address: address, dhcp: child[attribute: "dhcp"] != "no")
+        }
+    }
+}
+
+public struct DomainMetadataInterface: Sendable, Equatable {
+    /// The network's name in the topology (not libvirt's).
+    public var network: String
+    public var mac: String
+    public var address: String
+    public var dhcp: Bool
+
+    public init(network: String, mac: String, address: String, dhcp: Bool) {
+        self.network = network
+        self.mac = mac
+        self.address = address
+        self.dhcp = dhcp
     }
 }
 

@@ -1,0 +1,70 @@
+import Foundation
+
+/// A fixed set of threads for blocking calls.
+///
+/// libvirt's calls block. Swift's cooperative pool has one thread per core (two here), so blocking
+/// calls made on it would serialise a parallel apply; they run on these threads instead and the
+/// awaiting task is resumed when they finish. The threads end when the pool is released.
+final class BlockingPool: Sendable {
+    private let queue = JobQueue()
+
+    init(threads: Int, name: String) {
+        for index in 0 ..< max(1, threads) {
+            let queue = self.queue
+            let thread = Thread { queue.work() }
+            thread.name = "\(name)-\(index)"
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+    }
+
+    deinit {
+        queue.stop()
+    }
+
+    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Error>) in
+            queue.add {
+                do {
+                    continuation.resume(returning: try body())
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+}
+
+private final class JobQueue: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var jobs: [() -> Void] = []
+    private var stopping = false
+
+    func add(_ job: @escaping () -> Void) {
+        condition.lock()
+        jobs.append(job)
+        condition.signal()
+        condition.unlock()
+    }
+
+    func stop() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func work() {
+        while true {
+            condition.lock()
+            while jobs.isEmpty, !stopping { condition.wait() }
+            if jobs.isEmpty {
+                condition.unlock()
+                return
+            }
+            let job = jobs.removeFirst()
+            condition.unlock()
+            job()
+        }
+    }
+}
