@@ -48,13 +48,19 @@ let package = Package(
         /// Lowering to a resolved environment, and rendering it as libvirt documents and graphs.
         .target(name: "Compiler", dependencies: ["Topology", "LibvirtXML", "Diagnostics", "Digest"]),
 
+        /// Desired state against libvirt's actual state: a plan of create, replace, update, delete, keep.
+        .target(name: "Planner", dependencies: ["Compiler", "Hypervisor", "LibvirtXML"]),
+
+        /// The parallel walker: apply, destroy, health and status of environments.
+        .target(name: "Engine", dependencies: ["Planner", "Hypervisor", "Compiler", "LibvirtXML"]),
+
         // MARK: - Executable
 
         /// The command-line interface: argument handling and output only.
         .executableTarget(
             name: "decoynet",
             dependencies: [
-                "Compiler",
+                "Compiler", "Engine", "Planner", "Hypervisor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -12,6 +12,14 @@ public enum Acceleration: String, Sendable, CaseIterable {
 public struct CompiledDocument: Sendable, Equatable {
     public var name: String
     public var xml: String
+    /// For domains: the digest written in their metadata.
+    public var digest: String?
+
+    public init(name: String, xml: String, digest: String? = nil) {
+        self.name = name
+        self.xml = xml
+        self.digest = digest
+    }
 }
 
 /// Every document of an environment, in the order their objects are declared.
@@ -32,7 +40,7 @@ public enum DocumentRenderer {
             let volumeXML = volumeDocument(host)?.serialized()
             let domain = domainXML(host, in: environment, networks: networkNames, acceleration: acceleration, volumeXML: volumeXML)
             let volume = host.volumeName.flatMap { name in volumeXML.map { CompiledDocument(name: name, xml: $0) } }
-            return (CompiledDocument(name: host.libvirtName, xml: domain), volume)
+            return (CompiledDocument(name: host.libvirtName, xml: domain.xml, digest: domain.digest), volume)
         }
         return CompiledEnvironment(networks: networks, domains: rendered.map { $0.domain }, volumes: rendered.compactMap { $0.volume })
     }
@@ -71,6 +79,11 @@ public enum DocumentRenderer {
                             dhcp: network.dhcp ? NetworkDHCP(hosts: dhcpHosts) : nil)],
             dnsmasqOptions: options
         )
+    }
+
+    /// The directory pool of the environment's overlays, under `root`.
+    public static func poolDocument(_ environment: ResolvedEnvironment, root: String) -> StoragePool {
+        StoragePool(name: environment.poolName, uuid: Identifiers.poolUUID(environment: environment.name), path: root + "/" + environment.name)
     }
 
     public static func volumeDocument(_ host: ResolvedHost) -> StorageVolume? {
@@ -114,7 +127,7 @@ public enum DocumentRenderer {
     /// the digest's 64 hex digits written as zeros, followed by the overlay's document: it covers
     /// everything the domain is made of, and the document is serialised once.
     static func domainXML(_ host: ResolvedHost, in environment: ResolvedEnvironment, networks: [String: String],
-                          acceleration: Acceleration, volumeXML: String?) -> String {
+                          acceleration: Acceleration, volumeXML: String?) -> (xml: String, digest: String) {
         var domain = domainDocument(host, in: environment, networks: networks, acceleration: acceleration)
         let dhcp = Set(environment.networks.filter(\.dhcp).map(\.name))
         domain.metadata = DomainMetadata(
@@ -134,10 +147,10 @@ public enum DocumentRenderer {
         // The metadata sits near the top of the document, so a plain forward scan finds it at once.
         guard let start = bytes.indices.dropLast(placeholder.count - 1).first(where: { index in
             bytes[index] == placeholder[0] && bytes[index ..< index + placeholder.count].elementsEqual(placeholder)
-        }) else { return unsigned }
+        }) else { return (unsigned, digestPrefix + digest) }
         let end = start + placeholder.count
         bytes.replaceSubrange(end - 64 ..< end, with: digest.utf8)
-        return String(decoding: bytes, as: UTF8.self)
+        return (String(decoding: bytes, as: UTF8.self), digestPrefix + digest)
     }
 
     static let digestPrefix = "sha256:"

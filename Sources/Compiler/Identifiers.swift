@@ -5,7 +5,17 @@ import Topology
 ///
 /// Each is a SHA-256 of a path naming the object (`environment/host/interface`), so adding a host
 /// never renumbers the others.
-enum Identifiers {
+public enum Identifiers {
+    /// The UUID of a network DecoyNet defines: how it tells its own networks from others of the
+    /// same name (libvirt 9.0 keeps no metadata on networks).
+    public static func networkUUID(environment: String, network: String) -> String {
+        uuid("\(environment)/network/\(network)")
+    }
+
+    public static func poolUUID(environment: String) -> String {
+        uuid("\(environment)/pool")
+    }
+
     /// A UUID in the standard layout, version nibble 8 (vendor-specific, RFC 9562).
     static func uuid(_ key: String) -> String {
         var bytes = Array(SHA256.hash("decoynet/uuid/" + key).prefix(16))

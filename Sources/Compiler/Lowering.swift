@@ -62,7 +62,7 @@ struct Lowering {
             networks.append(ResolvedNetwork(
                 name: name,
                 libvirtName: "\(environment)-\(name)",
-                uuid: Identifiers.uuid("\(environment)/network/\(name)"),
+                uuid: Identifiers.networkUUID(environment: environment, network: name),
                 bridge: Identifiers.bridge("\(environment)/\(name)", avoiding: &bridges),
                 cidr: cidr,
                 bridgeAddress: spec.effectiveBridgeAddress ?? cidr.firstUsable,

@@ -84,13 +84,13 @@ public struct NetworkDomain: Sendable, Equatable {
     }
 }
 
-public struct NetworkDNS: Sendable, Equatable {
+public struct NetworkDNS: Sendable, Equatable, Hashable {
     public var hosts: [NetworkDNSHost]
 
     public init(hosts: [NetworkDNSHost]) { self.hosts = hosts }
 }
 
-public struct NetworkDNSHost: Sendable, Equatable {
+public struct NetworkDNSHost: Sendable, Equatable, Hashable {
     public var ip: String
     public var hostnames: [String]
 
@@ -132,7 +132,7 @@ public struct NetworkDHCPRange: Sendable, Equatable {
     }
 }
 
-public struct NetworkDHCPHost: Sendable, Equatable {
+public struct NetworkDHCPHost: Sendable, Equatable, Hashable {
     public var mac: String
     public var name: String?
     public var ip: String

@@ -1,11 +1,14 @@
 import ArgumentParser
 
 @main
-struct DecoyNet: ParsableCommand {
+struct DecoyNet: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "decoynet",
-        abstract: "Compile a decoy-network topology into libvirt networks, domains and volumes.",
-        version: "0.1.0",
-        subcommands: [ValidateCommand.self, CompileCommand.self, GraphCommand.self]
+        abstract: "Build decoy networks of virtual machines from a topology file, in parallel, on libvirt.",
+        version: "0.2.0",
+        subcommands: [
+            ValidateCommand.self, CompileCommand.self, GraphCommand.self,
+            PlanCommand.self, ApplyCommand.self, HealthCommand.self, StatusCommand.self, ListCommand.self, DestroyCommand.self,
+        ]
     )
 }

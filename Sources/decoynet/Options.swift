@@ -34,3 +34,30 @@ struct TopologyOptions: ParsableArguments {
 
 extension Acceleration: ExpressibleByArgument {}
 extension GraphRenderer.Format: ExpressibleByArgument {}
+
+/// Options of every verb that talks to libvirt.
+struct ConnectionOptions: ParsableArguments {
+    @Option(name: .customLong("connect"), help: ArgumentHelp("libvirt URI; default: LIBVIRT_DEFAULT_URI, else qemu:///system.", valueName: "uri"))
+    var uri: String?
+
+    @Option(help: "How many libvirt calls run at once.")
+    var parallel: Int = 8
+
+    func validate() throws {
+        guard (1 ... 256).contains(parallel) else { throw ValidationError("--parallel must be 1 to 256.") }
+    }
+}
+
+/// `auto` picks KVM where it can boot stock guests and TCG otherwise.
+enum AccelerationChoice: String, ExpressibleByArgument, CaseIterable {
+    case auto
+    case kvm
+    case qemu
+}
+
+/// The environment name argument of `health`, `status` and `destroy`.
+func checkEnvironmentName(_ name: String) throws {
+    let valid = name.first.map { ("a" ... "z").contains($0) } == true && name.count <= 20
+        && name.allSatisfy { ("a" ... "z").contains($0) || ("0" ... "9").contains($0) || $0 == "-" }
+    if !valid { throw ValidationError("'\(name)' is not an environment name (lowercase letters, digits and '-', at most 20).") }
+}

@@ -1,0 +1,38 @@
+import Compiler
+import Foundation
+import Hypervisor
+import Planner
+
+/// The verbs that change a hypervisor, as a library: plan, apply, destroy. Front ends (the CLI,
+/// later a web UI) call these and present the results.
+public enum Deployer {
+    /// Where environments keep their overlays unless told otherwise.
+    public static let defaultPoolRoot = "/var/lib/decoynet/pools"
+
+    public static func plan(_ environment: ResolvedEnvironment, hypervisor: any Hypervisor, acceleration: Acceleration,
+                            poolRoot: String = defaultPoolRoot) async throws -> (desired: DesiredState, plan: Plan) {
+        let desired = DesiredState(environment, acceleration: acceleration, poolRoot: poolRoot)
+        let actual = try await ActualState.read(from: hypervisor, poolName: desired.poolName)
+        return (desired, try Planner.plan(desired: desired, actual: actual))
+    }
+
+    /// Carries out `plan`; returns every step's outcome, in plan order.
+    public static func apply(_ plan: Plan, desired: DesiredState, hypervisor: any Hypervisor, parallelism: Int,
+                             cancellation: Cancellation = Cancellation(),
+                             onEvent: @escaping @Sendable (WalkEvent) -> Void = { _ in }) async -> [VertexOutcome] {
+        let vertices = PlanExecutor.vertices(for: plan, desired: desired, hypervisor: hypervisor)
+        return await GraphWalker.walk(vertices, parallelism: parallelism, cancellation: cancellation, onEvent: onEvent)
+    }
+
+    /// The plan that removes everything of `environment`: domains, overlays, networks, pool.
+    public static func destroyPlan(environment: String, hypervisor: any Hypervisor) async throws -> Plan {
+        let actual = try await ActualState.read(from: hypervisor, poolName: "decoynet-\(environment)")
+        return Planner.destroyPlan(environment: environment, actual: actual)
+    }
+
+    public static func destroy(_ plan: Plan, hypervisor: any Hypervisor, parallelism: Int, cancellation: Cancellation = Cancellation(),
+                               onEvent: @escaping @Sendable (WalkEvent) -> Void = { _ in }) async -> [VertexOutcome] {
+        let vertices = PlanExecutor.vertices(for: plan, desired: nil, hypervisor: hypervisor)
+        return await GraphWalker.walk(vertices, parallelism: parallelism, cancellation: cancellation, onEvent: onEvent)
+    }
+}

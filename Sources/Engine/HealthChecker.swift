@@ -1,0 +1,133 @@
+import Foundation
+import Hypervisor
+import LibvirtXML
+import Planner
+
+/// One probe's verdict.
+public struct ProbeResult: Sendable, Codable, Equatable {
+    public var probe: String
+    public var passed: Bool
+    /// Why it failed, in a few words; empty when it passed.
+    public var detail: String
+}
+
+public struct HostHealth: Sendable, Codable {
+    public var host: String
+    public var domain: String
+    public var state: String
+    public var addresses: [String]
+    public var probes: [ProbeResult]
+    public var healthy: Bool { probes.allSatisfy(\.passed) }
+    /// Seconds from the start of the check until every probe passed.
+    public var seconds: Double?
+}
+
+/// Runs each host's probes (kept in its metadata) in parallel, retrying until they pass or the
+/// host's health timeout runs out.
+public struct HealthChecker: Sendable {
+    public var hypervisor: any Hypervisor
+    public var prober: any GuestProber
+    /// Seconds between tries of a failing probe.
+    public var interval: Double = 1
+
+    public init(hypervisor: any Hypervisor, prober: any GuestProber) {
+        self.hypervisor = hypervisor
+        self.prober = prober
+    }
+
+    /// `wait`: retry until healthy or the deadline; otherwise one try each. `timeout` overrides
+    /// the hosts' own timeouts.
+    public func check(environment: String, wait: Bool, timeout: Double? = nil, cancellation: Cancellation = Cancellation(),
+                      onHost: @escaping @Sendable (HostHealth) -> Void = { _ in }) async throws -> [HostHealth] {
+        let actual = try await hypervisor.domains()
+        let hosts = actual.compactMap { domain -> (LiveDomain, DomainMetadata)? in
+            guard let xml = domain.metadata, let metadata = DomainMetadata(xml: xml), metadata.environment == environment else { return nil }
+            return (domain, metadata)
+        }
+        let leases = LeaseCache(hypervisor: hypervisor)
+        let start = Date()
+        return await withTaskGroup(of: (Int, HostHealth).self) { group in
+            for (index, (domain, metadata)) in hosts.enumerated() {
+                group.addTask {
+                    let deadline = start.addingTimeInterval(timeout ?? Double(metadata.healthTimeoutSeconds))
+                    let health = await checkHost(domain, metadata, environment: environment, wait: wait, deadline: deadline,
+                                                 start: start, leases: leases, cancellation: cancellation)
+                    onHost(health)
+                    return (index, health)
+                }
+            }
+            var results: [(Int, HostHealth)] = []
+            for await result in group { results.append(result) }
+            return results.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+    }
+
+    private func checkHost(_ domain: LiveDomain, _ metadata: DomainMetadata, environment: String, wait: Bool, deadline: Date,
+                           start: Date, leases: LeaseCache, cancellation: Cancellation) async -> HostHealth {
+        var results = metadata.probes.map { ProbeResult(probe: $0, passed: false, detail: "not tried") }
+        var state = domain.state.rawValue
+        while true {
+            for index in results.indices where !results[index].passed {
+                let outcome = await run(results[index].probe, metadata: metadata, environment: environment, leases: leases)
+                results[index].passed = outcome.problem == nil
+                results[index].detail = outcome.problem ?? ""
+                if let observed = outcome.state { state = observed }
+            }
+            if results.allSatisfy(\.passed) || !wait || Date() >= deadline || cancellation.isCancelled { break }
+            try? await Task.sleep(nanoseconds: UInt64(interval * 1_000_000_000))
+            await leases.invalidate()
+        }
+        let healthy = results.allSatisfy(\.passed)
+        return HostHealth(host: metadata.host, domain: domain.name, state: state, addresses: metadata.interfaces.map(\.address),
+                          probes: results, seconds: healthy ? Date().timeIntervalSince(start) : nil)
+    }
+
+    private func run(_ probe: String, metadata: DomainMetadata, environment: String, leases: LeaseCache) async -> (problem: String?, state: String?) {
+        let address = metadata.interfaces.first?.address ?? ""
+        if probe == "running" {
+            guard let state = try? await hypervisor.domainState(name: "\(environment)-\(metadata.host)") else { return ("no such domain", nil) }
+            return (state == .running ? nil : state.rawValue, state.rawValue)
+        }
+        if probe == "lease" {
+            for interface in metadata.interfaces where interface.dhcp {
+                let held = await leases.leases(network: "\(environment)-\(interface.network)")
+                guard held.contains(where: { $0.mac.lowercased() == interface.mac && $0.address == interface.address }) else {
+                    return ("no lease of \(interface.address) on \(interface.network)", nil)
+                }
+            }
+            return (nil, nil)
+        }
+        if probe.hasPrefix("tcp:"), let port = Int(probe.dropFirst(4)) {
+            return (await prober.tcp(address: address, port: port, timeout: 2), nil)
+        }
+        if probe.hasPrefix("http:") {
+            let rest = probe.dropFirst(5)
+            let digits = rest.prefix { $0 != "/" }
+            guard let port = Int(digits) else { return ("bad probe", nil) }
+            let path = rest.dropFirst(digits.count)
+            return (await prober.http(address: address, port: port, path: path.isEmpty ? "/" : String(path), timeout: 3), nil)
+        }
+        return ("unknown probe", nil)
+    }
+}
+
+/// DHCP leases read once per round and network, however many hosts ask.
+actor LeaseCache {
+    let hypervisor: any Hypervisor
+    private var cached: [String: [DHCPLease]] = [:]
+
+    init(hypervisor: any Hypervisor) {
+        self.hypervisor = hypervisor
+    }
+
+    func leases(network: String) async -> [DHCPLease] {
+        if let leases = cached[network] { return leases }
+        let leases = (try? await hypervisor.dhcpLeases(network: network)) ?? []
+        cached[network] = leases
+        return leases
+    }
+
+    func invalidate() {
+        cached = [:]
+    }
+}

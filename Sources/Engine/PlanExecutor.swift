@@ -1,0 +1,106 @@
+import Hypervisor
+import Planner
+
+/// Turns a plan into the dependency graph that carries it out.
+///
+/// Teardown runs before build for every object: a domain is removed before the networks it was
+/// attached to, and its overlay with it; the pool and networks come before the domains that use
+/// them; a replaced object is torn down before it is built again.
+public enum PlanExecutor {
+    public static func vertices(for plan: Plan, desired: DesiredState?, hypervisor: any Hypervisor) -> [Vertex] {
+        var vertices: [Vertex] = []
+        let poolName = desired?.poolName ?? "decoynet-\(plan.environment)"
+        let networksByName = Dictionary((desired?.networks ?? []).map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let domainsByName = Dictionary((desired?.domains ?? []).map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let ids = Set(plan.actions.filter { $0.kind != .keep }.flatMap { action -> [String] in
+            switch action.kind {
+            case .create, .update, .start: return [up(action)]
+            case .replace: return [up(action), down(action)]
+            case .delete: return [down(action)]
+            case .keep: return []
+            }
+        })
+        let domainTeardowns = plan.actions.filter { $0.resource == .domain && ($0.kind == .replace || $0.kind == .delete) }
+
+        for action in plan.actions where action.kind != .keep {
+            let name = action.name
+            switch (action.resource, action.kind) {
+            case (.pool, .create):
+                guard let desired else { continue }
+                vertices.append(Vertex(id: up(action), label: "create storage pool \(name)") {
+                    try await hypervisor.defineAndStartPool(xml: desired.poolXML)
+                })
+            case (.pool, .delete):
+                let dependencies = domainTeardowns.map(down) + plan.actions.filter { $0.resource == .volume }.map(down)
+                vertices.append(Vertex(id: down(action), label: "delete storage pool \(name)", dependencies: dependencies) {
+                    try await hypervisor.removePool(name: name)
+                })
+            case (.network, .delete), (.network, .replace):
+                let dependencies = domainTeardowns.filter { $0.attachedNetworks.contains(name) }.map(down)
+                vertices.append(Vertex(id: down(action), label: "\(action.kind == .delete ? "delete" : "stop") network \(name)", dependencies: dependencies) {
+                    try await hypervisor.removeNetwork(name: name)
+                })
+                if action.kind == .replace, let network = networksByName[name] {
+                    vertices.append(Vertex(id: up(action), label: "recreate network \(name)", dependencies: [down(action)]) {
+                        try await hypervisor.defineAndStartNetwork(xml: network.xml)
+                    })
+                }
+            case (.network, .create):
+                guard let network = networksByName[name] else { continue }
+                vertices.append(Vertex(id: up(action), label: "create network \(name)") {
+                    try await hypervisor.defineAndStartNetwork(xml: network.xml)
+                })
+            case (.network, .update):
+                let changes = action.changes
+                vertices.append(Vertex(id: up(action), label: "update network \(name) (\(changes.count) entries)") {
+                    for change in changes { try await hypervisor.updateNetwork(name: name, change: change) }
+                })
+            case (.domain, .delete), (.domain, .replace):
+                vertices.append(Vertex(id: down(action), label: "\(action.kind == .delete ? "delete" : "remove old") domain \(name)") {
+                    try await hypervisor.removeDomain(name: name)
+                    try await hypervisor.deleteVolume(pool: poolName, name: name + ".qcow2")
+                })
+                if action.kind == .replace, let domain = domainsByName[name] {
+                    let dependencies = [down(action)] + buildDependencies(of: domain, poolName: poolName, ids: ids)
+                    vertices.append(Vertex(id: up(action), label: "recreate domain \(name)", dependencies: dependencies) {
+                        try await build(domain, poolName: poolName, hypervisor: hypervisor)
+                    })
+                }
+            case (.domain, .create):
+                guard let domain = domainsByName[name] else { continue }
+                vertices.append(Vertex(id: up(action), label: "create domain \(name)", dependencies: buildDependencies(of: domain, poolName: poolName, ids: ids)) {
+                    try await build(domain, poolName: poolName, hypervisor: hypervisor)
+                })
+            case (.domain, .start):
+                guard let domain = domainsByName[name] else { continue }
+                vertices.append(Vertex(id: up(action), label: "start domain \(name)", dependencies: buildDependencies(of: domain, poolName: poolName, ids: ids)) {
+                    try await hypervisor.startDomain(name: name)
+                })
+            case (.volume, .delete):
+                vertices.append(Vertex(id: down(action), label: "delete left-over volume \(name)") {
+                    try await hypervisor.deleteVolume(pool: poolName, name: name)
+                })
+            default:
+                continue
+            }
+        }
+        return vertices
+    }
+
+    static func up(_ action: PlannedAction) -> String { "\(action.resource.rawValue)-up:\(action.name)" }
+    static func down(_ action: PlannedAction) -> String { "\(action.resource.rawValue)-down:\(action.name)" }
+
+    private static func buildDependencies(of domain: DesiredState.DomainObject, poolName: String, ids: Set<String>) -> [String] {
+        (["pool-up:\(poolName)"] + domain.networks.map { "network-up:\($0)" }).filter(ids.contains)
+    }
+
+    /// A fresh overlay (replacing any left by an interrupted run), the definition, the start.
+    private static func build(_ domain: DesiredState.DomainObject, poolName: String, hypervisor: any Hypervisor) async throws {
+        if let volume = domain.volume {
+            try await hypervisor.deleteVolume(pool: poolName, name: volume.name)
+            try await hypervisor.createVolume(pool: poolName, xml: volume.xml)
+        }
+        try await hypervisor.defineDomain(xml: domain.xml)
+        try await hypervisor.startDomain(name: domain.name)
+    }
+}

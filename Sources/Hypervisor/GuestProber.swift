@@ -1,0 +1,114 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Connections to guests for health probes: the other side effect DecoyNet has, behind its own
+/// protocol so the engine never opens sockets itself.
+public protocol GuestProber: Sendable {
+    /// nil when a TCP connection to `address:port` opened within `timeout` seconds, else why not.
+    func tcp(address: String, port: Int, timeout: Double) async -> String?
+    /// nil when `GET path` answered with a status below 400, else why not.
+    func http(address: String, port: Int, path: String, timeout: Double) async -> String?
+}
+
+/// Probes with plain sockets from this process, so they reach guests only when the process runs
+/// where the guests' networks are (inside the lab's network namespace).
+public final class SocketProber: GuestProber {
+    private let pool: BlockingPool
+
+    public init(parallelism: Int = 16) {
+        pool = BlockingPool(threads: parallelism, name: "probe")
+    }
+
+    public func tcp(address: String, port: Int, timeout: Double) async -> String? {
+        await attempt { () -> String? in
+            switch Self.connect(address: address, port: port, timeout: timeout) {
+            case let .success(descriptor):
+                close(descriptor)
+                return nil
+            case let .failure(problem):
+                return problem.message
+            }
+        }
+    }
+
+    public func http(address: String, port: Int, path: String, timeout: Double) async -> String? {
+        await attempt { () -> String? in
+            let descriptor: Int32
+            switch Self.connect(address: address, port: port, timeout: timeout) {
+            case let .success(connected): descriptor = connected
+            case let .failure(problem): return problem.message
+            }
+            defer { close(descriptor) }
+            var seconds = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1_000_000))
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &seconds, socklen_t(MemoryLayout<timeval>.size))
+            let request = Array("GET \(path) HTTP/1.0\r\nHost: \(address)\r\nConnection: close\r\n\r\n".utf8)
+            guard request.withUnsafeBytes({ send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == request.count else {
+                return "cannot send the request"
+            }
+            var buffer = [UInt8](repeating: 0, count: 512)
+            var received = 0
+            while received < buffer.count {
+                let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress! + received, $0.count - received, 0) }
+                if count <= 0 { break }
+                received += count
+                if buffer[..<received].contains(UInt8(ascii: "\n")) { break }
+            }
+            let line = String(decoding: buffer[..<received].prefix { $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: "\n") }, as: UTF8.self)
+            let parts = line.split(separator: " ")
+            guard parts.count >= 2, parts[0].hasPrefix("HTTP/"), let status = Int(parts[1]) else {
+                return received == 0 ? "no answer" : "not an HTTP answer"
+            }
+            return status < 400 ? nil : "HTTP \(status)"
+        }
+    }
+
+    /// Runs a probe on the probe threads; its result is the problem found, nil for none.
+    private func attempt(_ body: @escaping @Sendable () -> String?) async -> String? {
+        do {
+            return try await pool.run(body)
+        } catch {
+            return "probe failed: \(error)"
+        }
+    }
+
+    struct Problem: Error {
+        var message: String
+    }
+
+    private static func connect(address: String, port: Int, timeout: Double) -> Result<Int32, Problem> {
+        var target = sockaddr_in()
+        target.sin_family = sa_family_t(AF_INET)
+        target.sin_port = in_port_t(UInt16(port).bigEndian)
+        guard inet_pton(AF_INET, address, &target.sin_addr) == 1 else { return .failure(Problem(message: "bad address \(address)")) }
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else { return .failure(Problem(message: String(cString: strerror(errno)))) }
+        let result = withUnsafePointer(to: &target) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        if result != 0, errno != EINPROGRESS {
+            let message = String(cString: strerror(errno))
+            close(descriptor)
+            return .failure(Problem(message: message))
+        }
+        if result != 0 {
+            var poller = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
+            let ready = poll(&poller, 1, Int32(timeout * 1000))
+            guard ready == 1 else {
+                close(descriptor)
+                return .failure(Problem(message: "timed out"))
+            }
+            var error: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            getsockopt(descriptor, SOL_SOCKET, SO_ERROR, &error, &length)
+            if error != 0 {
+                close(descriptor)
+                return .failure(Problem(message: String(cString: strerror(error))))
+            }
+        }
+        // Back to blocking for the HTTP exchange, which has its own receive timeout.
+        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK)
+        return .success(descriptor)
+    }
+}

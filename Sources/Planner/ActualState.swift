@@ -1,0 +1,40 @@
+import Compiler
+import Hypervisor
+import LibvirtXML
+
+/// What the hypervisor holds, read from libvirt itself: there is no state file to lose.
+public struct ActualState: Sendable {
+    public var networks: [LiveNetwork]
+    public var pools: [LivePool]
+    public var domains: [LiveDomain]
+    /// Volumes of the environment's pool, when it runs.
+    public var volumes: [LiveVolume]
+
+    public init(networks: [LiveNetwork], pools: [LivePool], domains: [LiveDomain], volumes: [LiveVolume]) {
+        self.networks = networks
+        self.pools = pools
+        self.domains = domains
+        self.volumes = volumes
+    }
+
+    public static func read(from hypervisor: any Hypervisor, poolName: String) async throws -> ActualState {
+        async let networks = hypervisor.networks()
+        async let pools = hypervisor.pools()
+        async let domains = hypervisor.domains()
+        let poolList = try await pools
+        var volumes: [LiveVolume] = []
+        if poolList.contains(where: { $0.name == poolName && $0.active }) {
+            volumes = try await hypervisor.volumes(pool: poolName)
+        }
+        return ActualState(networks: try await networks, pools: poolList, domains: try await domains, volumes: volumes)
+    }
+
+    /// DecoyNet's metadata of every domain that has it.
+    public func ownedDomains(environment: String?) -> [(domain: LiveDomain, metadata: DomainMetadata)] {
+        domains.compactMap { domain in
+            guard let xml = domain.metadata, let metadata = DomainMetadata(xml: xml) else { return nil }
+            if let environment, metadata.environment != environment { return nil }
+            return (domain, metadata)
+        }
+    }
+}
