@@ -76,6 +76,7 @@ let package = Package(
             dependencies: ["Compiler", "LibvirtXML", "Topology", "Digest"],
             exclude: ["Golden"]
         ),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Planner", "Hypervisor", "Compiler", "LibvirtXML"]),
         .testTarget(name: "DecoynetTests", dependencies: ["decoynet"]),
     ]
 )
