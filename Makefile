@@ -1,9 +1,9 @@
 # DecoyNet: the two commands of the README are `make demo` and `make test`.
 SWIFT ?= swift
 BIN := .build/debug/decoynet
-DEMO_OUT := out/quickstart
+LAB := ip netns exec decoynet-lab
 
-.PHONY: all deps build release test demo bench clean
+.PHONY: all deps build release test demo demo-down lab lab-down bench bench-deploy clean
 
 all: build
 
@@ -16,22 +16,34 @@ build: deps
 release: deps
 	$(SWIFT) build -c release --product decoynet
 
-# Every test: unit tests of each stage, golden XML checked against libvirt's schemas, the CLI.
-test: deps
-	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --disable-xctest
+# The local lab: libvirtd and QEMU inside the network namespace decoynet-lab, and the test guest.
+lab:
+	scripts/lab.sh up
 
-# The main job, as far as it goes today: validate, compile and graph the quickstart topology.
-demo: build
-	$(BIN) validate topologies/quickstart.yaml
-	$(BIN) compile topologies/quickstart.yaml -o $(DEMO_OUT)
-	@for f in $(DEMO_OUT)/networks/*.xml $(DEMO_OUT)/domains/*.xml; do virt-xml-validate $$f >/dev/null && echo "  valid libvirt XML: $$f"; done
-	$(BIN) graph topologies/quickstart.yaml --format mermaid
+lab-down:
+	scripts/lab.sh down
 
-# Compile a generated 10,000-host topology with a release build and print a timing table.
+# The main job: build, set up the lab, apply topologies/quickstart.yaml and print its health.
+demo: build lab
+	$(LAB) $(BIN) apply topologies/quickstart.yaml
+	$(BIN) status quickstart
+
+demo-down:
+	$(BIN) destroy quickstart
+
+# Every test: each stage's unit tests, golden XML against libvirt's schemas, the CLI, the planner
+# on libvirt's test driver, and end to end on a real libvirtd and QEMU in the lab.
+test:
+	scripts/test.sh
+
+# Benchmarks, each printing a table: compiling 10,000 hosts; building out 8 guests against virsh.
 bench:
 	@scripts/install-deps.sh bench
 	benchmarks/compile.sh
+
+bench-deploy: build lab
+	@scripts/install-deps.sh bench
+	benchmarks/deploy.sh
 
 clean:
 	rm -rf .build out

@@ -78,5 +78,7 @@ let package = Package(
         ),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Planner", "Hypervisor", "Compiler", "LibvirtXML"]),
         .testTarget(name: "DecoynetTests", dependencies: ["decoynet"]),
+        /// Real libvirtd and QEMU in the lab's network namespace (`make test` sets it up).
+        .testTarget(name: "EndToEndTests", dependencies: ["decoynet"]),
     ]
 )

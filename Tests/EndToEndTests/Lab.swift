@@ -1,0 +1,95 @@
+import Foundation
+import Testing
+
+/// The lab of `make lab`: libvirtd inside the network namespace `decoynet-lab`. `make test` brings
+/// it up and sets `DECOYNET_LAB=1`; without it these tests say why they did not run.
+enum Lab {
+    static let namespace = "decoynet-lab"
+    static let enabled = ProcessInfo.processInfo.environment["DECOYNET_LAB"] == "1"
+    static let projectRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    static let binary: String = {
+        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0 ..< 3 {
+            let candidate = folder.appendingPathComponent("decoynet").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            folder = folder.deletingLastPathComponent()
+        }
+        return projectRoot + "/.build/debug/decoynet"
+    }()
+
+    struct Output {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Runs a program and waits for it (at most `timeout` seconds, then it is killed).
+    @discardableResult
+    static func run(_ arguments: [String], timeout: Double = 600) throws -> Output {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: projectRoot)
+        var environment = ProcessInfo.processInfo.environment
+        environment["LIBVIRT_DEFAULT_URI"] = "qemu:///system"
+        process.environment = environment
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let killer = DispatchWorkItem { if process.isRunning { process.terminate() } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: killer)
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        killer.cancel()
+        return Output(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    /// `decoynet ARGS` inside the lab's namespace, as users run it to reach guests.
+    @discardableResult
+    static func decoynet(_ arguments: [String], timeout: Double = 600) throws -> Output {
+        try run(["ip", "netns", "exec", namespace, binary] + arguments, timeout: timeout)
+    }
+
+    /// An HTTP GET from inside the namespace, with curl (which the lab installs).
+    static func httpGet(_ address: String) throws -> String {
+        try run(["ip", "netns", "exec", namespace, "curl", "-s", "--max-time", "5", "http://\(address)/"], timeout: 20).stdout
+    }
+
+    static func virsh(_ arguments: [String]) throws -> String {
+        try run(["virsh", "-c", "qemu:///system"] + arguments, timeout: 60).stdout
+    }
+
+    static func json(_ text: String) throws -> Any {
+        try JSONSerialization.jsonObject(with: Data(text.utf8))
+    }
+
+    /// A copy of a project topology under another environment name, with edits, in a scratch folder.
+    static func topology(_ name: String, as environment: String, edit: (String) -> String = { $0 }) throws -> String {
+        let source = try String(contentsOfFile: projectRoot + "/topologies/" + name, encoding: .utf8)
+        let renamed = source.replacingOccurrences(of: "\nname: quickstart\n", with: "\nname: \(environment)\n")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("decoynet-e2e-" + UUID().uuidString).path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let path = folder + "/" + name
+        try Data(edit(renamed).utf8).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    /// Everything of an environment that could be left behind on the host.
+    static func leftovers(_ environment: String) throws -> [String] {
+        var found: [String] = []
+        found += try virsh(["list", "--all", "--name"]).split(separator: "\n").map(String.init).filter { $0.hasPrefix(environment + "-") }.map { "domain \($0)" }
+        found += try virsh(["net-list", "--all", "--name"]).split(separator: "\n").map(String.init).filter { $0.hasPrefix(environment + "-") }.map { "network \($0)" }
+        found += try virsh(["pool-list", "--all", "--name"]).split(separator: "\n").map(String.init).filter { $0 == "decoynet-" + environment }.map { "pool \($0)" }
+        if FileManager.default.fileExists(atPath: "/var/lib/decoynet/pools/" + environment) { found.append("folder /var/lib/decoynet/pools/\(environment)") }
+        return found
+    }
+
+    static func bridges() throws -> [String] {
+        try run(["ip", "-n", namespace, "-o", "link", "show", "type", "bridge"], timeout: 20).stdout
+            .split(separator: "\n").compactMap { $0.split(separator: ":").dropFirst().first.map { $0.trimmingCharacters(in: .whitespaces) } }
+    }
+}
