@@ -26,7 +26,7 @@ lab-down:
 # The main job: build, set up the lab, apply topologies/quickstart.yaml and print its health.
 demo: build lab
 	$(LAB) $(BIN) apply topologies/quickstart.yaml
-	$(BIN) status quickstart
+	$(LAB) $(BIN) status quickstart
 
 demo-down:
 	$(BIN) destroy quickstart

@@ -46,7 +46,8 @@ import Testing
         let compiled = try Self.compile("quickstart.yaml")
         #expect(compiled.networks.map(\.name) == ["quickstart-lan", "quickstart-dmz"])
         #expect(compiled.domains.map(\.name) == ["quickstart-gw", "quickstart-web", "quickstart-ws"])
-        #expect(compiled.volumes.isEmpty, "tiny boots its kernel directly")
+        #expect(compiled.volumes.map(\.name) == ["quickstart-gw.qcow2", "quickstart-web.qcow2", "quickstart-ws.qcow2"], "tiny boots its kernel with an overlay disk")
+        #expect(compiled.volumes[0].xml.contains("<path>/var/lib/decoynet/images/tiny/disk.qcow2</path>"))
         let lan = compiled.networks[0].xml
         #expect(lan.contains(#"<host mac="#) && lan.contains(#"name="ws" ip="10.77.1.2"/>"#))
         #expect(lan.contains("<dnsmasq:option value=\"dhcp-option=option:router,10.77.1.254\"/>"))
