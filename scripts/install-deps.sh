@@ -10,9 +10,9 @@ packages=(pkg-config libxml2-dev libvirt-dev libvirt-clients libxml2-utils)
 lab=(libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils dnsmasq-base iproute2 iptables
      linux-image-cloud-amd64 busybox-static cpio kmod e2fsprogs ovmf curl)
 case "${1:-}" in
-    bench) packages+=(time) ;;
+    bench) packages+=(time bc) ;;
     lab) packages+=("${lab[@]}") ;;
-    all) packages+=(time "${lab[@]}") ;;
+    all) packages+=(time bc "${lab[@]}") ;;
 esac
 
 missing=()

@@ -4,8 +4,9 @@ import Planner
 /// Turns a plan into the dependency graph that carries it out.
 ///
 /// Teardown runs before build for every object: a domain is removed before the networks it was
-/// attached to, and its overlay with it; the pool and networks come before the domains that use
-/// them; a replaced object is torn down before it is built again.
+/// attached to (except in a destroy, where nothing is rebuilt), and its overlay with it; the pool
+/// and networks come before the domains that use them; a replaced object is torn down before it
+/// is built again.
 public enum PlanExecutor {
     public static func vertices(for plan: Plan, desired: DesiredState?, hypervisor: any Hypervisor) -> [Vertex] {
         var vertices: [Vertex] = []
@@ -36,7 +37,10 @@ public enum PlanExecutor {
                     try await hypervisor.removePool(name: name)
                 })
             case (.network, .delete), (.network, .replace):
-                let dependencies = domainTeardowns.filter { $0.attachedNetworks.contains(name) }.map(down)
+                // When everything goes (destroy), a network need not wait for its domains: libvirt
+                // stops a domain cleanly after its network is gone, and the teardown takes as long
+                // as the slowest QEMU to exit instead of that plus the networks.
+                let dependencies = desired == nil ? [] : domainTeardowns.filter { $0.attachedNetworks.contains(name) }.map(down)
                 vertices.append(Vertex(id: down(action), label: "\(action.kind == .delete ? "delete" : "stop") network \(name)", dependencies: dependencies) {
                     try await hypervisor.removeNetwork(name: name)
                 })

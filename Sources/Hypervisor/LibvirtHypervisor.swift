@@ -4,8 +4,8 @@ import Foundation
 /// The `Hypervisor` over libvirt's C API.
 ///
 /// Calls run on a `BlockingPool` sized to the requested parallelism. libvirtd serves at most five
-/// requests of one client connection at a time, so the hypervisor opens one connection for every
-/// four threads and spreads calls over them.
+/// requests of one client connection at a time (and counts keep-alives among them), so the
+/// hypervisor opens one connection for every three threads and spreads calls over them.
 public final class LibvirtHypervisor: Hypervisor, @unchecked Sendable {
     public let uri: String
     private let connections: [virConnectPtr]
@@ -17,7 +17,7 @@ public final class LibvirtHypervisor: Hypervisor, @unchecked Sendable {
         Self.silenceDefaultErrorPrinting()
         let resolved = uri ?? ProcessInfo.processInfo.environment["LIBVIRT_DEFAULT_URI"].flatMap { $0.isEmpty ? nil : $0 } ?? "qemu:///system"
         self.uri = resolved
-        let count = max(1, (max(1, parallelism) + 3) / 4)
+        let count = max(1, (max(1, parallelism) + 2) / 3)
         var opened: [virConnectPtr] = []
         for _ in 0 ..< count {
             guard let connection = virConnectOpen(resolved) else {

@@ -55,7 +55,7 @@ struct ApplyCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let environment = try loadEnvironment(file, topology: topology, forDeploy: true)
+        let environment = try loadEnvironment(file, topology: topology, forDeploy: true, connection: connection)
         let hypervisor = try openHypervisor(connection)
         let lock = try EnvironmentLock(environment: environment.name, uri: hypervisor.uri) {
             Terminal.error("waiting for another decoynet command on environment \(environment.name) to finish...")
@@ -150,10 +150,11 @@ struct DestroyCommand: AsyncParsableCommand {
 
 // MARK: - Shared steps
 
-func loadEnvironment(_ file: String, topology: TopologyOptions, forDeploy: Bool) throws -> ResolvedEnvironment {
+/// `forDeploy` on a local QEMU connection: base images must exist, or nothing can boot.
+func loadEnvironment(_ file: String, topology: TopologyOptions, forDeploy: Bool, connection: ConnectionOptions? = nil) throws -> ResolvedEnvironment {
     let result = Compiler.lower(path: file, projectTemplates: topology.templatesDirectory)
     var diagnostics = result.diagnostics
-    if forDeploy {
+    if forDeploy, connection?.resolvedURI.hasPrefix("qemu:///") ?? true {
         // A base image that is missing is only a warning for compiling; a deploy cannot go on without it.
         diagnostics = diagnostics.map { diagnostic in
             guard diagnostic.id == "image-file-missing" else { return diagnostic }
@@ -170,7 +171,7 @@ func loadEnvironment(_ file: String, topology: TopologyOptions, forDeploy: Bool)
 
 func openHypervisor(_ options: ConnectionOptions) throws -> LibvirtHypervisor {
     do {
-        return try LibvirtHypervisor(uri: options.uri, parallelism: options.parallel)
+        return try LibvirtHypervisor(uri: options.resolvedURI, parallelism: options.parallel)
     } catch {
         Terminal.error("error: \(error)")
         Terminal.error("is libvirtd running? `make lab` starts one in the decoynet-lab namespace")

@@ -46,6 +46,11 @@ struct ConnectionOptions: ParsableArguments {
     func validate() throws {
         guard (1 ... 256).contains(parallel) else { throw ValidationError("--parallel must be 1 to 256.") }
     }
+
+    /// `--connect`, else `LIBVIRT_DEFAULT_URI`, else `qemu:///system`, as libvirt itself chooses.
+    var resolvedURI: String {
+        uri ?? ProcessInfo.processInfo.environment["LIBVIRT_DEFAULT_URI"].flatMap { $0.isEmpty ? nil : $0 } ?? "qemu:///system"
+    }
 }
 
 /// `auto` picks KVM where it can boot stock guests and TCG otherwise.
