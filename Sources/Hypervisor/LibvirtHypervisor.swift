@@ -15,7 +15,7 @@ public final class LibvirtHypervisor: Hypervisor, @unchecked Sendable {
     /// Opens `uri` (or `LIBVIRT_DEFAULT_URI`, else `qemu:///system`) for `parallelism` calls at once.
     public init(uri: String? = nil, parallelism: Int = 8) throws {
         Self.silenceDefaultErrorPrinting()
-        let resolved = uri ?? ProcessInfo.processInfo.environment["LIBVIRT_DEFAULT_URI"].flatMap { $0.isEmpty ? nil : $0 } ?? "qemu:///system"
+        let resolved = Self.resolveURI(uri)
         self.uri = resolved
         let count = max(1, (max(1, parallelism) + 2) / 3)
         var opened: [virConnectPtr] = []
@@ -33,6 +33,11 @@ public final class LibvirtHypervisor: Hypervisor, @unchecked Sendable {
 
     deinit {
         connections.forEach { virConnectClose($0) }
+    }
+
+    /// The URI libvirt would pick: the given one, else `LIBVIRT_DEFAULT_URI`, else `qemu:///system`.
+    public static func resolveURI(_ uri: String?) -> String {
+        uri ?? ProcessInfo.processInfo.environment["LIBVIRT_DEFAULT_URI"].flatMap { $0.isEmpty ? nil : $0 } ?? "qemu:///system"
     }
 
     // MARK: - Plumbing

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Compiler
 import Foundation
+import Hypervisor
 
 /// Options every verb that reads a topology shares.
 struct TopologyOptions: ParsableArguments {
@@ -49,7 +50,7 @@ struct ConnectionOptions: ParsableArguments {
 
     /// `--connect`, else `LIBVIRT_DEFAULT_URI`, else `qemu:///system`, as libvirt itself chooses.
     var resolvedURI: String {
-        uri ?? ProcessInfo.processInfo.environment["LIBVIRT_DEFAULT_URI"].flatMap { $0.isEmpty ? nil : $0 } ?? "qemu:///system"
+        LibvirtHypervisor.resolveURI(uri)
     }
 }
 
