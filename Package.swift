@@ -52,7 +52,7 @@ let package = Package(
         .target(name: "Planner", dependencies: ["Compiler", "Hypervisor", "LibvirtXML"]),
 
         /// The parallel walker: apply, destroy, health and status of environments.
-        .target(name: "Engine", dependencies: ["Planner", "Hypervisor", "Compiler", "LibvirtXML"]),
+        .target(name: "Engine", dependencies: ["Planner", "Hypervisor", "Compiler", "LibvirtXML", "Digest"]),
 
         // MARK: - Executable
 

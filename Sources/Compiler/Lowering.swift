@@ -70,7 +70,8 @@ struct Lowering {
                 dhcp: spec.dhcp?.value ?? true,
                 gateway: spec.gateway?.value,
                 gatewayAddress: gatewayAddress,
-                mtu: spec.mtu?.value ?? 1500
+                mtu: spec.mtu?.value ?? 1500,
+                capture: spec.capture?.value ?? false
             ))
         }
         let dhcpNetworks = Set(networks.filter(\.dhcp).map(\.name))

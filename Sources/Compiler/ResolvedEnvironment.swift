@@ -27,6 +27,8 @@ public struct ResolvedNetwork: Sendable, Equatable {
     public var gateway: String?
     public var gatewayAddress: IPv4Address?
     public var mtu: Int
+    /// Whether the deployer records this network's traffic to pcap files.
+    public var capture: Bool
 }
 
 public struct ResolvedImage: Sendable, Equatable {

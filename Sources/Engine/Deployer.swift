@@ -18,9 +18,9 @@ public enum Deployer {
 
     /// Carries out `plan`; returns every step's outcome, in plan order.
     public static func apply(_ plan: Plan, desired: DesiredState, hypervisor: any Hypervisor, parallelism: Int,
-                             cancellation: Cancellation = Cancellation(),
+                             capture: (any TrafficCapture)? = nil, cancellation: Cancellation = Cancellation(),
                              onEvent: @escaping @Sendable (WalkEvent) -> Void = { _ in }) async -> [VertexOutcome] {
-        let vertices = PlanExecutor.vertices(for: plan, desired: desired, hypervisor: hypervisor)
+        let vertices = PlanExecutor.vertices(for: plan, desired: desired, hypervisor: hypervisor, capture: capture)
         return await GraphWalker.walk(vertices, parallelism: parallelism, cancellation: cancellation, onEvent: onEvent)
     }
 
@@ -30,9 +30,10 @@ public enum Deployer {
         return Planner.destroyPlan(environment: environment, actual: actual)
     }
 
-    public static func destroy(_ plan: Plan, hypervisor: any Hypervisor, parallelism: Int, cancellation: Cancellation = Cancellation(),
+    public static func destroy(_ plan: Plan, hypervisor: any Hypervisor, parallelism: Int, capture: (any TrafficCapture)? = nil,
+                               cancellation: Cancellation = Cancellation(),
                                onEvent: @escaping @Sendable (WalkEvent) -> Void = { _ in }) async -> [VertexOutcome] {
-        let vertices = PlanExecutor.vertices(for: plan, desired: nil, hypervisor: hypervisor)
+        let vertices = PlanExecutor.vertices(for: plan, desired: nil, hypervisor: hypervisor, capture: capture)
         return await GraphWalker.walk(vertices, parallelism: parallelism, cancellation: cancellation, onEvent: onEvent)
     }
 }

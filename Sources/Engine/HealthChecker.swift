@@ -37,11 +37,13 @@ public struct HealthChecker: Sendable {
 
     /// `wait`: retry until healthy or the deadline; otherwise one try each. `timeout` overrides
     /// the hosts' own timeouts.
-    public func check(environment: String, wait: Bool, timeout: Double? = nil, cancellation: Cancellation = Cancellation(),
+    public func check(environment: String, hosts only: Set<String>? = nil, wait: Bool, timeout: Double? = nil,
+                      cancellation: Cancellation = Cancellation(),
                       onHost: @escaping @Sendable (HostHealth) -> Void = { _ in }) async throws -> [HostHealth] {
         let actual = try await hypervisor.domains()
         let hosts = actual.compactMap { domain -> (LiveDomain, DomainMetadata)? in
-            guard let xml = domain.metadata, let metadata = DomainMetadata(xml: xml), metadata.environment == environment else { return nil }
+            guard let xml = domain.metadata, let metadata = DomainMetadata(xml: xml), metadata.environment == environment,
+                  only?.contains(metadata.host) ?? true else { return nil }
             return (domain, metadata)
         }
         let leases = LeaseCache(hypervisor: hypervisor)

@@ -8,7 +8,7 @@ import Planner
 /// and networks come before the domains that use them; a replaced object is torn down before it
 /// is built again.
 public enum PlanExecutor {
-    public static func vertices(for plan: Plan, desired: DesiredState?, hypervisor: any Hypervisor) -> [Vertex] {
+    public static func vertices(for plan: Plan, desired: DesiredState?, hypervisor: any Hypervisor, capture: (any TrafficCapture)? = nil) -> [Vertex] {
         var vertices: [Vertex] = []
         let poolName = desired?.poolName ?? "decoynet-\(plan.environment)"
         let networksByName = Dictionary((desired?.networks ?? []).map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
@@ -86,6 +86,36 @@ public enum PlanExecutor {
                 })
             default:
                 continue
+            }
+        }
+        if let capture { vertices += captureVertices(plan: plan, desired: desired, capture: capture, ids: ids) }
+        return vertices
+    }
+
+    /// Packet captures follow the topology: started on networks with `capture: true` once their
+    /// bridge is up (again, after a replace), stopped on the others; on destroy, all stop first.
+    private static func captureVertices(plan: Plan, desired: DesiredState?, capture: any TrafficCapture, ids: Set<String>) -> [Vertex] {
+        let environment = plan.environment
+        let running = capture.running(environment: environment)
+        guard let desired else {
+            return capture.hasState(environment: environment) ? [Vertex(id: "capture-down:\(environment)", label: "stop packet captures of \(environment)") {
+                try capture.stopAll(environment: environment, deleteFiles: true)
+            }] : []
+        }
+        var vertices: [Vertex] = []
+        for network in desired.networks {
+            let current = running.first { $0.network == network.network }
+            let rebuilt = ids.contains("network-up:\(network.name)")
+            if network.capture, current == nil || current?.bridge != network.bridge || rebuilt {
+                let dependencies = [("network-up:\(network.name)")].filter(ids.contains)
+                vertices.append(Vertex(id: "capture-up:\(network.name)", label: "start packet capture on network \(network.name)", dependencies: dependencies) {
+                    if let current { try capture.stop(current) }
+                    _ = try capture.start(environment: environment, network: network.network, bridge: network.bridge)
+                })
+            } else if !network.capture, let current {
+                vertices.append(Vertex(id: "capture-down:\(network.name)", label: "stop packet capture on network \(network.name)") {
+                    try capture.stop(current)
+                })
             }
         }
         return vertices

@@ -26,6 +26,15 @@ public protocol Hypervisor: Sendable {
     /// Powers off (when running) and undefines, with its NVRAM and managed save.
     func removeDomain(name: String) async throws
     func domainState(name: String) async throws -> DomainState
+    /// The live definition, as `virsh dumpxml` prints it.
+    func domainXML(name: String) async throws -> String
+    /// Powers off, keeping the definition.
+    func stopDomain(name: String) async throws
+    /// Writes the running guest's memory to `path` (a raw core dump written by the hypervisor host).
+    func dumpMemory(name: String, to path: String) async throws
+    func volumeXML(pool: String, name: String) async throws -> String
+    /// Makes the pool notice files that appeared in or left its folder.
+    func refreshPool(name: String) async throws
 }
 
 public struct LiveNetwork: Sendable, Equatable {

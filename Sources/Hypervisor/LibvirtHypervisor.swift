@@ -313,6 +313,53 @@ public final class LibvirtHypervisor: Hypervisor, @unchecked Sendable {
         }
     }
 
+    public func domainXML(name: String) async throws -> String {
+        try await call("read definition of", name) { connection in
+            guard let domain = virDomainLookupByName(connection, name) else { throw self.fail("read definition of", name) }
+            defer { virDomainFree(domain) }
+            guard let xml = Self.takeString(virDomainGetXMLDesc(domain, 0)) else { throw self.fail("read definition of", name) }
+            return xml
+        }
+    }
+
+    public func stopDomain(name: String) async throws {
+        try await call("stop domain", name) { connection in
+            guard let domain = virDomainLookupByName(connection, name) else { throw self.fail("stop domain", name) }
+            defer { virDomainFree(domain) }
+            if virDomainIsActive(domain) == 1, virDomainDestroy(domain) != 0 { throw self.fail("stop domain", name) }
+        }
+    }
+
+    public func dumpMemory(name: String, to path: String) async throws {
+        try await call("dump memory of", name) { connection in
+            guard let domain = virDomainLookupByName(connection, name) else { throw self.fail("dump memory of", name) }
+            defer { virDomainFree(domain) }
+            let flags = VIR_DUMP_MEMORY_ONLY.rawValue
+            if virDomainCoreDumpWithFormat(domain, path, VIR_DOMAIN_CORE_DUMP_FORMAT_RAW.rawValue, flags) != 0 {
+                throw self.fail("dump memory of", name)
+            }
+        }
+    }
+
+    public func volumeXML(pool name: String, name volumeName: String) async throws -> String {
+        try await call("read volume", volumeName) { connection in
+            guard let pool = virStoragePoolLookupByName(connection, name) else { throw self.fail("read volume", volumeName) }
+            defer { virStoragePoolFree(pool) }
+            guard let volume = virStorageVolLookupByName(pool, volumeName) else { throw self.fail("read volume", volumeName) }
+            defer { virStorageVolFree(volume) }
+            guard let xml = Self.takeString(virStorageVolGetXMLDesc(volume, 0)) else { throw self.fail("read volume", volumeName) }
+            return xml
+        }
+    }
+
+    public func refreshPool(name: String) async throws {
+        try await call("refresh storage pool", name) { connection in
+            guard let pool = virStoragePoolLookupByName(connection, name) else { throw self.fail("refresh storage pool", name) }
+            defer { virStoragePoolFree(pool) }
+            if virStoragePoolRefresh(pool, 0) != 0 { throw self.fail("refresh storage pool", name) }
+        }
+    }
+
     private static func state(of domain: virDomainPtr) -> DomainState {
         var state: Int32 = 0
         var reason: Int32 = 0

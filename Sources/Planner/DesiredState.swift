@@ -5,9 +5,13 @@ import LibvirtXML
 public struct DesiredState: Sendable {
     public struct NetworkObject: Sendable {
         public var name: String
+        /// The network's name in the topology.
+        public var network: String
         public var uuid: String
         public var xml: String
         public var document: Network
+        public var bridge: String
+        public var capture: Bool
     }
 
     public struct DomainObject: Sendable {
@@ -36,8 +40,8 @@ public struct DesiredState: Sendable {
         poolUUID = pool.uuid
         poolXML = pool.serialized()
         networks = zip(environment.networks, compiled.networks).map { network, document in
-            NetworkObject(name: network.libvirtName, uuid: network.uuid, xml: document.xml,
-                          document: DocumentRenderer.networkDocument(network, in: environment))
+            NetworkObject(name: network.libvirtName, network: network.name, uuid: network.uuid, xml: document.xml,
+                          document: DocumentRenderer.networkDocument(network, in: environment), bridge: network.bridge, capture: network.capture)
         }
         let libvirtNames = Dictionary(environment.networks.map { ($0.name, $0.libvirtName) }, uniquingKeysWith: { first, _ in first })
         let volumes = Dictionary(compiled.volumes.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })

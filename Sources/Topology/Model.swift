@@ -80,6 +80,8 @@ public struct NetworkSpec: Sendable {
     public var gateway: Located<String>?
     public var bridgeAddress: Located<IPv4Address>?
     public var mtu: Located<Int>?
+    /// Record the bridge's traffic to pcap files while the environment runs (a DecoyNet extension).
+    public var capture: Located<Bool>?
     public var location: SourceLocation
 
     /// The host side of the bridge: given, or the first usable address.

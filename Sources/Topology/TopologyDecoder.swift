@@ -4,7 +4,7 @@ import Foundation
 /// Decodes a topology file's YAML into a `Topology`, reporting every shape and value problem.
 enum TopologyDecoder {
     static let topLevelKeys = ["name", "description", "domain", "templates", "images", "networks", "defaults", "hosts"]
-    static let networkKeys = ["cidr", "egress", "dhcp", "gateway", "bridge_address", "mtu"]
+    static let networkKeys = ["cidr", "egress", "dhcp", "gateway", "bridge_address", "mtu", "capture"]
 
     static func decode(_ root: YAMLNode, file: String, directory: String, reader: NodeReader) -> Topology {
         var topology = Topology(file: file, directory: directory)
@@ -81,6 +81,7 @@ enum TopologyDecoder {
         if let node = fields["gateway"] { spec.gateway = reader.string(node, what: "'gateway'") }
         if let node = fields["bridge_address"] { spec.bridgeAddress = reader.address(node, what: "'bridge_address'") }
         if let node = fields["mtu"] { spec.mtu = reader.integer(node, what: "'mtu'", range: Language.mtuRange) }
+        if let node = fields["capture"] { spec.capture = reader.bool(node, what: "'capture'") }
         return spec
     }
 }

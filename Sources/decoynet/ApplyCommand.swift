@@ -70,9 +70,10 @@ struct ApplyCommand: AsyncParsableCommand {
             Terminal.error("\ninterrupted: no new steps start; running ones finish. Run apply or destroy again to converge.")
         }
         let steps = plan.actions.filter { $0.kind != .keep }.count
-        let progress = Progress(phase: "apply", total: PlanExecutor.vertices(for: plan, desired: desired, hypervisor: hypervisor).count, quiet: json)
+        let capture = localCapture(hypervisor)
+        let progress = Progress(phase: "apply", total: PlanExecutor.vertices(for: plan, desired: desired, hypervisor: hypervisor, capture: capture).count, quiet: json)
         let outcomes = await Deployer.apply(plan, desired: desired, hypervisor: hypervisor, parallelism: connection.parallel,
-                                            cancellation: cancellation, onEvent: progress.handle)
+                                            capture: capture, cancellation: cancellation, onEvent: progress.handle)
         progress.finish()
         withExtendedLifetime(interruption) {}
         let failures = PlanOutput.failures(outcomes)
@@ -125,14 +126,16 @@ struct DestroyCommand: AsyncParsableCommand {
         }
         defer { withExtendedLifetime(lock) {} }
         let plan = try await Deployer.destroyPlan(environment: environment, hypervisor: hypervisor)
-        if plan.actions.isEmpty {
+        let capture = localCapture(hypervisor)
+        if plan.actions.isEmpty, !(capture?.hasState(environment: environment) ?? false) {
             if json { print(DiagnosticOutput.json(PlanOutput.json([]))) } else { Terminal.error("nothing to destroy: no environment \(environment) on \(hypervisor.uri)") }
             return
         }
         let cancellation = Cancellation()
         let interruption = Interruption { cancellation.cancel() }
         let progress = Progress(phase: "destroy", total: plan.actions.count, quiet: json)
-        let outcomes = await Deployer.destroy(plan, hypervisor: hypervisor, parallelism: connection.parallel, cancellation: cancellation, onEvent: progress.handle)
+        let outcomes = await Deployer.destroy(plan, hypervisor: hypervisor, parallelism: connection.parallel, capture: capture,
+                                              cancellation: cancellation, onEvent: progress.handle)
         progress.finish()
         withExtendedLifetime(interruption) {}
         let failures = PlanOutput.failures(outcomes)

@@ -8,7 +8,8 @@ struct DecoyNet: AsyncParsableCommand {
         version: "0.2.0",
         subcommands: [
             ValidateCommand.self, CompileCommand.self, GraphCommand.self,
-            PlanCommand.self, ApplyCommand.self, HealthCommand.self, StatusCommand.self, ListCommand.self, DestroyCommand.self,
+            PlanCommand.self, ApplyCommand.self, ResetCommand.self, HealthCommand.self, StatusCommand.self, ListCommand.self,
+            DestroyCommand.self,
         ]
     )
 }

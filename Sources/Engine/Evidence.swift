@@ -1,0 +1,93 @@
+import Digest
+import Foundation
+
+/// One file kept as evidence, with what is needed to verify it later.
+public struct EvidenceFile: Sendable, Codable, Equatable {
+    /// Relative to the evidence folder of the reset.
+    public var path: String
+    public var sha256: String
+    public var bytes: UInt64
+    public var modified: Date
+}
+
+public struct HostEvidence: Sendable, Codable {
+    public var host: String
+    public var domain: String
+    /// The definition digest the host was deployed from.
+    public var digest: String
+    public var stoppedAt: Date
+    public var files: [EvidenceFile]
+}
+
+/// `manifest.json` of one reset: everything kept, hashed, so that it can be verified later
+/// (`sha256sum -c SHA256SUMS` in the same folder checks the same hashes with public tools).
+public struct EvidenceManifest: Sendable, Codable {
+    public var environment: String
+    /// SHA-256 over the sorted `host digest` lines of every host of the environment.
+    public var topologyDigest: String
+    public var created: Date
+    public var tool: String
+    public var hosts: [HostEvidence]
+    public var captures: [EvidenceFile]
+}
+
+enum EvidenceFolder {
+    /// `DIR/ENV-YYYYMMDDTHHMMSSZ`, never an existing folder: evidence is never overwritten.
+    static func create(in directory: String, environment: String, at date: Date) throws -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        let base = directory + "/" + environment + "-" + formatter.string(from: date)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var candidate = base
+        var suffix = 2
+        while true {
+            do {
+                try FileManager.default.createDirectory(atPath: candidate, withIntermediateDirectories: false)
+                return candidate
+            } catch CocoaError.fileWriteFileExists {
+                candidate = base + "-\(suffix)"
+                suffix += 1
+            }
+        }
+    }
+
+    /// Moves a file, across file systems too (then by copy and removal): the original is gone either way.
+    static func move(_ source: String, to destination: String) throws {
+        if rename(source, destination) == 0 { return }
+        guard errno == EXDEV else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: source, NSLocalizedDescriptionKey: String(cString: strerror(errno))])
+        }
+        try FileManager.default.copyItem(atPath: source, toPath: destination)
+        try FileManager.default.removeItem(atPath: source)
+    }
+
+    /// Hashes a file in 1 MiB pieces, so large overlays and memory dumps need not fit in memory.
+    static func describe(_ path: String, relativeTo folder: String) throws -> EvidenceFile {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: path])
+        }
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        var bytes: UInt64 = 0
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+            hasher.update(chunk)
+            bytes += UInt64(chunk.count)
+        }
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        let relative = path.hasPrefix(folder + "/") ? String(path.dropFirst(folder.count + 1)) : path
+        return EvidenceFile(path: relative, sha256: hasher.finalize().hexString, bytes: bytes,
+                            modified: attributes[.modificationDate] as? Date ?? Date())
+    }
+
+    static func writeManifest(_ manifest: EvidenceManifest, in folder: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        try encoder.encode(manifest).write(to: URL(fileURLWithPath: folder + "/manifest.json"))
+        let files = manifest.hosts.flatMap(\.files) + manifest.captures
+        let sums = files.map { "\($0.sha256)  \($0.path)\n" }.joined()
+        try Data(sums.utf8).write(to: URL(fileURLWithPath: folder + "/SHA256SUMS"))
+    }
+}

@@ -1,0 +1,167 @@
+import Digest
+import Foundation
+import Hypervisor
+import LibvirtXML
+import Planner
+
+/// Returns hosts to their clean state after an infection run: stop, keep or discard the overlay
+/// (exactly what the guest changed on its disk), a fresh overlay on the same base, start. Networks
+/// and the other hosts keep running; base images are never written.
+public enum Resetter {
+    public struct Options: Sendable {
+        /// Host names; empty means every host of the environment.
+        public var hosts: [String]
+        /// Where to keep the evidence; nil discards the overlays.
+        public var evidenceDirectory: String?
+        /// Also dump each running guest's memory into the evidence.
+        public var memory: Bool
+        public var parallelism: Int
+
+        public init(hosts: [String] = [], evidenceDirectory: String? = nil, memory: Bool = false, parallelism: Int = 8) {
+            self.hosts = hosts
+            self.evidenceDirectory = evidenceDirectory
+            self.memory = memory
+            self.parallelism = parallelism
+        }
+    }
+
+    public struct Report: Sendable {
+        public var hosts: [String]
+        public var outcomes: [VertexOutcome]
+        /// The evidence folder of this reset, when evidence was kept.
+        public var evidenceFolder: String?
+        public var manifest: EvidenceManifest?
+    }
+
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public static func reset(environment: String, options: Options, hypervisor: any Hypervisor, capture: (any TrafficCapture)?,
+                             cancellation: Cancellation = Cancellation(),
+                             onEvent: @escaping @Sendable (WalkEvent) -> Void = { _ in }) async throws -> Report {
+        let poolName = "decoynet-\(environment)"
+        let actual = try await ActualState.read(from: hypervisor, poolName: poolName)
+        let owned = actual.ownedDomains(environment: environment)
+        guard !owned.isEmpty else { throw Failure(description: "no environment \(environment) on \(hypervisor.uri)") }
+        let known = Set(owned.map(\.metadata.host))
+        let unknown = options.hosts.filter { !known.contains($0) }
+        if !unknown.isEmpty {
+            throw Failure(description: "no host \(unknown.joined(separator: ", ")) in \(environment); its hosts are \(known.sorted().joined(separator: ", "))")
+        }
+        let selected = owned.filter { options.hosts.isEmpty || options.hosts.contains($0.metadata.host) }
+        let volumes = Dictionary(actual.volumes.map { ($0.name, $0.path) }, uniquingKeysWith: { first, _ in first })
+        let started = Date()
+        let folder = try options.evidenceDirectory.map { try EvidenceFolder.create(in: $0, environment: environment, at: started) }
+        let collected = EvidenceCollector()
+
+        let vertices = selected.map { live, metadata in
+            Vertex(id: "reset:\(live.name)", label: "reset host \(metadata.host)") {
+                let files = try await resetHost(live, metadata, environment: environment, poolName: poolName,
+                                                volumePath: volumes[live.name + ".qcow2"], folder: folder.map { $0 + "/" + metadata.host },
+                                                memory: options.memory, hypervisor: hypervisor)
+                await collected.add(HostEvidence(host: metadata.host, domain: live.name, digest: metadata.digest, stoppedAt: Date(), files: files))
+            }
+        }
+        let outcomes = await GraphWalker.walk(vertices, parallelism: options.parallelism, cancellation: cancellation, onEvent: onEvent)
+
+        var manifest: EvidenceManifest?
+        if let folder {
+            // The traffic so far is evidence too: close the running captures, keep them, start new ones.
+            var captures: [EvidenceFile] = []
+            if let capture {
+                for running in capture.running(environment: environment) {
+                    try FileManager.default.createDirectory(atPath: folder + "/captures", withIntermediateDirectories: true)
+                    try capture.stop(running)
+                    let kept = folder + "/captures/" + URL(fileURLWithPath: running.file).lastPathComponent
+                    try EvidenceFolder.move(running.file, to: kept)
+                    captures.append(try EvidenceFolder.describe(kept, relativeTo: folder))
+                    _ = try capture.start(environment: environment, network: running.network, bridge: running.bridge)
+                }
+            }
+            let digestLines = owned.map { "\($0.metadata.host) \($0.metadata.digest)\n" }.sorted().joined()
+            manifest = EvidenceManifest(environment: environment, topologyDigest: "sha256:" + SHA256.hash(digestLines).hexString,
+                                        created: started, tool: "decoynet", hosts: await collected.hosts.sorted { $0.host < $1.host },
+                                        captures: captures)
+            try EvidenceFolder.writeManifest(manifest!, in: folder)
+        }
+        return Report(hosts: selected.map(\.metadata.host), outcomes: outcomes, evidenceFolder: folder, manifest: manifest)
+    }
+
+    private static func resetHost(_ live: LiveDomain, _ metadata: DomainMetadata, environment: String, poolName: String, volumePath: String?,
+                                  folder: String?, memory: Bool, hypervisor: any Hypervisor) async throws -> [EvidenceFile] {
+        let name = live.name
+        let volumeName = name + ".qcow2"
+        var kept: [String] = []
+        let definition = try await hypervisor.domainXML(name: name)
+        if let folder {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            if memory, live.state == .running {
+                try await hypervisor.dumpMemory(name: name, to: folder + "/memory.raw")
+                kept.append(folder + "/memory.raw")
+            }
+            try Data(definition.utf8).write(to: URL(fileURLWithPath: folder + "/domain.xml"))
+            kept.append(folder + "/domain.xml")
+            var leases: [[String: String]] = []
+            for interface in metadata.interfaces where interface.dhcp {
+                let held = (try? await hypervisor.dhcpLeases(network: "\(environment)-\(interface.network)")) ?? []
+                for lease in held where lease.mac.lowercased() == interface.mac {
+                    leases.append(["network": interface.network, "mac": lease.mac, "address": lease.address, "hostname": lease.hostname ?? ""])
+                }
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(leases).write(to: URL(fileURLWithPath: folder + "/leases.json"))
+            kept.append(folder + "/leases.json")
+        }
+        try await hypervisor.stopDomain(name: name)
+        if let folder, let log = consoleLog(in: definition), FileManager.default.fileExists(atPath: log) {
+            try FileManager.default.copyItem(atPath: log, toPath: folder + "/console.log")
+            kept.append(folder + "/console.log")
+        }
+        if let volumePath {
+            let fresh = try freshVolume(from: try await hypervisor.volumeXML(pool: poolName, name: volumeName), name: volumeName)
+            if let folder {
+                try EvidenceFolder.move(volumePath, to: folder + "/overlay.qcow2")
+                kept.append(folder + "/overlay.qcow2")
+                try await hypervisor.refreshPool(name: poolName)
+            } else {
+                try await hypervisor.deleteVolume(pool: poolName, name: volumeName)
+            }
+            try await hypervisor.createVolume(pool: poolName, xml: fresh)
+        }
+        try await hypervisor.startDomain(name: name)
+        return try kept.map { try EvidenceFolder.describe($0, relativeTo: URL(fileURLWithPath: folder!).deletingLastPathComponent().path) }
+    }
+
+    /// A new overlay like the old one: same name, size and backing image.
+    static func freshVolume(from xml: String, name: String) throws -> String {
+        guard let volume = XMLElement.parse(xml), let backing = volume.child("backingStore"), let path = backing.child("path")?.text else {
+            throw Failure(description: "volume \(name) has no backing image: not a DecoyNet overlay")
+        }
+        let format = backing.child("format")?[attribute: "type"] ?? "qcow2"
+        let capacity = volume.child("capacity").flatMap { element -> UInt64? in
+            guard let text = element.text, let value = UInt64(text) else { return nil }
+            switch element[attribute: "unit"] ?? "bytes" {
+            case "bytes", "B", "b": return value
+            case "KiB", "K", "k": return value << 10
+            case "MiB", "M": return value << 20
+            case "GiB", "G": return value << 30
+            default: return nil
+            }
+        }
+        return StorageVolume(name: name, capacityBytes: capacity, backingStore: StorageVolumeBackingStore(path: path, format: format)).serialized()
+    }
+
+    /// Where libvirt logs the serial console (`<serial><log file=...>`).
+    static func consoleLog(in definition: String) -> String? {
+        guard let domain = XMLElement.parse(definition), let devices = domain.child("devices") else { return nil }
+        return devices.children("serial").compactMap { $0.child("log")?[attribute: "file"] }.first
+    }
+}
+
+private actor EvidenceCollector {
+    var hosts: [HostEvidence] = []
+
+    func add(_ host: HostEvidence) { hosts.append(host) }
+}
