@@ -52,7 +52,7 @@ let package = Package(
         .target(name: "Planner", dependencies: ["Compiler", "Hypervisor", "LibvirtXML"]),
 
         /// The parallel walker: apply, destroy, health and status of environments.
-        .target(name: "Engine", dependencies: ["Planner", "Hypervisor", "Compiler", "LibvirtXML", "Digest"]),
+        .target(name: "Engine", dependencies: ["Planner", "Hypervisor", "Compiler", "LibvirtXML", "Topology", "Digest"]),
 
         // MARK: - Executable
 
@@ -60,7 +60,7 @@ let package = Package(
         .executableTarget(
             name: "decoynet",
             dependencies: [
-                "Compiler", "Engine", "Planner", "Hypervisor",
+                "Compiler", "Topology", "Engine", "Planner", "Hypervisor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -14,13 +14,16 @@ public enum Compiler {
 
     /// Loads, validates and lowers `path`. Lowering runs only on a file without errors, so that its
     /// findings (exhausted address pools) never repeat a problem already reported.
-    public static func lower(path: String, projectTemplates: String?) -> Result {
-        let loaded = TopologyLoader.load(path: path, projectTemplates: projectTemplates)
+    public static func lower(path: String, projectTemplates: String?, instance: InstanceSelector? = nil) -> Result {
+        let loaded = TopologyLoader.load(path: path, projectTemplates: projectTemplates, instance: instance)
         guard let topology = loaded.topology, !loaded.diagnostics.hasErrors else {
             return Result(diagnostics: loaded.diagnostics, environment: nil)
         }
         var lowering = Lowering(topology: topology, templates: loaded.templates)
-        let environment = lowering.lower()
+        var environment = lowering.lower()
+        if let instance, let name = environment?.name {
+            environment?.instanceOf = String(name.dropLast(instance.suffix.count + 1))
+        }
         return Result(diagnostics: (loaded.diagnostics + lowering.diagnostics).normalized(), environment: environment)
     }
 }

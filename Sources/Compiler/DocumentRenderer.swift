@@ -135,7 +135,8 @@ public enum DocumentRenderer {
             healthTimeoutSeconds: host.healthTimeoutSeconds, probes: host.probes.map(\.description),
             interfaces: host.interfaces.map {
                 DomainMetadataInterface(network: $0.network, mac: $0.mac.description, address: $0.address.description, dhcp: dhcp.contains($0.network))
-            }
+            },
+            instanceOf: environment.instanceOf
         )
         let unsigned = domain.serialized()
         var hasher = SHA256()

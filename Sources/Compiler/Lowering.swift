@@ -129,7 +129,8 @@ struct Lowering {
             poolName: "decoynet-\(environment)",
             networks: networks,
             hosts: hosts,
-            groups: groups
+            groups: groups,
+            instanceOf: nil
         )
     }
 

@@ -12,6 +12,8 @@ public struct ResolvedEnvironment: Sendable {
     public var hosts: [ResolvedHost]
     /// Hosts as declared, before counts were expanded (for graphs and summaries).
     public var groups: [HostGroup]
+    /// For a copy made with `--instances`: the topology's own environment name.
+    public var instanceOf: String?
 }
 
 public struct ResolvedNetwork: Sendable, Equatable {

@@ -28,6 +28,8 @@ public struct EnvironmentStatus: Sendable, Codable {
 
 public struct EnvironmentSummary: Sendable, Codable {
     public var environment: String
+    /// For a copy made with `--instances`: the topology's own environment name.
+    public var instanceOf: String?
     public var domains: Int
     public var running: Int
     public var networks: Int
@@ -67,7 +69,8 @@ public enum StatusReader {
         return names.sorted().map { name in
             let owned = actual.ownedDomains(environment: name)
             let networks = actual.networks.filter { DesiredState.isOwnNetwork(LiveNetworkIdentity(name: $0.name, uuid: $0.uuid), environment: name) }
-            return EnvironmentSummary(environment: name, domains: owned.count, running: owned.filter { $0.domain.state == .running }.count,
+            return EnvironmentSummary(environment: name, instanceOf: owned.lazy.compactMap(\.metadata.instanceOf).first,
+                                      domains: owned.count, running: owned.filter { $0.domain.state == .running }.count,
                                       networks: networks.count)
         }
     }

@@ -68,9 +68,12 @@ public struct DomainMetadata: Sendable, Equatable {
     /// Probes as the language writes them (`tcp:80`).
     public var probes: [String]
     public var interfaces: [DomainMetadataInterface]
+    /// For a copy of a topology: the topology's own environment name.
+    public var instanceOf: String?
 
     public init(environment: String, host: String, digest: String, healthTimeoutSeconds: Int = 120,
-                probes: [String] = [], interfaces: [DomainMetadataInterface] = []) {
+                probes: [String] = [], interfaces: [DomainMetadataInterface] = [], instanceOf: String? = nil) {
+        self.instanceOf = instanceOf
         self.environment = environment
         self.host = host
         self.digest = digest
@@ -86,8 +89,8 @@ public struct DomainMetadata: Sendable, Equatable {
                                                                ("address", interface.address), ("dhcp", interface.dhcp ? "yes" : "no")])
         }
         children += probes.map { XMLElement("probe", namespace: ns, text: $0) }
-        return XMLElement("host", namespace: ns, attributes: [("environment", environment), ("name", host), ("digest", digest),
-                                                             ("timeout", String(healthTimeoutSeconds))], children: children)
+        return XMLElement("host", namespace: ns, attributes: attributes(("environment", environment), ("instance-of", instanceOf), ("name", host),
+                                                                        ("digest", digest), ("timeout", String(healthTimeoutSeconds))), children: children)
     }
 
     /// Reads the element back from what `virDomainGetMetadata` returns; nil for anything else.
@@ -98,6 +101,7 @@ public struct DomainMetadata: Sendable, Equatable {
         self.environment = environment
         self.host = host
         self.digest = digest
+        instanceOf = element[attribute: "instance-of"]
         healthTimeoutSeconds = element[attribute: "timeout"].flatMap(Int.init) ?? 120
         probes = element.children("probe").compactMap(\.text)
         interfaces = element.children("interface").compactMap { child in

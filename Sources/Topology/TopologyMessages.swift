@@ -239,6 +239,10 @@ public enum TopologyMessages {
         Message(id: "host-name-collision", "host \(name), made by the count of \(group), collides with host \(name) (line \(other.line))")
     }
 
+    static func instanceOutOfRange(_ suffix: String, address: IPv4Address, bounds: IPv4Network) -> Message {
+        Message(id: "instance-out-of-range", "copy \(suffix) would move \(address) outside \(bounds); use fewer copies or a smaller address plan")
+    }
+
     static func leaseWithoutDHCP(_ host: String) -> Message {
         Message(id: "lease-without-dhcp", "probe 'lease' needs an interface on a network with DHCP, and host \(host) has none")
     }

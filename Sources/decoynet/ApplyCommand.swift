@@ -5,6 +5,33 @@ import Engine
 import Foundation
 import Hypervisor
 import Planner
+import Topology
+
+/// `--instances N` and `--instance NAME`: copies of the topology, each its own environment.
+struct InstanceOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Build N isolated copies, ENV-i1 ... ENV-iN, each in its own address space.", valueName: "n"))
+    var instances: Int?
+
+    @Option(help: ArgumentHelp("Build one named copy, ENV-NAME.", valueName: "name"))
+    var instance: String?
+
+    func validate() throws {
+        if instances != nil, instance != nil { throw ValidationError("--instances and --instance exclude each other.") }
+        if let instances, !(1 ... 200).contains(instances) { throw ValidationError("--instances must be 1 to 200.") }
+        if let instance, !InstanceSelector.isValidName(instance) {
+            throw ValidationError("--instance takes lowercase letters and digits, at most 10.")
+        }
+        if let instance, instance.first == "i", instance.dropFirst().allSatisfy(\.isNumber), instance.count > 1 {
+            throw ValidationError("--instance \(instance): names i1, i2 ... are those of --instances copies; choose another name.")
+        }
+    }
+
+    var selectors: [InstanceSelector?] {
+        if let instances { return (1 ... instances).map { .number($0) } }
+        if let instance { return [.name(instance)] }
+        return [nil]
+    }
+}
 
 struct PlanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,17 +43,21 @@ struct PlanCommand: AsyncParsableCommand {
     @Flag(help: "Print the plan as JSON.") var json = false
     @Flag(help: "List unchanged objects too.") var all = false
     @Option(help: "Domain type: auto, kvm or qemu (TCG).") var accel: AccelerationChoice = .auto
+    @OptionGroup var copies: InstanceOptions
     @OptionGroup var topology: TopologyOptions
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-        let environment = try loadEnvironment(file, topology: topology, forDeploy: false)
+        let environments = try copies.selectors.map { try loadEnvironment(file, topology: topology, forDeploy: false, instance: $0) }
         let hypervisor = try openHypervisor(connection)
-        let (_, plan) = try await makePlan(environment, hypervisor: hypervisor, accel: accel)
+        try await checkAddresses(environments, hypervisor: hypervisor)
+        var plans: [Plan] = []
+        for environment in environments { plans.append(try await makePlan(environment, hypervisor: hypervisor, accel: accel).1) }
         if json {
-            print(DiagnosticOutput.json(PlanOutput.json(plan, uri: hypervisor.uri)))
+            let output = plans.map { PlanOutput.json($0, uri: hypervisor.uri) }
+            print(output.count == 1 ? DiagnosticOutput.json(output[0]) : DiagnosticOutput.json(output))
         } else {
-            print(PlanOutput.text(plan, uri: hypervisor.uri, showKept: all))
+            print(plans.map { PlanOutput.text($0, uri: hypervisor.uri, showKept: all) }.joined(separator: "\n\n"))
         }
     }
 }
@@ -43,11 +74,12 @@ struct ApplyCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Seconds to wait for health, instead of each host's own timeout.", valueName: "seconds")) var timeout: Double?
     @Flag(help: "Print the plan, the steps and health as JSON.") var json = false
     @Option(help: "Domain type: auto, kvm or qemu (TCG).") var accel: AccelerationChoice = .auto
+    @OptionGroup var copies: InstanceOptions
     @OptionGroup var topology: TopologyOptions
     @OptionGroup var connection: ConnectionOptions
 
     struct Report: Encodable {
-        var plan: PlanOutput.JSONPlan
+        var plans: [PlanOutput.JSONPlan]
         var steps: [PlanOutput.JSONOutcome]
         var health: [HostHealth]?
         var succeeded: Bool
@@ -55,38 +87,52 @@ struct ApplyCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let environment = try loadEnvironment(file, topology: topology, forDeploy: true, connection: connection)
+        let environments = try copies.selectors.map { try loadEnvironment(file, topology: topology, forDeploy: true, connection: connection, instance: $0) }
         let hypervisor = try openHypervisor(connection)
-        let lock = try EnvironmentLock(environment: environment.name, uri: hypervisor.uri) {
-            Terminal.error("waiting for another decoynet command on environment \(environment.name) to finish...")
+        // One lock per environment, always taken in the same order, so two runs cannot deadlock.
+        let locks = try environments.map(\.name).sorted().map { name in
+            try EnvironmentLock(environment: name, uri: hypervisor.uri) {
+                Terminal.error("waiting for another decoynet command on environment \(name) to finish...")
+            }
         }
-        defer { withExtendedLifetime(lock) {} }
-        let (desired, plan) = try await makePlan(environment, hypervisor: hypervisor, accel: accel)
-        if !json { Terminal.error(PlanOutput.text(plan, uri: hypervisor.uri)) }
+        defer { withExtendedLifetime(locks) {} }
+        try await checkAddresses(environments, hypervisor: hypervisor)
+        var planned: [(desired: DesiredState, plan: Plan)] = []
+        for environment in environments { planned.append(try await makePlan(environment, hypervisor: hypervisor, accel: accel)) }
+        if !json { for (_, plan) in planned { Terminal.error(PlanOutput.text(plan, uri: hypervisor.uri)) } }
 
         let cancellation = Cancellation()
         let interruption = Interruption {
             cancellation.cancel()
             Terminal.error("\ninterrupted: no new steps start; running ones finish. Run apply or destroy again to converge.")
         }
-        let steps = plan.actions.filter { $0.kind != .keep }.count
         let capture = localCapture(hypervisor)
-        let progress = Progress(phase: "apply", total: PlanExecutor.vertices(for: plan, desired: desired, hypervisor: hypervisor, capture: capture).count, quiet: json)
-        let outcomes = await Deployer.apply(plan, desired: desired, hypervisor: hypervisor, parallelism: connection.parallel,
-                                            capture: capture, cancellation: cancellation, onEvent: progress.handle)
+        let vertices = planned.flatMap { PlanExecutor.vertices(for: $0.plan, desired: $0.desired, hypervisor: hypervisor, capture: capture) }
+        let steps = planned.reduce(0) { $0 + $1.plan.actions.filter { $0.kind != .keep }.count }
+        let progress = Progress(phase: "apply", total: vertices.count, quiet: json)
+        let outcomes = await GraphWalker.walk(vertices, parallelism: connection.parallel, cancellation: cancellation, onEvent: progress.handle)
         progress.finish()
         withExtendedLifetime(interruption) {}
         let failures = PlanOutput.failures(outcomes)
-        if failures.isEmpty, !json { Terminal.error("applied \(steps) changes to \(environment.name) in \(progress.elapsed)") }
+        let names = environments.map(\.name).joined(separator: ", ")
+        if failures.isEmpty, !json { Terminal.error("applied \(steps) changes to \(names) in \(progress.elapsed)") }
         var health: [HostHealth]?
         if failures.isEmpty, !noWait, !cancellation.isCancelled {
-            if !json { Terminal.error("waiting for health (\(environment.hosts.count) hosts)...") }
+            let total = environments.reduce(0) { $0 + $1.hosts.count }
+            if !json { Terminal.error("waiting for health (\(total) hosts)...") }
             let checker = HealthChecker(hypervisor: hypervisor, prober: SocketProber())
-            health = try await checker.check(environment: environment.name, wait: true, timeout: timeout, cancellation: cancellation)
+            health = try await withThrowingTaskGroup(of: [HostHealth].self) { group in
+                for environment in environments {
+                    group.addTask { try await checker.check(environment: environment.name, wait: true, timeout: timeout, cancellation: cancellation) }
+                }
+                var all: [HostHealth] = []
+                for try await hosts in group { all += hosts }
+                return all.sorted { $0.domain < $1.domain }
+            }
         }
         let healthy = health?.allSatisfy(\.healthy) ?? true
         if json {
-            print(DiagnosticOutput.json(Report(plan: PlanOutput.json(plan, uri: hypervisor.uri), steps: PlanOutput.json(outcomes),
+            print(DiagnosticOutput.json(Report(plans: planned.map { PlanOutput.json($0.plan, uri: hypervisor.uri) }, steps: PlanOutput.json(outcomes),
                                                health: health, succeeded: failures.isEmpty && healthy, interrupted: cancellation.isCancelled)))
         } else {
             if !failures.isEmpty {
@@ -100,7 +146,7 @@ struct ApplyCommand: AsyncParsableCommand {
                     }
                 }
             }
-            if let health { print(PlanOutput.healthTable(health)) }
+            if let health { print(PlanOutput.healthTable(health, showEnvironment: environments.count > 1)) }
         }
         if cancellation.isCancelled { throw ExitCode(130) }
         if !failures.isEmpty || !healthy { throw ExitCode.failure }
@@ -110,39 +156,48 @@ struct ApplyCommand: AsyncParsableCommand {
 struct DestroyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "destroy",
-        abstract: "Remove every domain, overlay, network and pool of an environment, and nothing else."
+        abstract: "Remove every domain, overlay, network, bridge, packet capture and pool of an environment, and nothing else."
     )
 
     @Argument(help: ArgumentHelp("The environment name.", valueName: "environment")) var environment: String
     @Flag(help: "Print the steps as JSON.") var json = false
+    @OptionGroup var copies: CopiesFlag
     @OptionGroup var connection: ConnectionOptions
 
     func validate() throws { try checkEnvironmentName(environment) }
 
     func run() async throws {
         let hypervisor = try openHypervisor(connection)
-        let lock = try EnvironmentLock(environment: environment, uri: hypervisor.uri) {
-            Terminal.error("waiting for another decoynet command on environment \(environment) to finish...")
+        let names = try await copies.environments(environment, hypervisor: hypervisor)
+        let locks = try names.sorted().map { name in
+            try EnvironmentLock(environment: name, uri: hypervisor.uri) {
+                Terminal.error("waiting for another decoynet command on environment \(name) to finish...")
+            }
         }
-        defer { withExtendedLifetime(lock) {} }
-        let plan = try await Deployer.destroyPlan(environment: environment, hypervisor: hypervisor)
+        defer { withExtendedLifetime(locks) {} }
         let capture = localCapture(hypervisor)
-        if plan.actions.isEmpty, !(capture?.hasState(environment: environment) ?? false) {
+        var vertices: [Vertex] = []
+        var objects = 0
+        for name in names {
+            let plan = try await Deployer.destroyPlan(environment: name, hypervisor: hypervisor)
+            objects += plan.actions.count
+            vertices += PlanExecutor.vertices(for: plan, desired: nil, hypervisor: hypervisor, capture: capture)
+        }
+        if vertices.isEmpty {
             if json { print(DiagnosticOutput.json(PlanOutput.json([]))) } else { Terminal.error("nothing to destroy: no environment \(environment) on \(hypervisor.uri)") }
             return
         }
         let cancellation = Cancellation()
         let interruption = Interruption { cancellation.cancel() }
-        let progress = Progress(phase: "destroy", total: plan.actions.count, quiet: json)
-        let outcomes = await Deployer.destroy(plan, hypervisor: hypervisor, parallelism: connection.parallel, capture: capture,
-                                              cancellation: cancellation, onEvent: progress.handle)
+        let progress = Progress(phase: "destroy", total: vertices.count, quiet: json)
+        let outcomes = await GraphWalker.walk(vertices, parallelism: connection.parallel, cancellation: cancellation, onEvent: progress.handle)
         progress.finish()
         withExtendedLifetime(interruption) {}
         let failures = PlanOutput.failures(outcomes)
         if json {
             print(DiagnosticOutput.json(PlanOutput.json(outcomes)))
         } else if failures.isEmpty {
-            Terminal.error("destroyed \(environment): \(plan.actions.count) objects removed in \(progress.elapsed)")
+            Terminal.error("destroyed \(names.joined(separator: ", ")): \(objects) objects removed in \(progress.elapsed)")
         } else {
             for failure in failures { Terminal.error("  \(failure.label): \(failure.result)") }
         }
@@ -154,8 +209,9 @@ struct DestroyCommand: AsyncParsableCommand {
 // MARK: - Shared steps
 
 /// `forDeploy` on a local QEMU connection: base images must exist, or nothing can boot.
-func loadEnvironment(_ file: String, topology: TopologyOptions, forDeploy: Bool, connection: ConnectionOptions? = nil) throws -> ResolvedEnvironment {
-    let result = Compiler.lower(path: file, projectTemplates: topology.templatesDirectory)
+func loadEnvironment(_ file: String, topology: TopologyOptions, forDeploy: Bool, connection: ConnectionOptions? = nil,
+                     instance: InstanceSelector? = nil) throws -> ResolvedEnvironment {
+    let result = Compiler.lower(path: file, projectTemplates: topology.templatesDirectory, instance: instance)
     var diagnostics = result.diagnostics
     if forDeploy, connection?.resolvedURI.hasPrefix("qemu:///") ?? true {
         // A base image that is missing is only a warning for compiling; a deploy cannot go on without it.
@@ -170,6 +226,18 @@ func loadEnvironment(_ file: String, topology: TopologyOptions, forDeploy: Bool,
     DiagnosticOutput.printToStandardError(diagnostics)
     guard let environment = result.environment, !diagnostics.hasErrors else { throw ExitCode.failure }
     return environment
+}
+
+/// Refuses, before anything is created, networks that overlap each other, other environments'
+/// networks on the connection, or routes of libvirtd's namespace.
+func checkAddresses(_ environments: [ResolvedEnvironment], hypervisor: LibvirtHypervisor) async throws {
+    let live = try await hypervisor.networks()
+    let routes = hypervisor.uri.hasPrefix("qemu:///") ? HostRoutes.read() : []
+    let problems = AddressCheck.conflicts(environments, live: live, routes: routes)
+    guard !problems.isEmpty else { return }
+    for problem in problems { Terminal.error("error: \(problem)") }
+    Terminal.error("nothing was changed; choose other addresses (or other copies) for these networks")
+    throw ExitCode.failure
 }
 
 func openHypervisor(_ options: ConnectionOptions) throws -> LibvirtHypervisor {

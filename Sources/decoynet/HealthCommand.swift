@@ -14,6 +14,7 @@ struct HealthCommand: AsyncParsableCommand {
     @Flag(help: "Try each probe once instead of waiting.") var noWait = false
     @Option(help: ArgumentHelp("Seconds to wait, instead of each host's own timeout.", valueName: "seconds")) var timeout: Double?
     @Flag(help: "Print the result as JSON.") var json = false
+    @OptionGroup var copies: CopiesFlag
     @OptionGroup var connection: ConnectionOptions
 
     func validate() throws { try checkEnvironmentName(environment) }
@@ -21,7 +22,10 @@ struct HealthCommand: AsyncParsableCommand {
     func run() async throws {
         let hypervisor = try openHypervisor(connection)
         let checker = HealthChecker(hypervisor: hypervisor, prober: SocketProber())
-        let hosts = try await checker.check(environment: environment, wait: !noWait, timeout: timeout)
+        var hosts: [HostHealth] = []
+        for name in try await copies.environments(environment, hypervisor: hypervisor) {
+            hosts += try await checker.check(environment: name, wait: !noWait, timeout: timeout)
+        }
         if hosts.isEmpty {
             Terminal.error("error: no environment \(environment) on \(hypervisor.uri)")
             throw ExitCode.failure
@@ -29,7 +33,7 @@ struct HealthCommand: AsyncParsableCommand {
         if json {
             print(DiagnosticOutput.json(hosts))
         } else {
-            print(PlanOutput.healthTable(hosts))
+            print(PlanOutput.healthTable(hosts, showEnvironment: copies.all))
         }
         if !hosts.allSatisfy(\.healthy) { throw ExitCode.failure }
     }
@@ -43,6 +47,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     @Argument(help: ArgumentHelp("The environment name; all environments when omitted.", valueName: "environment")) var environment: String?
     @Flag(help: "Print the status as JSON.") var json = false
+    @OptionGroup var copies: CopiesFlag
     @OptionGroup var connection: ConnectionOptions
 
     func validate() throws { if let environment { try checkEnvironmentName(environment) } }
@@ -56,7 +61,7 @@ struct StatusCommand: AsyncParsableCommand {
         let hypervisor = try openHypervisor(connection)
         let names: [String]
         if let environment {
-            names = [environment]
+            names = try await copies.environments(environment, hypervisor: hypervisor)
         } else {
             names = try await StatusReader.list(hypervisor: hypervisor).map(\.environment)
         }
@@ -67,7 +72,7 @@ struct StatusCommand: AsyncParsableCommand {
             let health = try await checker.check(environment: name, wait: false)
             reports.append(Report(status: status, health: health))
         }
-        if let environment, reports.first.map({ $0.status.domains.isEmpty && $0.status.networks.isEmpty && $0.status.pool == nil }) ?? true {
+        if let environment, !copies.all, reports.first.map({ $0.status.domains.isEmpty && $0.status.networks.isEmpty && $0.status.pool == nil }) ?? true {
             Terminal.error("error: no environment \(environment) on \(hypervisor.uri)")
             throw ExitCode.failure
         }
@@ -104,8 +109,8 @@ struct ListCommand: AsyncParsableCommand {
         } else if environments.isEmpty {
             Terminal.error("no environments on \(hypervisor.uri)")
         } else {
-            print(Terminal.table(["ENVIRONMENT", "HOSTS", "RUNNING", "NETWORKS"], environments.map {
-                [$0.environment, String($0.domains), String($0.running), String($0.networks)]
+            print(Terminal.table(["ENVIRONMENT", "COPY OF", "HOSTS", "RUNNING", "NETWORKS"], environments.map {
+                [$0.environment, $0.instanceOf ?? "-", String($0.domains), String($0.running), String($0.networks)]
             }))
         }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Compiler
+import Engine
 import Foundation
 import Hypervisor
 
@@ -61,9 +62,24 @@ enum AccelerationChoice: String, ExpressibleByArgument, CaseIterable {
     case qemu
 }
 
-/// The environment name argument of `health`, `status` and `destroy`.
+/// The environment name argument of `health`, `status`, `reset` and `destroy` (a copy's name,
+/// `ENV-i2`, can be longer than a topology's own).
 func checkEnvironmentName(_ name: String) throws {
-    let valid = name.first.map { ("a" ... "z").contains($0) } == true && name.count <= 20
+    let valid = name.first.map { ("a" ... "z").contains($0) } == true && name.count <= 31
         && name.allSatisfy { ("a" ... "z").contains($0) || ("0" ... "9").contains($0) || $0 == "-" }
-    if !valid { throw ValidationError("'\(name)' is not an environment name (lowercase letters, digits and '-', at most 20).") }
+    if !valid { throw ValidationError("'\(name)' is not an environment name (lowercase letters, digits and '-').") }
+}
+
+/// `--instances` on the verbs that take an environment: act on every copy of it instead.
+struct CopiesFlag: ParsableArguments {
+    @Flag(name: .customLong("instances"), help: "Act on every copy of the environment made with apply --instances/--instance.")
+    var all = false
+
+    /// The environment itself, or the names of all its copies on the connection.
+    func environments(_ environment: String, hypervisor: LibvirtHypervisor) async throws -> [String] {
+        guard all else { return [environment] }
+        let copies = try await StatusReader.list(hypervisor: hypervisor).filter { $0.instanceOf == environment }.map(\.environment)
+        if copies.isEmpty { Terminal.error("no copies of \(environment) on \(hypervisor.uri)") }
+        return copies
+    }
 }

@@ -70,10 +70,11 @@ enum PlanOutput {
         outcomes.filter { if case .done = $0.result { return false } else { return true } }
     }
 
-    static func healthTable(_ hosts: [HostHealth]) -> String {
-        Terminal.table(["HOST", "STATE", "ADDRESSES", "HEALTH", "PROBES"], hosts.map { host in
+    /// `showEnvironment` names each host by its domain, for reports over several environments.
+    static func healthTable(_ hosts: [HostHealth], showEnvironment: Bool = false) -> String {
+        Terminal.table([showEnvironment ? "DOMAIN" : "HOST", "STATE", "ADDRESSES", "HEALTH", "PROBES"], hosts.map { host in
             let probes = host.probes.map { $0.passed ? "\($0.probe) ok" : "\($0.probe) FAILED (\($0.detail))" }.joined(separator: ", ")
-            return [host.host, host.state, host.addresses.joined(separator: ","), host.healthy ? "healthy" : "unhealthy", probes]
+            return [showEnvironment ? host.domain : host.host, host.state, host.addresses.joined(separator: ","), host.healthy ? "healthy" : "unhealthy", probes]
         })
     }
 }

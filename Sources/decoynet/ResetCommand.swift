@@ -22,6 +22,7 @@ struct ResetCommand: AsyncParsableCommand {
     @Flag(help: "Do not wait for the hosts to be healthy again.") var noWait = false
     @Option(help: ArgumentHelp("Seconds to wait for health, instead of each host's own timeout.", valueName: "seconds")) var timeout: Double?
     @Flag(help: "Print the result as JSON.") var json = false
+    @OptionGroup var copies: CopiesFlag
     @OptionGroup var connection: ConnectionOptions
 
     func validate() throws {
@@ -41,6 +42,18 @@ struct ResetCommand: AsyncParsableCommand {
 
     func run() async throws {
         let hypervisor = try openHypervisor(connection)
+        var failed = false
+        for name in try await copies.environments(environment, hypervisor: hypervisor) {
+            do {
+                try await reset(name, hypervisor: hypervisor)
+            } catch let exit as ExitCode where exit == .failure {
+                failed = true
+            }
+        }
+        if failed { throw ExitCode.failure }
+    }
+
+    func reset(_ environment: String, hypervisor: LibvirtHypervisor) async throws {
         let lock = try EnvironmentLock(environment: environment, uri: hypervisor.uri) {
             Terminal.error("waiting for another decoynet command on environment \(environment) to finish...")
         }
