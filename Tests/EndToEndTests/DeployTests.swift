@@ -1,9 +1,16 @@
 import Foundation
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Every end-to-end test, one at a time: they share the lab, its libvirtd and its addresses.
+@Suite(.serialized, .enabled(if: Lab.enabled, "needs the lab: run `make test`, which starts it and sets DECOYNET_LAB=1"))
+struct EndToEnd {}
 
 /// End to end on a real libvirtd and QEMU with the tiny test guest, in the lab's namespace.
-@Suite(.serialized, .enabled(if: Lab.enabled, "needs the lab: run `make test`, which starts it and sets DECOYNET_LAB=1"))
-struct DeployTests {
+extension EndToEnd {
+@Suite struct DeployTests {
     @Test func quickstartComesUpHealthyIsIdempotentReplacesOneHostAndLeavesNothing() throws {
         let environment = "e2e-quick"
         let file = try Lab.topology("quickstart.yaml", as: environment)
@@ -42,7 +49,7 @@ struct DeployTests {
         let bootOfWeb = try Lab.virsh(["domid", "\(environment)-web"])
         let changed = try Lab.decoynet(["apply", bigger, "--json"])
         #expect(changed.status == 0, "\(changed.stderr)")
-        let changedPlan = try #require((try Lab.json(changed.stdout) as? [String: Any])?["plan"] as? [String: Any])
+        let changedPlan = try #require(((try Lab.json(changed.stdout) as? [String: Any])?["plans"] as? [[String: Any]])?.first)
         let summary = try #require(changedPlan["summary"] as? [String: Int])
         #expect(summary["replace"] == 1 && summary["create"] == 0 && summary["delete"] == 0 && summary["update"] == 0, "\(summary)")
         #expect(try Lab.virsh(["dominfo", "\(environment)-ws"]).contains("262144 KiB"))
@@ -62,20 +69,25 @@ struct DeployTests {
         let file = try Lab.topology("quickstart.yaml", as: environment)
         defer { _ = try? Lab.decoynet(["destroy", environment]) }
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["ip", "netns", "exec", Lab.namespace, Lab.binary, "apply", file, "--parallel", "1", "--no-wait"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        var pid: pid_t = 0
+        let arguments: [String] = ["/usr/bin/env", "ip", "netns", "exec", Lab.namespace, Lab.binary, "apply", file, "--parallel", "1", "--no-wait"]
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        #expect(posix_spawn(&pid, "/usr/bin/env", &actions, nil, argv, environ) == 0)
         // Kill it with SIGKILL as soon as the first network exists, before the domains are done.
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline, !(try Lab.virsh(["net-list", "--all", "--name"]).contains("\(environment)-")) {
             Thread.sleep(forTimeInterval: 0.02)
         }
-        kill(process.processIdentifier, SIGKILL)
         _ = try? Lab.run(["pkill", "-KILL", "-f", "decoynet apply \(file)"], timeout: 10)
-        process.waitUntilExit()
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
         let partial = try Lab.leftovers(environment)
         #expect(!partial.isEmpty, "the apply was killed after it started")
 
@@ -101,4 +113,5 @@ struct DeployTests {
         #expect(try Lab.decoynet(["destroy", environment]).status == 0)
         #expect(try Lab.decoynet(["destroy", environment]).status == 0, "destroying what is gone is fine")
     }
+}
 }

@@ -1,5 +1,8 @@
 import Foundation
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The lab of `make lab`: libvirtd inside the network namespace `decoynet-lab`. `make test` brings
 /// it up and sets `DECOYNET_LAB=1`; without it these tests say why they did not run.
@@ -25,27 +28,35 @@ enum Lab {
     }
 
     /// Runs a program and waits for it (at most `timeout` seconds, then it is killed).
+    ///
+    /// posix_spawn and waitpid rather than Foundation's Process, whose reaper was seen to miss the
+    /// exit of a child that had started a detached grandchild (a packet capture), hanging the test.
     @discardableResult
     static func run(_ arguments: [String], timeout: Double = 600) throws -> Output {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: projectRoot)
-        var environment = ProcessInfo.processInfo.environment
-        environment["LIBVIRT_DEFAULT_URI"] = "qemu:///system"
-        process.environment = environment
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let killer = DispatchWorkItem { if process.isRunning { process.terminate() } }
-        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: killer)
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        killer.cancel()
-        return Output(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("decoynet-run-" + UUID().uuidString).path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, folder + "/out", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, folder + "/err", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        let argv = (["/usr/bin/env", "LIBVIRT_DEFAULT_URI=qemu:///system"] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, "/usr/bin/env", &actions, nil, argv, environ)
+        guard result == 0 else { throw POSIXError(POSIXErrorCode(rawValue: result) ?? .EINVAL) }
+        var status: Int32 = 0
+        let deadline = Date().addingTimeInterval(timeout)
+        while waitpid(pid, &status, WNOHANG) == 0 {
+            if Date() > deadline { kill(pid, SIGKILL) }
+            usleep(20000)
+        }
+        let exit = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+        let stdout = (try? String(contentsOfFile: folder + "/out", encoding: .utf8)) ?? ""
+        let stderr = (try? String(contentsOfFile: folder + "/err", encoding: .utf8)) ?? ""
+        return Output(status: exit, stdout: stdout, stderr: stderr)
     }
 
     /// `decoynet ARGS` inside the lab's namespace, as users run it to reach guests.
@@ -84,6 +95,7 @@ enum Lab {
         found += try virsh(["list", "--all", "--name"]).split(separator: "\n").map(String.init).filter { $0.hasPrefix(environment + "-") }.map { "domain \($0)" }
         found += try virsh(["net-list", "--all", "--name"]).split(separator: "\n").map(String.init).filter { $0.hasPrefix(environment + "-") }.map { "network \($0)" }
         found += try virsh(["pool-list", "--all", "--name"]).split(separator: "\n").map(String.init).filter { $0 == "decoynet-" + environment }.map { "pool \($0)" }
+        if FileManager.default.fileExists(atPath: "/var/lib/decoynet/captures/" + environment) { found.append("captures of \(environment)") }
         if FileManager.default.fileExists(atPath: "/var/lib/decoynet/pools/" + environment) { found.append("folder /var/lib/decoynet/pools/\(environment)") }
         return found
     }
