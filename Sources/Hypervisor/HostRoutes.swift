@@ -8,6 +8,12 @@ public enum HostRoutes {
         /// Network address and prefix length, as numbers (`Topology` types live above this layer).
         public var destination: UInt32
         public var prefixLength: Int
+
+        public init(interface: String, destination: UInt32, prefixLength: Int) {
+            self.interface = interface
+            self.destination = destination
+            self.prefixLength = prefixLength
+        }
     }
 
     /// Routes other than the default one, from `/proc/PID/net/route` of the running libvirtd
@@ -24,7 +30,7 @@ public enum HostRoutes {
     }
 
     /// Parses the kernel's table: hexadecimal addresses in host (little-endian) byte order.
-    static func parse(_ table: String) -> [Route] {
+    public static func parse(_ table: String) -> [Route] {
         table.split(separator: "\n").dropFirst().compactMap { line in
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
             guard fields.count >= 8, let destination = UInt32(fields[1], radix: 16), let mask = UInt32(fields[7], radix: 16) else { return nil }

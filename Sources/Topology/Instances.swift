@@ -11,7 +11,7 @@ import Diagnostics
 public enum InstanceSelector: Sendable, Equatable {
     /// `ENV-i3`, addresses moved by 3 spans.
     case number(Int)
-    /// `ENV-NAME`, addresses moved by a span count derived from the name (1 to 200).
+    /// `ENV-NAME`, addresses moved by a span count derived from the name.
     case name(String)
 
     public var suffix: String {
@@ -21,15 +21,15 @@ public enum InstanceSelector: Sendable, Equatable {
         }
     }
 
-    /// The number of spans the copy moves by.
-    public var index: Int {
+    /// The number of spans the copy moves by; a name is spread over the `capacity` copies that fit.
+    public func index(capacity: Int) -> Int {
         switch self {
         case let .number(index): return index
         case let .name(name):
-            // FNV-1a: a stable spread of names over 1...200 (the overlap check catches clashes).
+            // FNV-1a: a stable spread of names (the overlap check catches two names that meet).
             var hash: UInt32 = 2_166_136_261
             for byte in name.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
-            return Int(hash % 200) + 1
+            return Int(hash % UInt32(max(1, capacity))) + 1
         }
     }
 
@@ -46,12 +46,21 @@ extension Topology {
         return (high - low + 1) << 16
     }
 
+    /// How many copies fit above the topology's own addresses, inside their ranges.
+    var instanceCapacity: Int {
+        let fits = networks.compactMap { network -> UInt32? in
+            guard let cidr = network.cidr?.value else { return nil }
+            return (Self.range(of: cidr).broadcastAddress.value - cidr.broadcastAddress.value) / instanceSpan
+        }
+        return Int(fits.min() ?? 0)
+    }
+
     /// This topology as copy `instance`: renamed `NAME-SUFFIX`, every address moved. Returns the
     /// diagnostics of addresses that would leave their range.
     public func instance(_ instance: InstanceSelector) -> (topology: Topology, diagnostics: [Diagnostic]) {
         var copy = self
         var diagnostics: [Diagnostic] = []
-        let offset = UInt64(instanceSpan) * UInt64(instance.index)
+        let offset = UInt64(instanceSpan) * UInt64(instance.index(capacity: instanceCapacity))
         func move(_ address: IPv4Address, bounds: IPv4Network, at location: SourceLocation) -> IPv4Address? {
             let moved = UInt64(address.value) + offset
             guard moved <= UInt64(UInt32.max), bounds.contains(IPv4Address(UInt32(moved))) else {

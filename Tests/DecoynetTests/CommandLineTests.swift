@@ -157,6 +157,26 @@ func scratchFolder() -> String {
         #expect(mermaid.stdout.contains("linkStyle"))
     }
 
+    @Test func deployVerbsCheckTheirArguments() throws {
+        let named = try DecoyNetBinary.run(["plan", "topologies/quickstart.yaml", "--instance", "i2", "--connect", "test:///default"])
+        #expect(named.status != 0)
+        #expect(named.stderr.contains("names i1, i2 ... are those of --instances copies"))
+        let both = try DecoyNetBinary.run(["apply", "topologies/quickstart.yaml", "--instances", "2", "--instance", "bob"])
+        #expect(both.stderr.contains("--instances and --instance exclude each other"))
+        let memory = try DecoyNetBinary.run(["reset", "quickstart", "--memory"])
+        #expect(memory.status != 0)
+        #expect(memory.stderr.contains("give --evidence DIR too"))
+        let badName = try DecoyNetBinary.run(["destroy", "Not_A_Name"])
+        #expect(badName.stderr.contains("is not an environment name"))
+    }
+
+    @Test func planOnTheTestDriverShowsCopies() throws {
+        let output = try DecoyNetBinary.run(["plan", "topologies/quickstart.yaml", "--instances", "2", "--connect", "test:///default", "--json"])
+        #expect(output.status == 0, "\(output.stderr)")
+        let plans = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [[String: Any]])
+        #expect(plans.map { $0["environment"] as? String } == ["quickstart-i1", "quickstart-i2"])
+    }
+
     @Test func junkInputNeverCrashes() throws {
         let folder = scratchFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }

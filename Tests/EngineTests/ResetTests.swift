@@ -1,0 +1,58 @@
+@testable import Engine
+import Foundation
+import Hypervisor
+import Testing
+
+@Suite struct ResetOnTestDriverTests {
+    @Test func resetWithoutEvidenceMakesAFreshOverlayAndStartsTheHostAgain() async throws {
+        let hypervisor = try LibvirtHypervisor(uri: testURI, parallelism: 4)
+        let name = uniqueName("reset")
+        try await apply(topology(name, hosts: 3), hypervisor: hypervisor)
+        try await hypervisor.stopDomain(name: "\(name)-h1")
+        let report = try await Resetter.reset(environment: name, options: Resetter.Options(hosts: ["h1"]), hypervisor: hypervisor, capture: nil)
+        #expect(report.hosts == ["h1"])
+        #expect(report.outcomes.allDone, "\(report.outcomes)")
+        #expect(report.evidenceFolder == nil)
+        #expect(try await hypervisor.domainState(name: "\(name)-h1") == .running)
+        #expect(try await hypervisor.volumes(pool: "decoynet-\(name)").map(\.name).contains("\(name)-h1.qcow2"))
+        let volume = try await hypervisor.volumeXML(pool: "decoynet-\(name)", name: "\(name)-h1.qcow2")
+        #expect(volume.contains("/var/lib/images/base.qcow2"), "the fresh overlay is on the same base")
+        #expect(try await plan(topology(name, hosts: 3), hypervisor: hypervisor).isEmpty, "a reset host is still what the topology says")
+        _ = try await destroy(name, hypervisor: hypervisor)
+    }
+
+    @Test func resettingAnUnknownHostSaysWhichHostsExist() async throws {
+        let hypervisor = try LibvirtHypervisor(uri: testURI, parallelism: 2)
+        let name = uniqueName("which")
+        try await apply(topology(name, hosts: 2), hypervisor: hypervisor)
+        await #expect {
+            _ = try await Resetter.reset(environment: name, options: Resetter.Options(hosts: ["h9"]), hypervisor: hypervisor, capture: nil)
+        } throws: { error in
+            String(describing: error) == "no host h9 in \(name); its hosts are h0, h1"
+        }
+        _ = try await destroy(name, hypervisor: hypervisor)
+    }
+
+    @Test func freshVolumeKeepsNameSizeAndBacking() throws {
+        let xml = """
+        <volume type='file'><name>e-a.qcow2</name><capacity unit='bytes'>1073741824</capacity>
+        <target><path>/p/e-a.qcow2</path><format type='qcow2'/></target>
+        <backingStore><path>/base.img</path><format type='raw'/></backingStore></volume>
+        """
+        let fresh = try Resetter.freshVolume(from: xml, name: "e-a.qcow2")
+        #expect(fresh.contains("<capacity unit=\"bytes\">1073741824</capacity>"))
+        #expect(fresh.contains("<path>/base.img</path>"))
+        #expect(fresh.contains("<format type=\"raw\"/>"))
+        #expect(throws: Resetter.Failure.self) { try Resetter.freshVolume(from: "<volume><name>x</name></volume>", name: "x") }
+    }
+
+    @Test func routesAreReadFromTheKernelsTable() {
+        let table = """
+        Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
+        eth0\t00000000\t0102A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0
+        dn-1\t00014D0A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0
+        """
+        let routes = HostRoutes.parse(table)
+        #expect(routes == [HostRoutes.Route(interface: "dn-1", destination: 0x0A4D_0100, prefixLength: 24)])
+    }
+}
