@@ -43,7 +43,9 @@ bench:
 
 bench-deploy: build lab
 	@scripts/install-deps.sh bench
+	$(SWIFT) build -c release --product decoynet
 	benchmarks/deploy.sh
+	benchmarks/reset.sh
 
 clean:
 	rm -rf .build out
