@@ -31,8 +31,9 @@ let package = Package(
 
         /// Source locations and diagnostics rendered as `file:line:col: error: message`.
         .target(name: "Diagnostics"),
-        /// SHA-256, for deterministic identifiers and definition digests.
-        .target(name: "Digest"),
+        /// SHA-256, for deterministic identifiers, definition digests and evidence manifests.
+        /// Optimised even in debug builds: it hashes memory dumps and overlays of gigabytes.
+        .target(name: "Digest", swiftSettings: [.unsafeFlags(["-O"])]),
 
         // MARK: - The pipeline
 
