@@ -114,11 +114,10 @@ public enum Resetter {
             try encoder.encode(leases).write(to: URL(fileURLWithPath: folder + "/leases.json"))
             kept.append(folder + "/leases.json")
         }
-        try await hypervisor.stopDomain(name: name)
-        if let folder, let log = consoleLog(in: definition), FileManager.default.fileExists(atPath: log) {
-            try FileManager.default.copyItem(atPath: log, toPath: folder + "/console.log")
-            kept.append(folder + "/console.log")
-        }
+        // QEMU takes a second or two to exit; the fresh overlay is made meanwhile. Moving or
+        // unlinking the old one while QEMU still has it open is safe: its last writes land in
+        // the moved file, which is the evidence.
+        async let stopped: Void = hypervisor.stopDomain(name: name)
         if let volumePath {
             let fresh = try freshVolume(from: try await hypervisor.volumeXML(pool: poolName, name: volumeName), name: volumeName)
             if let folder {
@@ -129,6 +128,11 @@ public enum Resetter {
                 try await hypervisor.deleteVolume(pool: poolName, name: volumeName)
             }
             try await hypervisor.createVolume(pool: poolName, xml: fresh)
+        }
+        try await stopped
+        if let folder, let log = consoleLog(in: definition), FileManager.default.fileExists(atPath: log) {
+            try FileManager.default.copyItem(atPath: log, toPath: folder + "/console.log")
+            kept.append(folder + "/console.log")
         }
         try await hypervisor.startDomain(name: name)
         return try kept.map { try EvidenceFolder.describe($0, relativeTo: URL(fileURLWithPath: folder!).deletingLastPathComponent().path) }
