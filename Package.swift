@@ -78,8 +78,10 @@ let package = Package(
             exclude: ["Golden"]
         ),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Planner", "Hypervisor", "Compiler", "LibvirtXML"]),
-        .testTarget(name: "DecoynetTests", dependencies: ["decoynet"]),
+        /// Finds the checkout and the built binary for the tests that run it as a user would.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "DecoynetTests", dependencies: ["decoynet", "TestSupport"]),
         /// Real libvirtd and QEMU in the lab's network namespace (`make test` sets it up).
-        .testTarget(name: "EndToEndTests", dependencies: ["decoynet"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["decoynet", "TestSupport"]),
     ]
 )

@@ -20,8 +20,20 @@ public enum Deployer {
     public static func apply(_ plan: Plan, desired: DesiredState, hypervisor: any Hypervisor, parallelism: Int,
                              capture: (any TrafficCapture)? = nil, cancellation: Cancellation = Cancellation(),
                              onEvent: @escaping @Sendable (WalkEvent) -> Void = { _ in }) async -> [VertexOutcome] {
-        let vertices = PlanExecutor.vertices(for: plan, desired: desired, hypervisor: hypervisor, capture: capture)
+        await apply([(plan, desired)], hypervisor: hypervisor, parallelism: parallelism, capture: capture, cancellation: cancellation, onEvent: onEvent)
+    }
+
+    /// Carries out several environments' plans (copies of one topology) in one parallel walk.
+    public static func apply(_ planned: [(plan: Plan, desired: DesiredState)], hypervisor: any Hypervisor, parallelism: Int,
+                             capture: (any TrafficCapture)? = nil, cancellation: Cancellation = Cancellation(),
+                             onEvent: @escaping @Sendable (WalkEvent) -> Void = { _ in }) async -> [VertexOutcome] {
+        let vertices = steps(planned, hypervisor: hypervisor, capture: capture)
         return await GraphWalker.walk(vertices, parallelism: parallelism, cancellation: cancellation, onEvent: onEvent)
+    }
+
+    /// The steps `apply` would run, for counting them before they run.
+    public static func steps(_ planned: [(plan: Plan, desired: DesiredState)], hypervisor: any Hypervisor, capture: (any TrafficCapture)?) -> [Vertex] {
+        planned.flatMap { PlanExecutor.vertices(for: $0.plan, desired: $0.desired, hypervisor: hypervisor, capture: capture) }
     }
 
     /// The plan that removes everything of `environment`: domains, overlays, networks, pool.
@@ -30,10 +42,11 @@ public enum Deployer {
         return Planner.destroyPlan(environment: environment, actual: actual)
     }
 
-    public static func destroy(_ plan: Plan, hypervisor: any Hypervisor, parallelism: Int, capture: (any TrafficCapture)? = nil,
+    /// Removes the environments of `plans` (destroy plans) in one parallel walk.
+    public static func destroy(_ plans: [Plan], hypervisor: any Hypervisor, parallelism: Int, capture: (any TrafficCapture)? = nil,
                                cancellation: Cancellation = Cancellation(),
                                onEvent: @escaping @Sendable (WalkEvent) -> Void = { _ in }) async -> [VertexOutcome] {
-        let vertices = PlanExecutor.vertices(for: plan, desired: nil, hypervisor: hypervisor, capture: capture)
+        let vertices = plans.flatMap { PlanExecutor.vertices(for: $0, desired: nil, hypervisor: hypervisor, capture: capture) }
         return await GraphWalker.walk(vertices, parallelism: parallelism, cancellation: cancellation, onEvent: onEvent)
     }
 }

@@ -89,17 +89,15 @@ struct ApplyCommand: AsyncParsableCommand {
     func run() async throws {
         let environments = try copies.selectors.map { try loadEnvironment(file, topology: topology, forDeploy: true, connection: connection, instance: $0) }
         let hypervisor = try openHypervisor(connection)
-        // One lock per environment, always taken in the same order, so two runs cannot deadlock.
-        let locks = try environments.map(\.name).sorted().map { name in
-            try EnvironmentLock(environment: name, uri: hypervisor.uri) {
-                Terminal.error("waiting for another decoynet command on environment \(name) to finish...")
-            }
-        }
+        let locks = try lockEnvironments(environments.map(\.name), uri: hypervisor.uri)
         defer { withExtendedLifetime(locks) {} }
         try await checkAddresses(environments, hypervisor: hypervisor)
-        var planned: [(desired: DesiredState, plan: Plan)] = []
-        for environment in environments { planned.append(try await makePlan(environment, hypervisor: hypervisor, accel: accel)) }
-        if !json { for (_, plan) in planned { Terminal.error(PlanOutput.text(plan, uri: hypervisor.uri)) } }
+        var planned: [(plan: Plan, desired: DesiredState)] = []
+        for environment in environments {
+            let (desired, plan) = try await makePlan(environment, hypervisor: hypervisor, accel: accel)
+            planned.append((plan, desired))
+        }
+        if !json { for (plan, _) in planned { Terminal.error(PlanOutput.text(plan, uri: hypervisor.uri)) } }
 
         let cancellation = Cancellation()
         let interruption = Interruption {
@@ -107,10 +105,10 @@ struct ApplyCommand: AsyncParsableCommand {
             Terminal.error("\ninterrupted: no new steps start; running ones finish. Run apply or destroy again to converge.")
         }
         let capture = localCapture(hypervisor)
-        let vertices = planned.flatMap { PlanExecutor.vertices(for: $0.plan, desired: $0.desired, hypervisor: hypervisor, capture: capture) }
         let steps = planned.reduce(0) { $0 + $1.plan.actions.filter { $0.kind != .keep }.count }
-        let progress = Progress(phase: "apply", total: vertices.count, quiet: json)
-        let outcomes = await GraphWalker.walk(vertices, parallelism: connection.parallel, cancellation: cancellation, onEvent: progress.handle)
+        let progress = Progress(phase: "apply", total: Deployer.steps(planned, hypervisor: hypervisor, capture: capture).count, quiet: json)
+        let outcomes = await Deployer.apply(planned, hypervisor: hypervisor, parallelism: connection.parallel, capture: capture,
+                                            cancellation: cancellation, onEvent: progress.handle)
         progress.finish()
         withExtendedLifetime(interruption) {}
         let failures = PlanOutput.failures(outcomes)
@@ -137,14 +135,7 @@ struct ApplyCommand: AsyncParsableCommand {
         } else {
             if !failures.isEmpty {
                 Terminal.error("apply failed: \(failures.count) of \(outcomes.count) steps did not complete:")
-                for failure in failures {
-                    switch failure.result {
-                    case let .failed(message): Terminal.error("  \(failure.label): \(message)")
-                    case let .skipped(because): Terminal.error("  \(failure.label): skipped, because \(because) failed")
-                    case .notStarted: Terminal.error("  \(failure.label): not started (interrupted)")
-                    case .done: break
-                    }
-                }
+                PlanOutput.printFailures(failures)
             }
             if let health { print(PlanOutput.healthTable(health, showEnvironment: environments.count > 1)) }
         }
@@ -169,28 +160,22 @@ struct DestroyCommand: AsyncParsableCommand {
     func run() async throws {
         let hypervisor = try openHypervisor(connection)
         let names = try await copies.environments(environment, hypervisor: hypervisor)
-        let locks = try names.sorted().map { name in
-            try EnvironmentLock(environment: name, uri: hypervisor.uri) {
-                Terminal.error("waiting for another decoynet command on environment \(name) to finish...")
-            }
-        }
+        let locks = try lockEnvironments(names, uri: hypervisor.uri)
         defer { withExtendedLifetime(locks) {} }
         let capture = localCapture(hypervisor)
-        var vertices: [Vertex] = []
-        var objects = 0
-        for name in names {
-            let plan = try await Deployer.destroyPlan(environment: name, hypervisor: hypervisor)
-            objects += plan.actions.count
-            vertices += PlanExecutor.vertices(for: plan, desired: nil, hypervisor: hypervisor, capture: capture)
-        }
-        if vertices.isEmpty {
+        var plans: [Plan] = []
+        for name in names { plans.append(try await Deployer.destroyPlan(environment: name, hypervisor: hypervisor)) }
+        let objects = plans.reduce(0) { $0 + $1.actions.count }
+        let leftCaptures = names.contains { capture?.hasState(environment: $0) ?? false }
+        if objects == 0, !leftCaptures {
             if json { print(DiagnosticOutput.json(PlanOutput.json([]))) } else { Terminal.error("nothing to destroy: no environment \(environment) on \(hypervisor.uri)") }
             return
         }
         let cancellation = Cancellation()
         let interruption = Interruption { cancellation.cancel() }
-        let progress = Progress(phase: "destroy", total: vertices.count, quiet: json)
-        let outcomes = await GraphWalker.walk(vertices, parallelism: connection.parallel, cancellation: cancellation, onEvent: progress.handle)
+        let progress = Progress(phase: "destroy", total: objects, quiet: json)
+        let outcomes = await Deployer.destroy(plans, hypervisor: hypervisor, parallelism: connection.parallel, capture: capture,
+                                              cancellation: cancellation, onEvent: progress.handle)
         progress.finish()
         withExtendedLifetime(interruption) {}
         let failures = PlanOutput.failures(outcomes)
@@ -199,7 +184,8 @@ struct DestroyCommand: AsyncParsableCommand {
         } else if failures.isEmpty {
             Terminal.error("destroyed \(names.joined(separator: ", ")): \(objects) objects removed in \(progress.elapsed)")
         } else {
-            for failure in failures { Terminal.error("  \(failure.label): \(failure.result)") }
+            Terminal.error("destroy failed: \(failures.count) of \(outcomes.count) steps did not complete:")
+            PlanOutput.printFailures(failures)
         }
         if cancellation.isCancelled { throw ExitCode(130) }
         if !failures.isEmpty { throw ExitCode.failure }
@@ -226,6 +212,15 @@ func loadEnvironment(_ file: String, topology: TopologyOptions, forDeploy: Bool,
     DiagnosticOutput.printToStandardError(diagnostics)
     guard let environment = result.environment, !diagnostics.hasErrors else { throw ExitCode.failure }
     return environment
+}
+
+/// One lock per environment, always taken in the same order, so that two commands cannot deadlock.
+func lockEnvironments(_ names: [String], uri: String) throws -> [EnvironmentLock] {
+    try names.sorted().map { name in
+        try EnvironmentLock(environment: name, uri: uri) {
+            Terminal.error("waiting for another decoynet command on environment \(name) to finish...")
+        }
+    }
 }
 
 /// Refuses, before anything is created, networks that overlap each other, other environments'

@@ -66,6 +66,18 @@ enum PlanOutput {
         }
     }
 
+    /// One line per step that did not complete, with libvirt's message or why it was skipped.
+    static func printFailures(_ failures: [VertexOutcome]) {
+        for failure in failures {
+            switch failure.result {
+            case let .failed(message): Terminal.error("  \(failure.label): \(message)")
+            case let .skipped(because): Terminal.error("  \(failure.label): skipped, because \(because) failed")
+            case .notStarted: Terminal.error("  \(failure.label): not started (interrupted)")
+            case .done: break
+            }
+        }
+    }
+
     static func failures(_ outcomes: [VertexOutcome]) -> [VertexOutcome] {
         outcomes.filter { if case .done = $0.result { return false } else { return true } }
     }

@@ -54,9 +54,7 @@ struct ResetCommand: AsyncParsableCommand {
     }
 
     func reset(_ environment: String, hypervisor: LibvirtHypervisor) async throws {
-        let lock = try EnvironmentLock(environment: environment, uri: hypervisor.uri) {
-            Terminal.error("waiting for another decoynet command on environment \(environment) to finish...")
-        }
+        let lock = try lockEnvironments([environment], uri: hypervisor.uri)
         defer { withExtendedLifetime(lock) {} }
         let evidenceDirectory = evidence.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
         let options = Resetter.Options(hosts: hosts, evidenceDirectory: evidenceDirectory, memory: memory, parallelism: connection.parallel)
@@ -86,7 +84,7 @@ struct ResetCommand: AsyncParsableCommand {
                                                evidence: report.evidenceFolder, manifest: report.manifest, health: health,
                                                succeeded: failures.isEmpty && healthy)))
         } else {
-            for failure in failures { Terminal.error("  \(failure.label): \(failure.result)") }
+            PlanOutput.printFailures(failures)
             if let folder = report.evidenceFolder { Terminal.error("evidence kept in \(folder) (manifest.json, SHA256SUMS)") }
             if let health { print(PlanOutput.healthTable(health)) }
         }

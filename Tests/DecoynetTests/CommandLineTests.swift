@@ -1,20 +1,11 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The built `decoynet` binary, run as a user would.
 struct DecoyNetBinary {
-    static let projectRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-
-    /// Beside the test bundle, in the same build products folder.
-    static let path: String = {
-        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0 ..< 3 {
-            let candidate = folder.appendingPathComponent("decoynet").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            folder = folder.deletingLastPathComponent()
-        }
-        return projectRoot + "/.build/debug/decoynet"
-    }()
+    static let projectRoot = BuiltBinary.projectRoot
+    static let path = BuiltBinary.decoynet
 
     struct Output {
         var status: Int32

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,17 +10,8 @@ import Glibc
 enum Lab {
     static let namespace = "decoynet-lab"
     static let enabled = ProcessInfo.processInfo.environment["DECOYNET_LAB"] == "1"
-    static let projectRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-
-    static let binary: String = {
-        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0 ..< 3 {
-            let candidate = folder.appendingPathComponent("decoynet").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            folder = folder.deletingLastPathComponent()
-        }
-        return projectRoot + "/.build/debug/decoynet"
-    }()
+    static let projectRoot = BuiltBinary.projectRoot
+    static let binary = BuiltBinary.decoynet
 
     struct Output {
         var status: Int32

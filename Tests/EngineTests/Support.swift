@@ -52,7 +52,7 @@ func plan(_ source: String, hypervisor: any Hypervisor) async throws -> Plan {
 
 func destroy(_ environment: String, hypervisor: any Hypervisor) async throws -> [VertexOutcome] {
     let plan = try await Deployer.destroyPlan(environment: environment, hypervisor: hypervisor)
-    return await Deployer.destroy(plan, hypervisor: hypervisor, parallelism: 8)
+    return await Deployer.destroy([plan], hypervisor: hypervisor, parallelism: 8)
 }
 
 extension Plan {
