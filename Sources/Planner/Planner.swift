@@ -89,12 +89,12 @@ public enum Planner {
             actions.append(PlannedAction(.delete, .domain, live.name, reason: "no longer in the topology", attachedNetworks: attached(metadata)))
         }
 
-        // Overlays left behind by an interrupted apply, whose domain was never defined.
+        // Overlays left behind by an interrupted apply, whose domain was never defined (a domain
+        // that is deleted takes its overlay with it; a domain still to be created replaces its own).
         let expectedVolumes = Set(desired.domains.compactMap { $0.volume?.name })
         let liveDomainNames = Set(actual.domains.map(\.name))
         for volume in actual.volumes where !expectedVolumes.contains(volume.name) {
-            let owner = String(volume.name.dropLast(".qcow2".count))
-            if !liveDomainNames.contains(owner) || !desiredDomains.contains(owner) {
+            if !liveDomainNames.contains(String(volume.name.dropLast(".qcow2".count))) {
                 actions.append(PlannedAction(.delete, .volume, volume.name, reason: "left over"))
             }
         }

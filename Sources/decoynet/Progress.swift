@@ -32,7 +32,7 @@ final class Progress: @unchecked Sendable {
         }
         guard !quiet else { return }
         if Terminal.isInteractive {
-            var line = "\r\u{1B}[2K\(phase): \(done)/\(total) done"
+            var line = "\r\u{1B}[2K\(phase): \(done)\(total > 0 ? "/\(total)" : "") done"
             if failed > 0 { line += ", \(failed) failed" }
             if skipped > 0 { line += ", \(skipped) skipped" }
             Terminal.errorInline(line + ", \(elapsed)")

@@ -111,6 +111,20 @@ import Testing
         _ = try await destroy(name, hypervisor: hypervisor)
     }
 
+    @Test func anOverlayLeftWithoutItsDomainIsDeleted() async throws {
+        let name = uniqueName("orphan")
+        try await apply(topology(name, hosts: 2), hypervisor: hypervisor)
+        // As an apply killed between the overlay and the definition would leave it.
+        let volume = StorageVolume(name: "\(name)-gone.qcow2", capacityBytes: 1 << 20,
+                                   backingStore: StorageVolumeBackingStore(path: "/var/lib/images/base.qcow2", format: "qcow2"))
+        try await hypervisor.createVolume(pool: "decoynet-\(name)", xml: volume.serialized())
+        let next = try await plan(topology(name, hosts: 2), hypervisor: hypervisor)
+        #expect(next.actions(.delete, .volume) == ["\(name)-gone.qcow2"])
+        #expect(try await apply(topology(name, hosts: 2), hypervisor: hypervisor).outcomes.allDone)
+        #expect(try await hypervisor.volumes(pool: "decoynet-\(name)").map(\.name) == ["\(name)-h0.qcow2", "\(name)-h1.qcow2"])
+        _ = try await destroy(name, hypervisor: hypervisor)
+    }
+
     @Test func destroyRemovesEverythingOfTheEnvironmentAndNothingElse() async throws {
         let name = uniqueName("gone")
         let other = uniqueName("kept")
