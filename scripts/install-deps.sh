@@ -8,7 +8,7 @@ set -euo pipefail
 
 packages=(pkg-config libxml2-dev libvirt-dev libvirt-clients libxml2-utils)
 lab=(libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils dnsmasq-base iproute2 iptables
-     linux-image-cloud-amd64 busybox-static cpio kmod e2fsprogs ovmf curl tcpdump util-linux)
+     linux-image-cloud-amd64 busybox-static cpio kmod e2fsprogs ovmf curl tcpdump util-linux procps)
 case "${1:-}" in
     bench) packages+=(time bc) ;;
     lab) packages+=("${lab[@]}") ;;
