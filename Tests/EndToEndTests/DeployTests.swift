@@ -37,7 +37,7 @@ extension EndToEnd {
         }
         // The network's gateway is what DHCP handed out as the router.
         let console = try String(contentsOfFile: "/var/log/libvirt/qemu/\(environment)-ws-serial.log", encoding: .utf8)
-        #expect(console.contains("decoynet-guest: eth0 10.77.1.2 ws router=10.77.1.254"))
+        #expect(console.contains("decoynet-guest: eth0 \(Lab.address("1.2")) ws router=\(Lab.address("1.254"))"))
 
         // A second apply changes nothing.
         let again = try Lab.decoynet(["plan", file, "--json"])

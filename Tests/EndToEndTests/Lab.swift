@@ -70,10 +70,19 @@ enum Lab {
         try JSONSerialization.jsonObject(with: Data(text.utf8))
     }
 
-    /// A copy of a project topology under another environment name, with edits, in a scratch folder.
+    /// The second octet the tests' topologies use instead of quickstart's 77, so that they never
+    /// meet a demo left running (`make demo` then `make test`): copies take the next ones.
+    static let octet = 177
+
+    /// `10.177.1.2` for `address("1.2")`.
+    static func address(_ tail: String, copy: Int = 0) -> String { "10.\(octet + copy).\(tail)" }
+
+    /// A copy of a project topology under another environment name and the tests' addresses, with
+    /// edits, in a scratch folder.
     static func topology(_ name: String, as environment: String, edit: (String) -> String = { $0 }) throws -> String {
         let source = try String(contentsOfFile: projectRoot + "/topologies/" + name, encoding: .utf8)
         let renamed = source.replacingOccurrences(of: "\nname: quickstart\n", with: "\nname: \(environment)\n")
+            .replacingOccurrences(of: "10.77.", with: "10.\(octet).")
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("decoynet-e2e-" + UUID().uuidString).path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let path = folder + "/" + name

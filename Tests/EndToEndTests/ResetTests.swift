@@ -7,7 +7,7 @@ extension EndToEnd {
     @Test func infectResetWithEvidenceAndTheMarkerIsKeptButGone() throws {
         let environment = "e2e-reset"
         let file = try Lab.topology("quickstart.yaml", as: environment) {
-            $0.replacingOccurrences(of: "  lan: { cidr: 10.77.1.0/24, gateway: gw }", with: "  lan: { cidr: 10.77.1.0/24, gateway: gw, capture: true }")
+            $0.replacingOccurrences(of: "  lan: { cidr: \(Lab.address("1.0"))/24, gateway: gw }", with: "  lan: { cidr: \(Lab.address("1.0"))/24, gateway: gw, capture: true }")
         }
         let evidence = FileManager.default.temporaryDirectory.appendingPathComponent("decoynet-evidence-" + UUID().uuidString).path
         defer {
@@ -19,8 +19,8 @@ extension EndToEnd {
 
         // "Infect" ws: write a marker to its disk.
         let marker = "infected-" + UUID().uuidString.prefix(8).lowercased()
-        #expect(try Lab.run(["ip", "netns", "exec", Lab.namespace, "curl", "-s", "--max-time", "5", "http://10.77.1.2/cgi-bin/write?\(marker)"]).stdout.contains("written: \(marker)"))
-        #expect(try Lab.run(["ip", "netns", "exec", Lab.namespace, "curl", "-s", "--max-time", "5", "http://10.77.1.2/cgi-bin/read"]).stdout.contains(marker))
+        #expect(try Lab.run(["ip", "netns", "exec", Lab.namespace, "curl", "-s", "--max-time", "5", "http://\(Lab.address("1.2"))/cgi-bin/write?\(marker)"]).stdout.contains("written: \(marker)"))
+        #expect(try Lab.run(["ip", "netns", "exec", Lab.namespace, "curl", "-s", "--max-time", "5", "http://\(Lab.address("1.2"))/cgi-bin/read"]).stdout.contains(marker))
         let gwBefore = try Lab.virsh(["domid", "\(environment)-gw"])
         let webBefore = try Lab.virsh(["domid", "\(environment)-web"])
 
@@ -31,7 +31,7 @@ extension EndToEnd {
 
         // Healthy again, and clean: the marker is gone from the guest.
         #expect((report["health"] as? [[String: Any]])?.count == 1)
-        let read = try Lab.run(["ip", "netns", "exec", Lab.namespace, "curl", "-s", "--max-time", "5", "http://10.77.1.2/cgi-bin/read"]).stdout
+        let read = try Lab.run(["ip", "netns", "exec", Lab.namespace, "curl", "-s", "--max-time", "5", "http://\(Lab.address("1.2"))/cgi-bin/read"]).stdout
         #expect(!read.contains(marker))
         // The other hosts were not restarted.
         #expect(try Lab.virsh(["domid", "\(environment)-gw"]) == gwBefore)
@@ -53,7 +53,7 @@ extension EndToEnd {
         #expect(Set(files.compactMap { $0["path"] as? String }) == ["ws/domain.xml", "ws/leases.json", "ws/console.log", "ws/overlay.qcow2"])
         let check = try Lab.run(["sh", "-c", "cd '\(folder)' && sha256sum -c SHA256SUMS"])
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
-        #expect(try String(contentsOfFile: folder + "/ws/leases.json", encoding: .utf8).contains("10.77.1.2"))
+        #expect(try String(contentsOfFile: folder + "/ws/leases.json", encoding: .utf8).contains(Lab.address("1.2")))
 
         // The capture of lan was closed and kept, and tcpdump reads it; a new one runs.
         let captures = try #require(manifest["captures"] as? [[String: Any]])
@@ -90,7 +90,7 @@ extension EndToEnd {
         let addresses = health.flatMap { $0["addresses"] as? [String] ?? [] }
         #expect(Set(addresses).count == addresses.count, "no address is shared between copies")
         for copy in 1 ... 3 {
-            #expect(try Lab.httpGet("10.\(77 + copy).1.2").trimmingCharacters(in: .whitespacesAndNewlines) == "ws")
+            #expect(try Lab.httpGet(Lab.address("1.2", copy: copy)).trimmingCharacters(in: .whitespacesAndNewlines) == "ws")
         }
         let list = try #require(try Lab.json(Lab.decoynet(["list", "--json"]).stdout) as? [[String: Any]])
         #expect(list.filter { $0["instanceOf"] as? String == environment }.count == 3)
@@ -118,7 +118,7 @@ extension EndToEnd {
         #expect(try Lab.decoynet(["apply", first, "--no-wait"]).status == 0)
         let refused = try Lab.decoynet(["apply", second, "--no-wait"])
         #expect(refused.status == 1)
-        #expect(refused.stderr.contains("overlaps network e2e-first-lan (10.77.1.1/24), already on the connection"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("overlaps network e2e-first-lan (\(Lab.address("1.1"))/24), already on the connection"), "\(refused.stderr)")
         #expect(try Lab.leftovers("e2e-second") == [])
     }
 }
