@@ -22,6 +22,10 @@ public enum YAMLLoader {
 
     public static func load(file path: String) -> Result {
         let start = SourceLocation(file: path, line: 1, column: 1)
+        // Sized before it is read, so a mistaken path to a disk image costs nothing.
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > maximumFileSize {
+            return Result(root: nil, diagnostics: [Diagnostic(TopologyMessages.fileTooLarge(maximumFileSize), at: start)])
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             let why = FileManager.default.fileExists(atPath: path) ? "cannot be read" : "does not exist"
             return Result(root: nil, diagnostics: [Diagnostic(TopologyMessages.unreadableFile(why), at: start)])

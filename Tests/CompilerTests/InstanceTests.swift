@@ -48,7 +48,7 @@ import Topology
         }
     }
 
-    @Test func aCopyThatLeavesItsPrivateRangeIsAnErrorAtTheNetwork() {
+    @Test func aCopyThatLeavesItsPrivateRangeIsAnErrorAtTheNetwork() throws {
         let result = lowered("""
         name: acme
         networks:
@@ -58,7 +58,10 @@ import Topology
         """, .number(1))
         #expect(result.environment == nil)
         #expect(result.diagnostics.filter { $0.severity == .error }.map(\.message) == ["copy i1 would move 192.168.250.0 outside 192.168.0.0/16; use fewer copies or a smaller address plan"])
-        #expect(result.diagnostics.first?.location.line == 3)
+        let error = try #require(result.diagnostics.first { $0.severity == .error })
+        #expect(error.id == "instance-out-of-range")
+        #expect(error.location.line == 3)
+        #expect(error.location.column == 16)
     }
 
     @Test func namedCopiesTakeAStableIndex() throws {

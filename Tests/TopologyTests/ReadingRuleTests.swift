@@ -37,6 +37,17 @@ import Testing
         #expect(result.diagnostics.first?.location.line == 1)
     }
 
+    @Test func hugeFileIsRefusedWithoutReadingIt() throws {
+        let scratch = Scratch()
+        defer { scratch.remove() }
+        let path = scratch.write("huge.yaml", "name: acme\n")
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        try handle.truncate(atOffset: UInt64(YAMLLoader.maximumFileSize) + 1)
+        try handle.close()
+        let result = TopologyLoader.load(path: path, projectTemplates: nil)
+        #expect(result.diagnostics.map(\.rendered) == ["\(path):1:1: error: file is larger than 64 MiB; a topology is expected to be far smaller"])
+    }
+
     @Test func missingFileIsReported() {
         let result = TopologyLoader.load(path: "/nonexistent/topology.yaml", projectTemplates: nil)
         #expect(result.diagnostics.map(\.rendered) == ["/nonexistent/topology.yaml:1:1: error: cannot read the file: it does not exist"])
