@@ -6,6 +6,14 @@ import Topology
 /// Before anything is created: the environments' networks must not overlap each other, the
 /// networks of other environments on the connection, or the routes of libvirtd's namespace.
 public enum AddressCheck {
+    /// Reads what the check needs from the connection (its networks; for a local QEMU connection,
+    /// the routes of libvirtd's namespace) and returns every conflict, each as a sentence.
+    public static func conflicts(_ environments: [ResolvedEnvironment], hypervisor: any Hypervisor) async throws -> [String] {
+        let live = try await hypervisor.networks()
+        let routes = hypervisor.uri.hasPrefix("qemu:///") ? HostRoutes.read() : []
+        return conflicts(environments, live: live, routes: routes)
+    }
+
     public static func conflicts(_ environments: [ResolvedEnvironment], live: [LiveNetwork], routes: [HostRoutes.Route]) -> [String] {
         var problems: [String] = []
         let desired = environments.flatMap { environment in environment.networks.map { (environment: environment.name, network: $0) } }

@@ -64,6 +64,18 @@ public struct HealthChecker: Sendable {
         }
     }
 
+    /// Several environments (copies of one topology) at once, their hosts in domain order.
+    public func check(environments: [String], wait: Bool, timeout: Double? = nil, cancellation: Cancellation = Cancellation()) async throws -> [HostHealth] {
+        try await withThrowingTaskGroup(of: [HostHealth].self) { group in
+            for environment in environments {
+                group.addTask { try await check(environment: environment, wait: wait, timeout: timeout, cancellation: cancellation) }
+            }
+            var all: [HostHealth] = []
+            for try await hosts in group { all += hosts }
+            return all.sorted { $0.domain < $1.domain }
+        }
+    }
+
     private func checkHost(_ domain: LiveDomain, _ metadata: DomainMetadata, environment: String, wait: Bool, deadline: Date,
                            start: Date, leases: LeaseCache, cancellation: Cancellation) async -> HostHealth {
         var results = metadata.probes.map { ProbeResult(probe: $0, passed: false, detail: "not tried") }

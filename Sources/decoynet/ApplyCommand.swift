@@ -119,14 +119,7 @@ struct ApplyCommand: AsyncParsableCommand {
             let total = environments.reduce(0) { $0 + $1.hosts.count }
             if !json { Terminal.error("waiting for health (\(total) hosts)...") }
             let checker = HealthChecker(hypervisor: hypervisor, prober: SocketProber())
-            health = try await withThrowingTaskGroup(of: [HostHealth].self) { group in
-                for environment in environments {
-                    group.addTask { try await checker.check(environment: environment.name, wait: true, timeout: timeout, cancellation: cancellation) }
-                }
-                var all: [HostHealth] = []
-                for try await hosts in group { all += hosts }
-                return all.sorted { $0.domain < $1.domain }
-            }
+            health = try await checker.check(environments: environments.map(\.name), wait: true, timeout: timeout, cancellation: cancellation)
         }
         let healthy = health?.allSatisfy(\.healthy) ?? true
         if json {
@@ -226,9 +219,7 @@ func lockEnvironments(_ names: [String], uri: String) throws -> [EnvironmentLock
 /// Refuses, before anything is created, networks that overlap each other, other environments'
 /// networks on the connection, or routes of libvirtd's namespace.
 func checkAddresses(_ environments: [ResolvedEnvironment], hypervisor: LibvirtHypervisor) async throws {
-    let live = try await hypervisor.networks()
-    let routes = hypervisor.uri.hasPrefix("qemu:///") ? HostRoutes.read() : []
-    let problems = AddressCheck.conflicts(environments, live: live, routes: routes)
+    let problems = try await AddressCheck.conflicts(environments, hypervisor: hypervisor)
     guard !problems.isEmpty else { return }
     for problem in problems { Terminal.error("error: \(problem)") }
     Terminal.error("nothing was changed; choose other addresses (or other copies) for these networks")

@@ -22,10 +22,7 @@ struct HealthCommand: AsyncParsableCommand {
     func run() async throws {
         let hypervisor = try openHypervisor(connection)
         let checker = HealthChecker(hypervisor: hypervisor, prober: SocketProber())
-        var hosts: [HostHealth] = []
-        for name in try await copies.environments(environment, hypervisor: hypervisor) {
-            hosts += try await checker.check(environment: name, wait: !noWait, timeout: timeout)
-        }
+        let hosts = try await checker.check(environments: copies.environments(environment, hypervisor: hypervisor), wait: !noWait, timeout: timeout)
         if hosts.isEmpty {
             Terminal.error("error: no environment \(environment) on \(hypervisor.uri)")
             throw ExitCode.failure
