@@ -1,0 +1,57 @@
+import ArgumentParser
+import Engine
+import Foundation
+import Hypervisor
+
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show every host (state, addresses, health) and every network of an environment, or of all."
+    )
+
+    @Argument(help: ArgumentHelp("The environment name; all environments when omitted.", valueName: "environment")) var environment: String?
+    @Flag(help: "Print the status as JSON.") var json = false
+    @OptionGroup var copies: CopiesFlag
+    @OptionGroup var connection: ConnectionOptions
+
+    func validate() throws { if let environment { try checkEnvironmentName(environment) } }
+
+    struct Report: Encodable {
+        var status: EnvironmentStatus
+        var health: [HostHealth]
+    }
+
+    func run() async throws {
+        let hypervisor = try openHypervisor(connection)
+        let names: [String]
+        if let environment {
+            names = try await copies.environments(environment, hypervisor: hypervisor)
+        } else {
+            names = try await StatusReader.list(hypervisor: hypervisor).map(\.environment)
+        }
+        let checker = HealthChecker(hypervisor: hypervisor, prober: SocketProber())
+        var reports: [Report] = []
+        for name in names {
+            let status = try await StatusReader.status(environment: name, hypervisor: hypervisor)
+            let health = try await checker.check(environment: name, wait: false)
+            reports.append(Report(status: status, health: health))
+        }
+        if let environment, !copies.all, reports.first.map({ $0.status.domains.isEmpty && $0.status.networks.isEmpty && $0.status.pool == nil }) ?? true {
+            Terminal.error("error: no environment \(environment) on \(hypervisor.uri)")
+            throw ExitCode.failure
+        }
+        if json {
+            print(DiagnosticOutput.json(reports))
+            return
+        }
+        for report in reports {
+            print("environment \(report.status.environment) on \(hypervisor.uri)")
+            print(Terminal.table(["NETWORK", "ACTIVE", "BRIDGE", "ADDRESS", "EGRESS", "RESERVATIONS"], report.status.networks.map {
+                [$0.name, $0.active ? "yes" : "no", $0.bridge, $0.address, $0.egress, String($0.dhcpReservations)]
+            }))
+            print("")
+            print(PlanOutput.healthTable(report.health))
+            print("")
+        }
+    }
+}
