@@ -12,6 +12,11 @@ public enum Identifiers {
         uuid("\(environment)/network/\(network)")
     }
 
+    /// The storage pool holding an environment's overlays.
+    public static func poolName(environment: String) -> String {
+        "decoynet-\(environment)"
+    }
+
     public static func poolUUID(environment: String) -> String {
         uuid("\(environment)/pool")
     }

@@ -126,7 +126,7 @@ struct Lowering {
             name: environment,
             description: topology.description,
             domain: topology.domain?.value,
-            poolName: "decoynet-\(environment)",
+            poolName: Identifiers.poolName(environment: environment),
             networks: networks,
             hosts: hosts,
             groups: groups,

@@ -38,7 +38,7 @@ public enum Deployer {
 
     /// The plan that removes everything of `environment`: domains, overlays, networks, pool.
     public static func destroyPlan(environment: String, hypervisor: any Hypervisor) async throws -> Plan {
-        let actual = try await ActualState.read(from: hypervisor, poolName: "decoynet-\(environment)")
+        let actual = try await ActualState.read(from: hypervisor, poolName: Identifiers.poolName(environment: environment))
         return Planner.destroyPlan(environment: environment, actual: actual)
     }
 
@@ -46,7 +46,12 @@ public enum Deployer {
     public static func destroy(_ plans: [Plan], hypervisor: any Hypervisor, parallelism: Int, capture: (any TrafficCapture)? = nil,
                                cancellation: Cancellation = Cancellation(),
                                onEvent: @escaping @Sendable (WalkEvent) -> Void = { _ in }) async -> [VertexOutcome] {
-        let vertices = plans.flatMap { PlanExecutor.vertices(for: $0, desired: nil, hypervisor: hypervisor, capture: capture) }
-        return await GraphWalker.walk(vertices, parallelism: parallelism, cancellation: cancellation, onEvent: onEvent)
+        await GraphWalker.walk(destroySteps(plans, hypervisor: hypervisor, capture: capture), parallelism: parallelism,
+                               cancellation: cancellation, onEvent: onEvent)
+    }
+
+    /// The steps `destroy` would run, for counting them before they run.
+    public static func destroySteps(_ plans: [Plan], hypervisor: any Hypervisor, capture: (any TrafficCapture)?) -> [Vertex] {
+        plans.flatMap { PlanExecutor.vertices(for: $0, desired: nil, hypervisor: hypervisor, capture: capture) }
     }
 }

@@ -1,3 +1,4 @@
+import Compiler
 import Hypervisor
 import LibvirtXML
 import Planner
@@ -37,7 +38,7 @@ public struct EnvironmentSummary: Sendable, Codable {
 
 public enum StatusReader {
     public static func status(environment: String, hypervisor: any Hypervisor) async throws -> EnvironmentStatus {
-        let actual = try await ActualState.read(from: hypervisor, poolName: "decoynet-\(environment)")
+        let actual = try await ActualState.read(from: hypervisor, poolName: Identifiers.poolName(environment: environment))
         return status(environment: environment, actual: actual)
     }
 
@@ -53,7 +54,7 @@ public enum StatusReader {
         let domains = actual.ownedDomains(environment: environment).map { live, metadata in
             DomainStatus(host: metadata.host, domain: live.name, state: live.state.rawValue, addresses: metadata.interfaces.map(\.address))
         }
-        let pool = actual.pools.first { $0.name == "decoynet-\(environment)" }?.name
+        let pool = actual.pools.first { $0.name == Identifiers.poolName(environment: environment) }?.name
         return EnvironmentStatus(environment: environment, networks: networks, domains: domains, pool: pool)
     }
 

@@ -1,3 +1,4 @@
+import Compiler
 import Hypervisor
 import Planner
 
@@ -10,7 +11,7 @@ import Planner
 public enum PlanExecutor {
     public static func vertices(for plan: Plan, desired: DesiredState?, hypervisor: any Hypervisor, capture: (any TrafficCapture)? = nil) -> [Vertex] {
         var vertices: [Vertex] = []
-        let poolName = desired?.poolName ?? "decoynet-\(plan.environment)"
+        let poolName = desired?.poolName ?? Identifiers.poolName(environment: plan.environment)
         let networksByName = Dictionary((desired?.networks ?? []).map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let domainsByName = Dictionary((desired?.domains ?? []).map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let ids = Set(plan.actions.filter { $0.kind != .keep }.flatMap { action -> [String] in

@@ -1,3 +1,4 @@
+import Compiler
 import Digest
 import Foundation
 import Hypervisor
@@ -40,7 +41,7 @@ public enum Resetter {
     public static func reset(environment: String, options: Options, hypervisor: any Hypervisor, capture: (any TrafficCapture)?,
                              cancellation: Cancellation = Cancellation(),
                              onEvent: @escaping @Sendable (WalkEvent) -> Void = { _ in }) async throws -> Report {
-        let poolName = "decoynet-\(environment)"
+        let poolName = Identifiers.poolName(environment: environment)
         let actual = try await ActualState.read(from: hypervisor, poolName: poolName)
         let owned = actual.ownedDomains(environment: environment)
         guard !owned.isEmpty else { throw Failure(description: "no environment \(environment) on \(hypervisor.uri)") }

@@ -113,15 +113,11 @@ public enum Planner {
         for live in actual.networks where DesiredState.isOwnNetwork(LiveNetworkIdentity(name: live.name, uuid: live.uuid), environment: environment) {
             actions.append(PlannedAction(.delete, .network, live.name, reason: "destroy"))
         }
-        let poolName = "decoynet-\(environment)"
-        if let pool = actual.pools.first(where: { $0.name == poolName }), pool.uuid == poolUUID(environment) {
+        let poolName = Identifiers.poolName(environment: environment)
+        if let pool = actual.pools.first(where: { $0.name == poolName }), pool.uuid == Identifiers.poolUUID(environment: environment) {
             actions.append(PlannedAction(.delete, .pool, pool.name, reason: "destroy"))
         }
         return Plan(environment: environment, actions: actions)
-    }
-
-    static func poolUUID(_ environment: String) -> String {
-        Identifiers.poolUUID(environment: environment)
     }
 
     /// DHCP reservations and DNS names to delete and add, in libvirt's update sections.

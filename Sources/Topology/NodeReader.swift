@@ -84,11 +84,6 @@ final class NodeReader {
         return nil
     }
 
-    func name(_ node: YAMLNode, what: String, kind: String) -> Located<String>? {
-        guard let text = string(node, what: what) else { return nil }
-        return text
-    }
-
     func bool(_ node: YAMLNode, what: String) -> Located<Bool>? {
         guard let text = string(node, what: what) else { return nil }
         switch text.value.lowercased() {

@@ -17,7 +17,7 @@ public struct TemplateLibrary: Sendable {
     static func load(explicit: [Located<String>], implicit: [String], baseDirectory: String, reader: NodeReader) -> TemplateLibrary {
         var library = TemplateLibrary()
         var visited = Set<String>()
-        var places: [(path: String, written: Located<String>?)] = explicit.map { (resolve($0.value, from: baseDirectory), $0) }
+        var places: [(path: String, written: Located<String>?)] = explicit.map { (TopologyResolver.resolvePath($0.value, from: baseDirectory), $0) }
         places += implicit.map { ($0, nil) }
         for place in places {
             let canonical = URL(fileURLWithPath: place.path).standardizedFileURL.resolvingSymlinksInPath().path
@@ -109,9 +109,5 @@ public struct TemplateLibrary: Sendable {
         let current = FileManager.default.currentDirectoryPath
         let prefix = current.hasSuffix("/") ? current : current + "/"
         return absolute.hasPrefix(prefix) ? String(absolute.dropFirst(prefix.count)) : absolute
-    }
-
-    static func resolve(_ path: String, from directory: String) -> String {
-        path.hasPrefix("/") ? path : directory + "/" + path
     }
 }

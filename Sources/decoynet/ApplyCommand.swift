@@ -51,9 +51,10 @@ struct ApplyCommand: AsyncParsableCommand {
         }
         let capture = localCapture(hypervisor)
         let steps = planned.reduce(0) { $0 + $1.plan.actions.filter { $0.kind != .keep }.count }
-        let progress = Progress(phase: "apply", total: Deployer.steps(planned, hypervisor: hypervisor, capture: capture).count, quiet: json)
-        let outcomes = await Deployer.apply(planned, hypervisor: hypervisor, parallelism: connection.parallel, capture: capture,
-                                            cancellation: cancellation, onEvent: progress.handle)
+        // Built once: counted for the progress line, then walked.
+        let vertices = Deployer.steps(planned, hypervisor: hypervisor, capture: capture)
+        let progress = Progress(phase: "apply", total: vertices.count, quiet: json)
+        let outcomes = await GraphWalker.walk(vertices, parallelism: connection.parallel, cancellation: cancellation, onEvent: progress.handle)
         progress.finish()
         withExtendedLifetime(interruption) {}
         let failures = PlanOutput.failures(outcomes)

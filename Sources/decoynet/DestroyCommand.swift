@@ -29,16 +29,16 @@ struct DestroyCommand: AsyncParsableCommand {
         var plans: [Plan] = []
         for name in names { plans.append(try await Deployer.destroyPlan(environment: name, hypervisor: hypervisor)) }
         let objects = plans.reduce(0) { $0 + $1.actions.count }
-        let leftCaptures = names.contains { capture?.hasState(environment: $0) ?? false }
-        if objects == 0, !leftCaptures {
+        // Built once: empty when nothing is left (captures included), counted, then walked.
+        let vertices = Deployer.destroySteps(plans, hypervisor: hypervisor, capture: capture)
+        if vertices.isEmpty {
             if json { print(DiagnosticOutput.json(PlanOutput.json([]))) } else { Terminal.error("nothing to destroy: no environment \(environment) on \(hypervisor.uri)") }
             return
         }
         let cancellation = Cancellation()
         let interruption = Interruption { cancellation.cancel() }
-        let progress = Progress(phase: "destroy", total: objects, quiet: json)
-        let outcomes = await Deployer.destroy(plans, hypervisor: hypervisor, parallelism: connection.parallel, capture: capture,
-                                              cancellation: cancellation, onEvent: progress.handle)
+        let progress = Progress(phase: "destroy", total: vertices.count, quiet: json)
+        let outcomes = await GraphWalker.walk(vertices, parallelism: connection.parallel, cancellation: cancellation, onEvent: progress.handle)
         progress.finish()
         withExtendedLifetime(interruption) {}
         let failures = PlanOutput.failures(outcomes)

@@ -3,6 +3,7 @@ import Compiler
 import Engine
 import Foundation
 import Hypervisor
+import Topology
 
 /// Options every verb that reads a topology shares.
 struct TopologyOptions: ParsableArguments {
@@ -65,9 +66,7 @@ enum AccelerationChoice: String, ExpressibleByArgument, CaseIterable {
 /// The environment name argument of `health`, `status`, `reset` and `destroy` (a copy's name,
 /// `ENV-i2`, can be longer than a topology's own).
 func checkEnvironmentName(_ name: String) throws {
-    let valid = name.first.map { ("a" ... "z").contains($0) } == true && name.count <= 31
-        && name.allSatisfy { ("a" ... "z").contains($0) || ("0" ... "9").contains($0) || $0 == "-" }
-    if !valid { throw ValidationError("'\(name)' is not an environment name (lowercase letters, digits and '-').") }
+    if !Language.isValidName(name, limit: Language.nameLimit) { throw ValidationError("'\(name)' is not an environment name (lowercase letters, digits and '-').") }
 }
 
 /// `--instances` on the verbs that take an environment: act on every copy of it instead.
