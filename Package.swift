@@ -49,6 +49,9 @@ let package = Package(
         /// Lowering to a resolved environment, and rendering it as libvirt documents and graphs.
         .target(name: "Compiler", dependencies: ["Topology", "LibvirtXML", "Diagnostics", "Digest"]),
 
+        /// Base images from recipes: mmdebstrap from the Debian archive, an ext4 disk, kernel and initrd.
+        .target(name: "Images", dependencies: ["Topology", "Digest"]),
+
         /// Desired state against libvirt's actual state: a plan of create, replace, update, delete, keep.
         .target(name: "Planner", dependencies: ["Compiler", "Hypervisor", "LibvirtXML"]),
 
@@ -61,7 +64,7 @@ let package = Package(
         .executableTarget(
             name: "decoynet",
             dependencies: [
-                "Compiler", "Topology", "Engine", "Planner", "Hypervisor",
+                "Compiler", "Topology", "Engine", "Planner", "Hypervisor", "Images", "Diagnostics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -71,6 +74,7 @@ let package = Package(
         .testTarget(name: "DiagnosticsTests", dependencies: ["Diagnostics"]),
         .testTarget(name: "DigestTests", dependencies: ["Digest"]),
         .testTarget(name: "TopologyTests", dependencies: ["Topology"]),
+        .testTarget(name: "ImagesTests", dependencies: ["Images", "Topology"]),
         .testTarget(name: "LibvirtXMLTests", dependencies: ["LibvirtXML"]),
         .testTarget(
             name: "CompilerTests",

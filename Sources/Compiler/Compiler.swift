@@ -29,7 +29,7 @@ public enum Compiler {
 }
 
 extension CompiledEnvironment {
-    /// Writes `networks/`, `domains/` and `volumes/` under `directory`, removing documents of
+    /// Writes `networks/`, `domains/`, `volumes/` and `seeds/` under `directory`, removing documents of
     /// objects that no longer exist, so the folder always mirrors the topology.
     public func write(to directory: String) throws {
         let fileManager = FileManager.default
@@ -42,6 +42,18 @@ extension CompiledEnvironment {
                 try fileManager.removeItem(atPath: path + "/" + stale)
             }
             files += documents.map { (path + "/" + $0.name + ".xml", $0.xml) }
+        }
+        // Each host's NoCloud files, in `seeds/HOST/` as cloud-init names them.
+        let seedsPath = directory + "/seeds"
+        try fileManager.createDirectory(atPath: seedsPath, withIntermediateDirectories: true)
+        let wantedSeeds = Set(seeds.map(\.host))
+        for stale in try fileManager.contentsOfDirectory(atPath: seedsPath) where !wantedSeeds.contains(stale) {
+            try fileManager.removeItem(atPath: seedsPath + "/" + stale)
+        }
+        for (host, seed) in seeds {
+            let folder = seedsPath + "/" + host
+            try fileManager.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            files += [(folder + "/meta-data", seed.metaData), (folder + "/user-data", seed.userData), (folder + "/network-config", seed.networkConfig)]
         }
         // Domains and volumes interleaved, so parallel writers mostly work in different folders.
         let failures = parallelMap(files) { file -> OutputFile.WriteError? in

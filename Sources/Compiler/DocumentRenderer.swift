@@ -27,6 +27,8 @@ public struct CompiledEnvironment: Sendable {
     public var networks: [CompiledDocument]
     public var domains: [CompiledDocument]
     public var volumes: [CompiledDocument]
+    /// Each host's NoCloud seed, by host name, in host order.
+    public var seeds: [(host: String, seed: HostSeed)] = []
 }
 
 /// Maps a resolved environment onto libvirt's network, domain and volume documents.
@@ -36,13 +38,20 @@ public enum DocumentRenderer {
             CompiledDocument(name: network.libvirtName, xml: networkDocument(network, in: environment).serialized())
         }
         let networkNames = Dictionary(environment.networks.map { ($0.name, $0.libvirtName) }, uniquingKeysWith: { first, _ in first })
-        let rendered = parallelMap(environment.hosts) { host -> (domain: CompiledDocument, volume: CompiledDocument?) in
+        let rendered = parallelMap(environment.hosts) { host -> (domain: CompiledDocument, volume: CompiledDocument?, seed: HostSeed) in
             let volumeXML = volumeDocument(host)?.serialized()
-            let domain = domainXML(host, in: environment, networks: networkNames, acceleration: acceleration, volumeXML: volumeXML)
+            let seed = SeedRenderer.render(host, in: environment)
+            let domain = domainXML(host, in: environment, networks: networkNames, acceleration: acceleration, volumeXML: volumeXML, seed: seed)
             let volume = host.volumeName.flatMap { name in volumeXML.map { CompiledDocument(name: name, xml: $0) } }
-            return (CompiledDocument(name: host.libvirtName, xml: domain.xml, digest: domain.digest), volume)
+            return (CompiledDocument(name: host.libvirtName, xml: domain.xml, digest: domain.digest), volume, seed)
         }
-        return CompiledEnvironment(networks: networks, domains: rendered.map { $0.domain }, volumes: rendered.compactMap { $0.volume })
+        return CompiledEnvironment(networks: networks, domains: rendered.map { $0.domain }, volumes: rendered.compactMap { $0.volume },
+                                   seeds: zip(environment.hosts, rendered).map { ($0.name, $1.seed) })
+    }
+
+    /// The raw volume that holds a host's seed image of `bytes` bytes.
+    public static func seedVolumeDocument(_ host: ResolvedHost, bytes: Int) -> StorageVolume {
+        StorageVolume(name: Identifiers.seedName(domain: host.libvirtName), capacityBytes: UInt64(bytes), format: "raw", backingStore: nil)
     }
 
     public static func networkDocument(_ network: ResolvedNetwork, in environment: ResolvedEnvironment) -> Network {
@@ -98,10 +107,19 @@ public enum DocumentRenderer {
     }
 
     static func domainDocument(_ host: ResolvedHost, in environment: ResolvedEnvironment, networks: [String: String], acceleration: Acceleration) -> Domain {
+        let profile = HardwareProfile.profile(host.hardware)
+        let vendorMade = host.hardware != .qemu
         var disks: [DomainDisk] = []
         if let volume = host.volumeName {
-            disks.append(DomainDisk(pool: environment.poolName, volume: volume))
+            // A vendor's machine shows its RAID controller's volume, with a serial, on a SCSI bus.
+            disks.append(vendorMade
+                ? DomainDisk(pool: environment.poolName, volume: volume, targetDevice: "sda", bus: "scsi",
+                             serial: Identifiers.serial("\(environment.name)/\(host.name)/disk", length: 16),
+                             vendor: profile.diskVendor, product: profile.diskProduct)
+                : DomainDisk(pool: environment.poolName, volume: volume))
         }
+        disks.append(DomainDisk(pool: environment.poolName, volume: Identifiers.seedName(domain: host.libvirtName), format: "raw",
+                                targetDevice: "vdz", readOnly: true))
         let os = DomainOS(
             firmware: host.firmware == .uefi ? "efi" : nil,
             kernel: host.image.kernel,
@@ -109,7 +127,7 @@ public enum DocumentRenderer {
             cmdline: host.image.kernel == nil ? nil : host.image.cmdline,
             bootDevices: host.image.kernel == nil ? ["hd"] : []
         )
-        return Domain(
+        var domain = Domain(
             type: acceleration.rawValue,
             name: host.libvirtName,
             uuid: host.uuid,
@@ -121,13 +139,30 @@ public enum DocumentRenderer {
             interfaces: host.interfaces.map { DomainInterface(mac: $0.mac.description, network: networks[$0.network] ?? $0.network, model: $0.model.rawValue) },
             serialLogFile: "/var/log/libvirt/qemu/\(host.libvirtName)-serial.log"
         )
+        domain.guestAgent = true
+        if vendorMade { domain.sysinfo = sysinfo(host, in: environment, profile: profile) }
+        return domain
+    }
+
+    /// SMBIOS tables of the vendor's server or desktop, with serials derived from the host.
+    static func sysinfo(_ host: ResolvedHost, in environment: ResolvedEnvironment, profile: HardwareProfile) -> DomainSysinfo {
+        let product = HardwareProfile.isDesktop(template: host.template) ? profile.desktopProduct : profile.serverProduct
+        let serial = Identifiers.serial("\(environment.name)/\(host.name)/system", length: profile.serialLength)
+        let board = Identifiers.serial("\(environment.name)/\(host.name)/board", length: profile.serialLength + 6)
+        return DomainSysinfo(
+            bios: ["vendor": profile.biosVendor, "version": profile.biosVersion, "date": "03/14/2024"],
+            system: ["manufacturer": profile.manufacturer, "product": product, "serial": serial, "family": product.split(separator: " ").first.map(String.init) ?? product,
+                     "sku": "SKU=" + product.replacingOccurrences(of: " ", with: "")],
+            baseboard: ["manufacturer": profile.manufacturer, "product": product, "serial": board],
+            chassis: ["manufacturer": profile.manufacturer, "serial": serial, "asset": "Not Specified"]
+        )
     }
 
     /// The domain document with its metadata. The digest is the SHA-256 of this same document with
     /// the digest's 64 hex digits written as zeros, followed by the overlay's document: it covers
     /// everything the domain is made of, and the document is serialised once.
     static func domainXML(_ host: ResolvedHost, in environment: ResolvedEnvironment, networks: [String: String],
-                          acceleration: Acceleration, volumeXML: String?) -> (xml: String, digest: String) {
+                          acceleration: Acceleration, volumeXML: String?, seed: HostSeed? = nil) -> (xml: String, digest: String) {
         var domain = domainDocument(host, in: environment, networks: networks, acceleration: acceleration)
         let dhcp = Set(environment.networks.filter(\.dhcp).map(\.name))
         domain.metadata = DomainMetadata(
@@ -142,6 +177,7 @@ public enum DocumentRenderer {
         var hasher = SHA256()
         hasher.update(unsigned)
         if let volumeXML { hasher.update(volumeXML) }
+        if let seed { for file in seed.files { hasher.update(file.contents) } }
         let digest = hasher.finalize().hexString
         var bytes = Array(unsigned.utf8)
         let placeholder = Array(("digest=\"" + digestPrefix + zeroDigest).utf8)

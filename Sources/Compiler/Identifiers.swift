@@ -31,12 +31,39 @@ public enum Identifiers {
         return parts.joined(separator: "-")
     }
 
-    /// `52:54:00:xx:xx:xx` (QEMU's prefix), avoiding every MAC in `taken`.
-    static func mac(_ key: String, avoiding taken: inout Set<MACAddress>) -> MACAddress {
+    /// A domain's overlay volume in the environment's pool.
+    public static func overlayName(domain: String) -> String { domain + ".qcow2" }
+
+    /// A domain's NoCloud seed volume (ISO 9660, label `cidata`) in the environment's pool.
+    public static func seedName(domain: String) -> String { domain + ".seed.iso" }
+
+    /// The domain a volume of the pool belongs to, from its name.
+    public static func domainName(ofVolume volume: String) -> String {
+        for suffix in [".seed.iso", ".qcow2"] where volume.hasSuffix(suffix) { return String(volume.dropLast(suffix.count)) }
+        return volume
+    }
+
+    /// A person's password when the topology gives none: 14 characters derived from the
+    /// environment and the user, so every compile of the file gives the same one.
+    static func password(environment: String, user: String) -> String {
+        let alphabet = Array("abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+        let digest = SHA256.hash("decoynet/password/\(environment)/\(user)")
+        let body = digest.prefix(12).map { String(alphabet[Int($0) % alphabet.count]) }.joined()
+        return String(body.prefix(6)) + "-" + String(body.dropFirst(6)) + "7"
+    }
+
+    /// A serial number for a host's chassis or disk in the vendor's style, from `key`.
+    static func serial(_ key: String, length: Int) -> String {
+        let alphabet = Array("0123456789BCDFGHJKLMNPQRSTVWXYZ")
+        return SHA256.hash("decoynet/serial/\(key)").prefix(length).map { String(alphabet[Int($0) % alphabet.count]) }.joined()
+    }
+
+    /// `oui:xx:xx:xx` (QEMU's `52:54:00` unless a vendor's), avoiding every MAC in `taken`.
+    static func mac(_ key: String, oui: [UInt8] = [0x52, 0x54, 0x00], avoiding taken: inout Set<MACAddress>) -> MACAddress {
         var attempt = 0
         while true {
             let digest = SHA256.hash("decoynet/mac/\(key)/\(attempt)")
-            let mac = MACAddress(bytes: [0x52, 0x54, 0x00, digest[0], digest[1], digest[2]])
+            let mac = MACAddress(bytes: [oui[0], oui[1], oui[2], digest[0], digest[1], digest[2]])
             if taken.insert(mac).inserted { return mac }
             attempt += 1
         }

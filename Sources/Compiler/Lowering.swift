@@ -81,6 +81,14 @@ struct Lowering {
         for declaration in topology.images { images[declaration.name.value] = declaration.spec }
         var baseSizes: [String: UInt64?] = [:]
 
+        let people = Personas.all(topology).map { person in
+            var person = person
+            if person.password == nil { person.password = Identifiers.password(environment: environment, user: person.user) }
+            return person
+        }
+        var ownerIndex: [String: Int] = [:]
+        var fileCache: [String: [UInt8]] = [:]
+
         var hosts: [ResolvedHost] = []
         hosts.reserveCapacity(pending.count)
         for host in pending {
@@ -89,11 +97,12 @@ struct Lowering {
             var interfaces: [ResolvedInterface] = []
             for (index, interface) in host.interfaces.enumerated() {
                 guard let address = interface.address else { continue }
-                let mac = interface.spec.mac?.value ?? Identifiers.mac("\(environment)/\(host.name)/\(index)", avoiding: &macs)
+                let oui = HardwareProfile.profile(fields.hardware?.value ?? .qemu).oui
+                let mac = interface.spec.mac?.value ?? Identifiers.mac("\(environment)/\(host.name)/\(index)", oui: oui, avoiding: &macs)
                 interfaces.append(ResolvedInterface(network: interface.network, address: address, mac: mac, model: interface.spec.model?.value ?? .virtio))
             }
             let services = fields.services?.value ?? []
-            var probes = fields.healthProbes?.value.map(\.value) ?? defaultProbes(interfaces: interfaces, services: services, dhcpNetworks: dhcpNetworks)
+            var probes = fields.healthProbes?.value.map(\.value) ?? defaultProbes(host: host.name, interfaces: interfaces, services: services, dhcpNetworks: dhcpNetworks)
             probes = probes.reduce(into: []) { unique, probe in if !unique.contains(probe) { unique.append(probe) } }
             var diskBytes = fields.diskMiB.map { $0.value << 20 }
             if let disk = image.disk, let diskMiB = fields.diskMiB {
@@ -118,8 +127,21 @@ struct Lowering {
                 services: services,
                 healthTimeoutSeconds: fields.healthTimeout?.value ?? Language.defaultHealthTimeout,
                 probes: probes,
-                volumeName: image.disk == nil ? nil : "\(environment)-\(host.name).qcow2"
+                volumeName: image.disk == nil ? nil : Identifiers.overlayName(domain: "\(environment)-\(host.name)")
             ))
+            hosts[hosts.count - 1].hardware = fields.hardware?.value ?? .qemu
+            if let owner = fields.owner?.value {
+                if owner == "auto" {
+                    let index = ownerIndex[host.group, default: 0]
+                    ownerIndex[host.group] = index + 1
+                    hosts[hosts.count - 1].owner = index < people.count ? people[index] : nil
+                } else {
+                    hosts[hosts.count - 1].owner = people.first { $0.user == owner }
+                }
+            }
+            hosts[hosts.count - 1].files = (fields.files?.value ?? []).map { file in
+                resolveFile(file, host: hosts[hosts.count - 1], cache: &fileCache)
+            }
         }
         if diagnostics.hasErrors { return nil }
         return ResolvedEnvironment(
@@ -130,8 +152,44 @@ struct Lowering {
             networks: networks,
             hosts: hosts,
             groups: groups,
-            instanceOf: nil
+            instanceOf: nil,
+            organization: topology.organization?.value,
+            people: people,
+            checks: topology.checks.map(Self.resolveCheck)
         )
+    }
+
+    /// `{organization}`, `{host}`, `{owner}`, `{owner_name}` replaced in literal contents; sources
+    /// are read once each and copied as they are.
+    private func resolveFile(_ file: FileSpec, host: ResolvedHost, cache: inout [String: [UInt8]]) -> ResolvedFile {
+        let owner = host.owner?.user
+        var contents: [UInt8] = []
+        if let content = file.content?.value {
+            let text = content.replacingOccurrences(of: "{organization}", with: topology.organization?.value ?? topology.name?.value ?? "")
+                .replacingOccurrences(of: "{host}", with: host.name)
+                .replacingOccurrences(of: "{owner_name}", with: host.owner?.name ?? "")
+                .replacingOccurrences(of: "{owner}", with: owner ?? "")
+            contents = Array(text.utf8)
+        } else if let source = file.source?.value {
+            let path = TopologyResolver.resolvePath(source, from: file.baseDirectory)
+            if let cached = cache[path] {
+                contents = cached
+            } else {
+                contents = FileManager.default.contents(atPath: path).map { Array($0) } ?? []
+                cache[path] = contents
+            }
+        }
+        let inHome = owner.map { file.path.value.hasPrefix("/home/\($0)/") } ?? false
+        return ResolvedFile(path: file.path.value, contents: contents, owner: inHome ? owner : nil, mode: "0644")
+    }
+
+    static func resolveCheck(_ check: CheckSpec) -> ResolvedCheck {
+        switch check.kind {
+        case let .reach(to, port, open):
+            return ResolvedCheck(from: check.from.value, to: to.value, port: port.value, open: open)
+        case let .resolve(name, expect):
+            return ResolvedCheck(from: check.from.value, name: name.value, address: expect.value)
+        }
     }
 
     /// Fixed addresses first, wherever they are written; then the lowest free address, in file order.
@@ -198,11 +256,19 @@ struct Lowering {
                              kernel: path(spec.kernel), initrd: path(spec.initrd), cmdline: spec.cmdline?.value)
     }
 
-    /// `running`, `lease` when any interface is on a DHCP network, and `tcp:PORT` per service.
-    private func defaultProbes(interfaces: [ResolvedInterface], services: [ServiceSpec], dhcpNetworks: Set<String>) -> [Probe] {
+    /// `running`, `lease` when any interface is on a DHCP network, and per service its protocol
+    /// probe where one exists (`http` -> `http:80/`, `dns` -> `dns:` the host's own name), else `tcp:PORT`.
+    private func defaultProbes(host: String, interfaces: [ResolvedInterface], services: [ServiceSpec], dhcpNetworks: Set<String>) -> [Probe] {
         var probes: [Probe] = [.running]
         if interfaces.contains(where: { dhcpNetworks.contains($0.network) }) { probes.append(.lease) }
-        probes += services.map { .tcp(port: $0.port) }
+        probes += services.map { service in
+            if service.name == "http", service.port == 80 { return .http(port: 80, path: "/") }
+            if service.name == "dns", service.port == 53 {
+                return .dns(name: topology.domain.map { host + "." + $0.value } ?? host)
+            }
+            if let protocolProbe = ServiceProbe(rawValue: service.name), protocolProbe.port == service.port { return .service(protocolProbe) }
+            return .tcp(port: service.port)
+        }
         return probes
     }
 

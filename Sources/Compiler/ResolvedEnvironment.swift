@@ -14,6 +14,34 @@ public struct ResolvedEnvironment: Sendable {
     public var groups: [HostGroup]
     /// For a copy made with `--instances`: the topology's own environment name.
     public var instanceOf: String?
+    public var organization: String?
+    /// Everyone of `people`, each with a password (given, or derived from environment and user).
+    public var people: [Person] = []
+    public var checks: [ResolvedCheck] = []
+}
+
+/// An operation test, by host names.
+public struct ResolvedCheck: Sendable, Equatable, Codable {
+    public var from: String
+    /// `reach`: `to`, `port`, `open`; `resolve`: `name`, `address`.
+    public var to: String?
+    public var port: Int?
+    public var open: Bool?
+    public var name: String?
+    public var address: String?
+
+    public var label: String {
+        if let to, let port, let open { return "\(from) -> \(to):\(port) \(open ? "open" : "closed")" }
+        return "\(from) resolves \(name ?? "") to \(address ?? "")"
+    }
+}
+
+/// A file the seed writes into the host, placeholders replaced.
+public struct ResolvedFile: Sendable, Equatable {
+    public var path: String
+    public var contents: [UInt8]
+    public var owner: String?
+    public var mode: String
 }
 
 public struct ResolvedNetwork: Sendable, Equatable {
@@ -70,6 +98,9 @@ public struct ResolvedHost: Sendable {
     public var probes: [Probe]
     /// The overlay volume's name in the pool; nil for hosts that boot a kernel without a disk.
     public var volumeName: String?
+    public var hardware: HardwareVendor = .qemu
+    public var owner: Person?
+    public var files: [ResolvedFile] = []
 }
 
 public struct HostGroup: Sendable {

@@ -63,7 +63,8 @@ public enum PlanExecutor {
             case (.domain, .delete), (.domain, .replace):
                 vertices.append(Vertex(id: down(action), label: "\(action.kind == .delete ? "delete" : "remove old") domain \(name)") {
                     try await hypervisor.removeDomain(name: name)
-                    try await hypervisor.deleteVolume(pool: poolName, name: name + ".qcow2")
+                    try await hypervisor.deleteVolume(pool: poolName, name: Identifiers.overlayName(domain: name))
+                    try await hypervisor.deleteVolume(pool: poolName, name: Identifiers.seedName(domain: name))
                 })
                 if action.kind == .replace, let domain = domainsByName[name] {
                     let dependencies = [down(action)] + buildDependencies(of: domain, poolName: poolName, ids: ids)
@@ -129,11 +130,16 @@ public enum PlanExecutor {
         (["pool-up:\(poolName)"] + domain.networks.map { "network-up:\($0)" }).filter(ids.contains)
     }
 
-    /// A fresh overlay (replacing any left by an interrupted run), the definition, the start.
+    /// A fresh overlay and seed (replacing any left by an interrupted run), the definition, the start.
     private static func build(_ domain: DesiredState.DomainObject, poolName: String, hypervisor: any Hypervisor) async throws {
         if let volume = domain.volume {
             try await hypervisor.deleteVolume(pool: poolName, name: volume.name)
             try await hypervisor.createVolume(pool: poolName, xml: volume.xml)
+        }
+        if let seed = domain.seed {
+            try await hypervisor.deleteVolume(pool: poolName, name: seed.name)
+            try await hypervisor.createVolume(pool: poolName, xml: seed.xml)
+            try await hypervisor.uploadVolume(pool: poolName, name: seed.name, bytes: seed.bytes)
         }
         try await hypervisor.defineDomain(xml: domain.xml)
         try await hypervisor.startDomain(name: domain.name)

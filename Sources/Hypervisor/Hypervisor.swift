@@ -19,6 +19,8 @@ public protocol Hypervisor: Sendable {
     func volumes(pool: String) async throws -> [LiveVolume]
     func createVolume(pool: String, xml: String) async throws
     func deleteVolume(pool: String, name: String) async throws
+    /// Writes `bytes` into an existing volume from its start (a seed image).
+    func uploadVolume(pool: String, name: String, bytes: [UInt8]) async throws
 
     func domains() async throws -> [LiveDomain]
     func defineDomain(xml: String) async throws
@@ -35,6 +37,8 @@ public protocol Hypervisor: Sendable {
     func volumeXML(pool: String, name: String) async throws -> String
     /// Makes the pool notice files that appeared in or left its folder.
     func refreshPool(name: String) async throws
+    /// Sends one JSON command to the domain's QEMU guest agent and returns its JSON answer.
+    func guestAgentCommand(domain: String, json: String, timeoutSeconds: Int) async throws -> String
 }
 
 public struct LiveNetwork: Sendable, Equatable {

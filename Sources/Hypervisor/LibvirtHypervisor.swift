@@ -252,7 +252,44 @@ public final class LibvirtHypervisor: Hypervisor, @unchecked Sendable {
         }
     }
 
+    public func uploadVolume(pool name: String, name volumeName: String, bytes: [UInt8]) async throws {
+        try await call("upload volume", volumeName) { connection in
+            guard let pool = virStoragePoolLookupByName(connection, name) else { throw self.fail("upload volume to", name) }
+            defer { virStoragePoolFree(pool) }
+            guard let volume = virStorageVolLookupByName(pool, volumeName) else { throw self.fail("upload volume", volumeName) }
+            defer { virStorageVolFree(volume) }
+            guard let stream = virStreamNew(connection, 0) else { throw self.fail("upload volume", volumeName) }
+            defer { virStreamFree(stream) }
+            guard virStorageVolUpload(volume, stream, 0, UInt64(bytes.count), 0) == 0 else { throw self.fail("upload volume", volumeName) }
+            var offset = 0
+            while offset < bytes.count {
+                let sent = bytes.withUnsafeBytes { buffer in
+                    virStreamSend(stream, buffer.baseAddress!.advanced(by: offset).assumingMemoryBound(to: CChar.self), min(256 * 1024, bytes.count - offset))
+                }
+                if sent < 0 {
+                    let error = self.fail("upload volume", volumeName)
+                    virStreamAbort(stream)
+                    throw error
+                }
+                offset += Int(sent)
+            }
+            guard virStreamFinish(stream) == 0 else { throw self.fail("upload volume", volumeName) }
+        }
+    }
+
     // MARK: - Domains
+
+    public func guestAgentCommand(domain name: String, json: String, timeoutSeconds: Int) async throws -> String {
+        try await call("ask the guest agent of", name) { connection in
+            guard let domain = virDomainLookupByName(connection, name) else { throw self.fail("ask the guest agent of", name) }
+            defer { virDomainFree(domain) }
+            guard let answer = virDomainQemuAgentCommand(domain, json, Int32(timeoutSeconds), 0) else {
+                throw self.fail("ask the guest agent of", name)
+            }
+            defer { free(answer) }
+            return String(cString: answer)
+        }
+    }
 
     public func domains() async throws -> [LiveDomain] {
         try await call("list domains", nil) { connection in

@@ -13,6 +13,10 @@ public struct Domain: LibvirtDocument, Equatable {
     public var disks: [DomainDisk]
     public var interfaces: [DomainInterface]
     public var serialLogFile: String?
+    /// SMBIOS tables the guest reads (`dmidecode`); nil keeps QEMU's own.
+    public var sysinfo: DomainSysinfo?
+    /// A virtio-serial channel for the QEMU guest agent (exec, operation tests).
+    public var guestAgent = false
 
     public init(type: String, name: String, uuid: String, description: String? = nil, metadata: DomainMetadata? = nil,
                 memoryMiB: UInt64, vcpus: Int, os: DomainOS, cpuMode: String? = nil, disks: [DomainDisk] = [],
@@ -37,6 +41,9 @@ public struct Domain: LibvirtDocument, Equatable {
         if let metadata { children.append(XMLElement("metadata", children: [metadata.xmlElement])) }
         children.append(XMLElement("memory", attributes: [("unit", "MiB")], text: String(memoryMiB)))
         children.append(XMLElement("vcpu", text: String(vcpus)))
+        if let sysinfo { children.append(sysinfo.xmlElement) }
+        var os = os
+        if sysinfo != nil { os.smbiosFromSysinfo = true }
         children.append(os.xmlElement)
         children.append(XMLElement("features", children: [XMLElement("acpi"), XMLElement("apic")]))
         if let cpuMode { children.append(XMLElement("cpu", attributes: [("mode", cpuMode)])) }
@@ -44,11 +51,20 @@ public struct Domain: LibvirtDocument, Equatable {
         children.append(XMLElement("on_poweroff", text: "destroy"))
         children.append(XMLElement("on_reboot", text: "restart"))
         children.append(XMLElement("on_crash", text: "destroy"))
-        var devices: [XMLElement] = disks.map(\.xmlElement) + interfaces.map(\.xmlElement)
+        var devices: [XMLElement] = disks.map(\.xmlElement)
+        if disks.contains(where: { $0.bus == "scsi" }) {
+            devices.append(XMLElement("controller", attributes: [("type", "scsi"), ("index", "0"), ("model", "virtio-scsi")]))
+        }
+        devices += interfaces.map(\.xmlElement)
         var serialChildren = [XMLElement("target", attributes: [("port", "0")])]
         if let serialLogFile { serialChildren.append(XMLElement("log", attributes: [("file", serialLogFile), ("append", "on")])) }
         devices.append(XMLElement("serial", attributes: [("type", "pty")], children: serialChildren))
         devices.append(XMLElement("console", attributes: [("type", "pty")], children: [XMLElement("target", attributes: [("type", "serial"), ("port", "0")])]))
+        if guestAgent {
+            devices.append(XMLElement("channel", attributes: [("type", "unix")], children: [
+                XMLElement("target", attributes: [("type", "virtio"), ("name", "org.qemu.guest_agent.0")]),
+            ]))
+        }
         devices.append(XMLElement("rng", attributes: [("model", "virtio")], children: [XMLElement("backend", attributes: [("model", "random")], text: "/dev/urandom")]))
         children.append(XMLElement("devices", children: devices))
         return XMLElement("domain", attributes: [("type", type)], children: children)
@@ -135,6 +151,8 @@ public struct DomainOS: Sendable, Equatable {
     public var initrd: String?
     public var cmdline: String?
     public var bootDevices: [String]
+    /// `<smbios mode='sysinfo'/>`: the guest sees the domain's `<sysinfo>` tables.
+    public var smbiosFromSysinfo = false
 
     public init(arch: String = "x86_64", machine: String = "q35", firmware: String? = nil, kernel: String? = nil,
                 initrd: String? = nil, cmdline: String? = nil, bootDevices: [String] = []) {
@@ -153,6 +171,7 @@ public struct DomainOS: Sendable, Equatable {
         if let initrd { children.append(XMLElement("initrd", text: initrd)) }
         if let cmdline { children.append(XMLElement("cmdline", text: cmdline)) }
         children += bootDevices.map { XMLElement("boot", attributes: [("dev", $0)]) }
+        if smbiosFromSysinfo { children.append(XMLElement("smbios", attributes: [("mode", "sysinfo")])) }
         return XMLElement("os", attributes: attributes(("firmware", firmware)), children: children)
     }
 }
@@ -163,20 +182,60 @@ public struct DomainDisk: Sendable, Equatable {
     public var format: String
     public var targetDevice: String
     public var bus: String
+    public var readOnly: Bool
+    public var serial: String?
+    /// SCSI INQUIRY strings; libvirt accepts them on the `scsi` bus only.
+    public var vendor: String?
+    public var product: String?
 
-    public init(pool: String, volume: String, format: String = "qcow2", targetDevice: String = "vda", bus: String = "virtio") {
+    public init(pool: String, volume: String, format: String = "qcow2", targetDevice: String = "vda", bus: String = "virtio",
+                readOnly: Bool = false, serial: String? = nil, vendor: String? = nil, product: String? = nil) {
         self.pool = pool
         self.volume = volume
         self.format = format
         self.targetDevice = targetDevice
         self.bus = bus
+        self.readOnly = readOnly
+        self.serial = serial
+        self.vendor = vendor
+        self.product = product
     }
 
     var xmlElement: XMLElement {
-        XMLElement("disk", attributes: [("type", "volume"), ("device", "disk")], children: [
+        var children = [
             XMLElement("driver", attributes: [("name", "qemu"), ("type", format)]),
             XMLElement("source", attributes: [("pool", pool), ("volume", volume)]),
             XMLElement("target", attributes: [("dev", targetDevice), ("bus", bus)]),
+        ]
+        if readOnly { children.append(XMLElement("readonly")) }
+        if let serial { children.append(XMLElement("serial", text: serial)) }
+        if let vendor { children.append(XMLElement("vendor", text: vendor)) }
+        if let product { children.append(XMLElement("product", text: product)) }
+        return XMLElement("disk", attributes: [("type", "volume"), ("device", "disk")], children: children)
+    }
+}
+
+/// `<sysinfo type='smbios'>`: BIOS, system, baseboard and chassis strings, in libvirt's entry names.
+public struct DomainSysinfo: Sendable, Equatable {
+    public typealias Entries = [(name: String, value: String)]
+    public var bios: [String: String]
+    public var system: [String: String]
+    public var baseboard: [String: String]
+    public var chassis: [String: String]
+
+    public init(bios: [String: String], system: [String: String], baseboard: [String: String], chassis: [String: String]) {
+        self.bios = bios
+        self.system = system
+        self.baseboard = baseboard
+        self.chassis = chassis
+    }
+
+    var xmlElement: XMLElement {
+        func block(_ name: String, _ entries: [String: String]) -> XMLElement {
+            XMLElement(name, children: entries.sorted { $0.key < $1.key }.map { XMLElement("entry", attributes: [("name", $0.key)], text: $0.value) })
+        }
+        return XMLElement("sysinfo", attributes: [("type", "smbios")], children: [
+            block("bios", bios), block("system", system), block("baseBoard", baseboard), block("chassis", chassis),
         ])
     }
 }

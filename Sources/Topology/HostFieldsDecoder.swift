@@ -16,7 +16,8 @@ struct HostFieldsDecoder {
         }
     }
 
-    static let hostKeys = ["template", "image", "vcpus", "memory", "disk", "firmware", "interfaces", "services", "health", "count"]
+    static let hostKeys = ["template", "image", "vcpus", "memory", "disk", "firmware", "interfaces", "services", "health", "count",
+                           "hardware", "owner", "files"]
     static let imageKeys = ["disk", "format", "kernel", "initrd", "cmdline"]
     static let interfaceKeys = ["network", "address", "mac", "model"]
 
@@ -32,11 +33,12 @@ struct HostFieldsDecoder {
         case .host:
             required = ["interfaces"]
         case .template:
-            allowed = allowed.filter { $0 != "count" && $0 != "interfaces" && $0 != "template" } + ["extends"]
-            forbidden = ["count": "set it on the host", "interfaces": "set them on each host", "template": "use 'extends' to build on another template"]
+            allowed = allowed.filter { $0 != "count" && $0 != "interfaces" && $0 != "template" && $0 != "owner" } + ["extends"]
+            forbidden = ["count": "set it on the host", "interfaces": "set them on each host", "template": "use 'extends' to build on another template",
+                         "owner": "set it on the host"]
         case .defaults:
-            allowed = allowed.filter { $0 != "count" && $0 != "interfaces" }
-            forbidden = ["count": "set it on the host", "interfaces": "set them on each host"]
+            allowed = allowed.filter { $0 != "count" && $0 != "interfaces" && $0 != "owner" }
+            forbidden = ["count": "set it on the host", "interfaces": "set them on each host", "owner": "set it on the host"]
         }
         var result = HostFields()
         guard let fields = reader.fields(node, what: context.description, allowed: allowed, required: required, forbidden: forbidden, owner: owner) else {
@@ -68,6 +70,11 @@ struct HostFieldsDecoder {
         }
         if let node = fields["services"], let items = reader.list(node, what: "'services'") {
             result.services = Located(items.compactMap(service), at: node.location)
+        }
+        if let node = fields["hardware"] { result.hardware = hardware(node) }
+        if let node = fields["owner"] { result.owner = reader.string(node, what: "'owner'") }
+        if let node = fields["files"], let items = reader.list(node, what: "'files'") {
+            result.files = Located(items.compactMap(file), at: node.location)
         }
         if let node = fields["health"], let health = reader.fields(node, what: "'health'", allowed: ["timeout", "probes"]) {
             if let timeout = health["timeout"] { result.healthTimeout = reader.seconds(timeout, what: "'timeout'") }
@@ -142,10 +149,43 @@ struct HostFieldsDecoder {
     }
 
     private func probe(_ node: YAMLNode) -> Located<Probe>? {
+        if case .mapping = node.kind {
+            guard let fields = reader.fields(node, what: "probe", allowed: ["probe", "expect"], required: ["probe"]),
+                  let text = fields["probe"].flatMap({ reader.string($0, what: "'probe'") }) else { return nil }
+            let expect = fields["expect"].flatMap { reader.string($0, what: "'expect'") }
+            guard let probe = Self.parseProbe(text.value) else {
+                reader.report(TopologyMessages.invalidProbe(text.value), at: text.location)
+                return nil
+            }
+            guard let expect else { return Located(probe, at: text.location) }
+            guard case let .http(port, path, _) = probe else {
+                reader.report(TopologyMessages.expectNeedsHTTP(text.value), at: expect.location)
+                return nil
+            }
+            return Located(.http(port: port, path: path, expect: expect.value), at: text.location)
+        }
         guard let text = reader.string(node, what: "probe") else { return nil }
         if let probe = Self.parseProbe(text.value) { return Located(probe, at: text.location) }
         reader.report(TopologyMessages.invalidProbe(text.value), at: text.location)
         return nil
+    }
+
+    func hardware(_ node: YAMLNode) -> Located<HardwareVendor>? {
+        guard let fields = reader.fields(node, what: "'hardware'", allowed: ["vendor"], required: ["vendor"]),
+              let vendor = fields["vendor"] else { return nil }
+        return reader.choice(vendor, what: "hardware vendor", as: HardwareVendor.self)
+    }
+
+    private func file(_ node: YAMLNode) -> FileSpec? {
+        guard let fields = reader.fields(node, what: "file", allowed: ["path", "content", "source"], required: ["path"]),
+              let path = fields["path"].flatMap({ reader.string($0, what: "'path'") }) else { return nil }
+        if !path.value.hasPrefix("/") { reader.report(TopologyMessages.relativeGuestPath(path.value), at: path.location) }
+        let content = fields["content"].flatMap { reader.string($0, what: "'content'") }
+        let source = fields["source"].flatMap { reader.string($0, what: "'source'") }
+        if (content == nil) == (source == nil), fields.entries["content"] == nil || fields.entries["source"] == nil {
+            reader.report(TopologyMessages.fileNeedsContentOrSource(), at: node.location)
+        }
+        return FileSpec(path: path, content: content, source: source, baseDirectory: baseDirectory, location: node.location)
     }
 
     static func parseProbe(_ text: String) -> Probe? {
@@ -158,6 +198,12 @@ struct HostFieldsDecoder {
             guard !digits.isEmpty, digits.count <= 5, digits.allSatisfy({ $0.isASCII && $0.isNumber }),
                   let port = Int(digits), Language.portRange.contains(port) else { return nil }
             return port
+        }
+        if let service = ServiceProbe(rawValue: text) { return .service(service) }
+        if text.hasPrefix("dns:") {
+            let name = text.dropFirst(4)
+            guard Language.isValidDomain(String(name)) else { return nil }
+            return .dns(name: String(name))
         }
         if text.hasPrefix("tcp:") {
             return port(text.dropFirst(4)).map { .tcp(port: $0) }

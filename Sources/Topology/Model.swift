@@ -30,6 +30,14 @@ public struct Topology: Sendable {
     public var networks: [NetworkSpec] = []
     public var defaults = HostFields()
     public var hosts: [HostSpec] = []
+    /// The company the environment imitates (version 2): `{organization}` in files and sites.
+    public var organization: Located<String>?
+    /// The environment's hardware vendor, below `defaults`, templates and hosts.
+    public var hardware: Located<HardwareVendor>?
+    public var departments: [Located<String>] = []
+    public var people: [PersonSpec] = []
+    public var peopleGenerators: [PeopleGenerator] = []
+    public var checks: [CheckSpec] = []
     public var location: SourceLocation
 
     public init(file: String, directory: String) {
@@ -119,16 +127,82 @@ public enum Probe: Sendable, Hashable, CustomStringConvertible {
     case running
     case lease
     case tcp(port: Int)
-    case http(port: Int, path: String)
+    /// An HTTP answer below 400; with `expect`, its body must contain that text.
+    case http(port: Int, path: String, expect: String? = nil)
+    /// A protocol's greeting or minimal exchange on its well-known port.
+    case service(ServiceProbe)
+    /// The host's DNS server answers NAME with the address the topology gives it.
+    case dns(name: String)
 
     public var description: String {
         switch self {
         case .running: return "running"
         case .lease: return "lease"
         case let .tcp(port): return "tcp:\(port)"
-        case let .http(port, path): return "http:\(port)\(path)"
+        case let .http(port, path, _): return "http:\(port)\(path)"
+        case let .service(kind): return kind.rawValue
+        case let .dns(name): return "dns:\(name)"
         }
     }
+}
+
+/// Probes that speak a service's protocol: the greeting it sends, or a minimal request.
+public enum ServiceProbe: String, Sendable, Hashable, CaseIterable {
+    case ssh, smtp, imap, smb, ldap, kerberos, mysql
+
+    public var port: Int {
+        switch self {
+        case .ssh: 22
+        case .smtp: 25
+        case .imap: 143
+        case .smb: 445
+        case .ldap: 389
+        case .kerberos: 88
+        case .mysql: 3306
+        }
+    }
+}
+
+/// SMBIOS strings, disk model and MAC OUI of a vendor's machines; `qemu` keeps QEMU's own.
+public enum HardwareVendor: String, Sendable, CaseIterable {
+    case qemu, dell, hp, lenovo, supermicro
+}
+
+/// A person of the company: a user on the hosts they own, and in the directory.
+public struct PersonSpec: Sendable {
+    public var user: Located<String>
+    public var name: Located<String>?
+    public var department: Located<String>?
+    public var title: Located<String>?
+    public var password: Located<String>?
+}
+
+/// `{generate: N, seed: S}`: N made-up people, the same for the same seed.
+public struct PeopleGenerator: Sendable {
+    public var count: Located<Int>
+    public var seed: Int
+}
+
+/// A decoy file on a host: literal `content` (with `{organization}` and friends) or a `source` file.
+public struct FileSpec: Sendable {
+    public var path: Located<String>
+    public var content: Located<String>?
+    public var source: Located<String>?
+    /// Where a relative `source` resolves from: the folder of the file that wrote it.
+    public var baseDirectory: String
+    public var location: SourceLocation
+}
+
+/// An operation test run from inside a host: a port open or closed, or a name resolving.
+public struct CheckSpec: Sendable {
+    public enum Kind: Sendable {
+        case reach(to: Located<String>, port: Located<Int>, open: Bool)
+        case resolve(name: Located<String>, expect: Located<String>)
+    }
+
+    public var from: Located<String>
+    public var kind: Kind
+    public var location: SourceLocation
 }
 
 /// The fields a host, a template or `defaults` may set; merged by precedence, highest last.
@@ -145,6 +219,10 @@ public struct HostFields: Sendable {
     public var healthTimeout: Located<Int>?
     public var healthProbes: Located<[Located<Probe>]>?
     public var count: Located<Int>?
+    public var hardware: Located<HardwareVendor>?
+    /// A person's user, or `auto` (the k-th host of a count belongs to the k-th person).
+    public var owner: Located<String>?
+    public var files: Located<[FileSpec]>?
 
     public init() {}
 
@@ -162,6 +240,9 @@ public struct HostFields: Sendable {
         merged.healthTimeout = higher.healthTimeout ?? healthTimeout
         merged.healthProbes = higher.healthProbes ?? healthProbes
         merged.count = higher.count ?? count
+        merged.hardware = higher.hardware ?? hardware
+        merged.owner = higher.owner ?? owner
+        merged.files = higher.files ?? files
         merged.extends = nil
         return merged
     }

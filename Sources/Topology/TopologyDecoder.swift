@@ -3,7 +3,8 @@ import Foundation
 
 /// Decodes a topology file's YAML into a `Topology`, reporting every shape and value problem.
 enum TopologyDecoder {
-    static let topLevelKeys = ["name", "description", "domain", "templates", "images", "networks", "defaults", "hosts"]
+    static let topLevelKeys = ["name", "description", "domain", "templates", "images", "networks", "defaults", "hosts",
+                               "organization", "hardware", "departments", "people", "checks"]
     static let networkKeys = ["cidr", "egress", "dhcp", "gateway", "bridge_address", "mtu", "capture"]
 
     static func decode(_ root: YAMLNode, file: String, directory: String, reader: NodeReader) -> Topology {
@@ -29,6 +30,17 @@ enum TopologyDecoder {
             } else {
                 reader.report(TopologyMessages.invalidDomain(domain.value), at: domain.location)
             }
+        }
+        if let node = fields["organization"] { topology.organization = reader.string(node, what: "'organization'") }
+        if let node = fields["hardware"] { topology.hardware = hostDecoder.hardware(node) }
+        if let node = fields["departments"], let items = reader.list(node, what: "'departments'") {
+            topology.departments = items.compactMap { reader.string($0, what: "department") }
+        }
+        if let node = fields["people"], let items = reader.list(node, what: "'people'") {
+            for item in items { PeopleDecoder.decode(item, into: &topology, reader: reader) }
+        }
+        if let node = fields["checks"], let items = reader.list(node, what: "'checks'") {
+            topology.checks = items.compactMap { PeopleDecoder.check($0, reader: reader) }
         }
         if let node = fields["templates"], let items = reader.list(node, what: "'templates'") {
             topology.templatePaths = items.compactMap { reader.string($0, what: "template path") }

@@ -246,4 +246,50 @@ public enum TopologyMessages {
     static func leaseWithoutDHCP(_ host: String) -> Message {
         Message(id: "lease-without-dhcp", "probe 'lease' needs an interface on a network with DHCP, and host \(host) has none")
     }
+
+    // MARK: Decoy hosts
+
+    static func expectNeedsHTTP(_ probe: String) -> Message {
+        Message(id: "expect-needs-http", "'expect' applies to http probes only, not '\(probe)'")
+    }
+
+    static func relativeGuestPath(_ path: String) -> Message {
+        Message(id: "relative-guest-path", "file path '\(path)' inside the host must be absolute")
+    }
+
+    static func fileNeedsContentOrSource() -> Message {
+        Message(id: "file-content-or-source", "a file needs exactly one of 'content' and 'source'")
+    }
+
+    static func unreadableFileSource(_ path: String) -> Message {
+        Message(id: "unreadable-file-source", "cannot read file source '\(path)'")
+    }
+
+    static func invalidUser(_ user: String) -> Message {
+        Message(id: "invalid-user", "'\(user)' is not a user name (lowercase letters, digits, '-' and '_', starting with a letter, 32 characters at most)")
+    }
+
+    static func duplicateUser(_ user: String) -> Message {
+        Message(id: "duplicate-user", "user '\(user)' is given twice; users are unique")
+    }
+
+    static func unknownDepartment(_ department: String, hint: String) -> Message {
+        Message(id: "unknown-department", "department '\(department)' is not in 'departments'\(hint)")
+    }
+
+    static func unknownOwner(_ user: String, hint: String) -> Message {
+        Message(id: "unknown-owner", "owner '\(user)' is not a user in 'people'\(hint)")
+    }
+
+    static func notEnoughPeople(hosts: Int, people: Int) -> Message {
+        Message(id: "not-enough-people", "'owner: auto' needs a person for each of \(hosts) hosts, and 'people' has \(people)")
+    }
+
+    static func unknownCheckHost(_ host: String, hint: String) -> Message {
+        Message(id: "unknown-check-host", "check names host '\(host)', which is not a host of this topology\(hint)")
+    }
+
+    static func invalidCheck() -> Message {
+        Message(id: "invalid-check", "a check needs 'from' and either 'to', 'port' and 'expect: open|closed', or 'resolve' and 'expect'")
+    }
 }

@@ -5,6 +5,7 @@ public enum TopologyResolver {
     /// The host's fields with `defaults` and its template chain applied below them.
     public static func effectiveFields(_ host: HostSpec, in topology: Topology, templates: TemplateLibrary) -> HostFields {
         var fields = topology.defaults
+        fields.hardware = fields.hardware ?? topology.hardware
         if let name = (host.fields.template ?? topology.defaults.template)?.value, let chain = templates.chain(name) {
             for template in chain.reversed() {
                 fields = fields.overlaid(by: template.fields)

@@ -13,6 +13,7 @@ struct TopologyValidator {
         checkGateways(networks: networks)
         checkHostNames()
         checkImageFiles()
+        checkPeople()
     }
 
     private func checkNetworks() -> [String: NetworkSpec] {

@@ -13,26 +13,31 @@ struct TopologyOptions: ParsableArguments {
     /// `--templates`, else `DECOYNET_TEMPLATES`, else the `templates/` of the checkout this binary
     /// was built in, else the installed share folder.
     var templatesDirectory: String? {
-        if let projectTemplates { return projectTemplates }
-        if let fromEnvironment = ProcessInfo.processInfo.environment["DECOYNET_TEMPLATES"], !fromEnvironment.isEmpty {
-            return fromEnvironment
-        }
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        var folder = executable.deletingLastPathComponent()
-        for _ in 0 ..< 6 {
-            let candidate = folder.appendingPathComponent("templates")
-            if FileManager.default.fileExists(atPath: folder.appendingPathComponent("Package.swift").path),
-               FileManager.default.fileExists(atPath: candidate.path) {
-                return candidate.path
-            }
-            folder = folder.deletingLastPathComponent()
-        }
-        for shared in ["/usr/local/share/decoynet/templates", "/usr/share/decoynet/templates"]
-            where FileManager.default.fileExists(atPath: shared) {
-            return shared
-        }
-        return nil
+        projectTemplates ?? projectFolder("templates", variable: "DECOYNET_TEMPLATES")
     }
+}
+
+/// A folder the project ships (`templates`, `images`): `variable` when set, else the folder of the
+/// checkout this binary was built in, else the installed share folder.
+func projectFolder(_ name: String, variable: String) -> String? {
+    if let fromEnvironment = ProcessInfo.processInfo.environment[variable], !fromEnvironment.isEmpty {
+        return fromEnvironment
+    }
+    let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    var folder = executable.deletingLastPathComponent()
+    for _ in 0 ..< 6 {
+        let candidate = folder.appendingPathComponent(name)
+        if FileManager.default.fileExists(atPath: folder.appendingPathComponent("Package.swift").path),
+           FileManager.default.fileExists(atPath: candidate.path) {
+            return candidate.path
+        }
+        folder = folder.deletingLastPathComponent()
+    }
+    for shared in ["/usr/local/share/decoynet/" + name, "/usr/share/decoynet/" + name]
+        where FileManager.default.fileExists(atPath: shared) {
+        return shared
+    }
+    return nil
 }
 
 extension Acceleration: ExpressibleByArgument {}

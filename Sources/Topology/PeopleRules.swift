@@ -1,0 +1,54 @@
+import Diagnostics
+import Foundation
+
+/// Rules of version 2 that span values: unique users, known departments, owners, check hosts and
+/// readable file sources.
+extension TopologyValidator {
+    func checkPeople() {
+        var users: [String: SourceLocation] = [:]
+        let departments = topology.departments.map(\.value)
+        for person in topology.people {
+            if users[person.user.value] != nil {
+                reader.report(TopologyMessages.duplicateUser(person.user.value), at: person.user.location)
+            }
+            users[person.user.value] = person.user.location
+            if let department = person.department, !departments.isEmpty, !departments.contains(department.value) {
+                reader.report(TopologyMessages.unknownDepartment(department.value, hint: Suggestion.hint(for: department.value, among: departments)),
+                              at: department.location)
+            }
+        }
+        let people = Personas.all(topology)
+        let allUsers = people.map(\.user)
+        var hostNames: [String] = []
+        for host in topology.hosts {
+            let count = host.fields.count?.value ?? 1
+            hostNames += Language.expandedNames(host.name.value, count: count)
+            if let owner = host.fields.owner {
+                if owner.value == "auto" {
+                    if count > people.count { reader.report(TopologyMessages.notEnoughPeople(hosts: count, people: people.count), at: owner.location) }
+                } else if !allUsers.contains(owner.value) {
+                    reader.report(TopologyMessages.unknownOwner(owner.value, hint: Suggestion.hint(for: owner.value, among: allUsers)), at: owner.location)
+                }
+            }
+            for file in host.fields.files?.value ?? [] { checkSource(file) }
+        }
+        for template in templates.templates.values {
+            for file in template.fields.files?.value ?? [] { checkSource(file) }
+        }
+        for check in topology.checks {
+            var named = [check.from]
+            if case let .reach(to, _, _) = check.kind { named.append(to) }
+            for host in named where !hostNames.contains(host.value) {
+                reader.report(TopologyMessages.unknownCheckHost(host.value, hint: Suggestion.hint(for: host.value, among: hostNames)), at: host.location)
+            }
+        }
+    }
+
+    private func checkSource(_ file: FileSpec) {
+        guard let source = file.source else { return }
+        let path = TopologyResolver.resolvePath(source.value, from: file.baseDirectory)
+        if !FileManager.default.isReadableFile(atPath: path) {
+            reader.report(TopologyMessages.unreadableFileSource(source.value), at: source.location)
+        }
+    }
+}
