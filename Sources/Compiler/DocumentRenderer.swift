@@ -173,6 +173,16 @@ public enum DocumentRenderer {
             },
             instanceOf: environment.instanceOf
         )
+        for probe in host.probes {
+            if case let .http(_, _, expect?) = probe { domain.metadata?.expectations[probe.description] = expect }
+        }
+        domain.metadata?.checks = environment.checks.filter { $0.from == host.name }.map { check in
+            if let to = check.to {
+                let address = environment.hosts.first { $0.name == to }?.interfaces.first?.address.description
+                return DomainMetadataCheck(to: to, address: address, port: check.port, expect: check.open == true ? "open" : "closed")
+            }
+            return DomainMetadataCheck(name: check.name, expect: check.address ?? "")
+        }
         let unsigned = domain.serialized()
         var hasher = SHA256()
         hasher.update(unsigned)

@@ -163,24 +163,27 @@ struct Lowering {
     /// are read once each and copied as they are.
     private func resolveFile(_ file: FileSpec, host: ResolvedHost, cache: inout [String: [UInt8]]) -> ResolvedFile {
         let owner = host.owner?.user
-        var contents: [UInt8] = []
-        if let content = file.content?.value {
-            let text = content.replacingOccurrences(of: "{organization}", with: topology.organization?.value ?? topology.name?.value ?? "")
+        func substituted(_ text: String) -> String {
+            text.replacingOccurrences(of: "{organization}", with: topology.organization?.value ?? topology.name?.value ?? "")
                 .replacingOccurrences(of: "{host}", with: host.name)
                 .replacingOccurrences(of: "{owner_name}", with: host.owner?.name ?? "")
                 .replacingOccurrences(of: "{owner}", with: owner ?? "")
-            contents = Array(text.utf8)
+        }
+        let path = substituted(file.path.value)
+        var contents: [UInt8] = []
+        if let content = file.content?.value {
+            contents = Array(substituted(content).utf8)
         } else if let source = file.source?.value {
-            let path = TopologyResolver.resolvePath(source, from: file.baseDirectory)
-            if let cached = cache[path] {
+            let sourcePath = TopologyResolver.resolvePath(source, from: file.baseDirectory)
+            if let cached = cache[sourcePath] {
                 contents = cached
             } else {
-                contents = FileManager.default.contents(atPath: path).map { Array($0) } ?? []
-                cache[path] = contents
+                contents = FileManager.default.contents(atPath: sourcePath).map { Array($0) } ?? []
+                cache[sourcePath] = contents
             }
         }
-        let inHome = owner.map { file.path.value.hasPrefix("/home/\($0)/") } ?? false
-        return ResolvedFile(path: file.path.value, contents: contents, owner: inHome ? owner : nil, mode: "0644")
+        let inHome = owner.map { path.hasPrefix("/home/\($0)/") } ?? false
+        return ResolvedFile(path: path, contents: contents, owner: inHome ? owner : nil, mode: "0644")
     }
 
     static func resolveCheck(_ check: CheckSpec) -> ResolvedCheck {

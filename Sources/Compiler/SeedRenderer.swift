@@ -20,7 +20,7 @@ public struct HostSeed: Sendable, Equatable {
 /// agent (`images/agent/decoynet-seed`) read: one `key: value` a line, lists of mappings written
 /// `- key: value` then `  key: value`, file contents in base64, text in double quotes.
 public enum SeedRenderer {
-    /// Services whose hosts carry every person of the company as a user (mail, files).
+    /// Services whose hosts carry every person of the company as a user (mail, files), unless owned.
     static let servicesForEveryone: Set<String> = ["smtp", "imap", "smb"]
 
     public static func render(_ host: ResolvedHost, in environment: ResolvedEnvironment) -> HostSeed {
@@ -29,8 +29,9 @@ public enum SeedRenderer {
 
         var lines = ["#cloud-config", "hostname: \(host.name)", "fqdn: \(fqdn)", "manage_etc_hosts: true", "ssh_pwauth: true"]
         let serviceNames = Set(host.services.map(\.name))
+        // A PC holds its owner's account; a mail or file server without an owner, everyone's.
         var people = host.owner.map { [$0] } ?? []
-        if !serviceNames.isDisjoint(with: servicesForEveryone) {
+        if host.owner == nil, !serviceNames.isDisjoint(with: servicesForEveryone) {
             people = environment.people
         }
         if !people.isEmpty {

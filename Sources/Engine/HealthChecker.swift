@@ -2,6 +2,7 @@ import Foundation
 import Hypervisor
 import LibvirtXML
 import Planner
+import Topology
 
 /// One probe's verdict.
 public struct ProbeResult: Sendable, Codable, Equatable {
@@ -48,12 +49,18 @@ public struct HealthChecker: Sendable {
         }
         let leases = LeaseCache(hypervisor: hypervisor)
         let start = Date()
+        // What `dns:NAME` probes expect: each host's first address, by its name (in any domain).
+        var addresses: [String: String] = [:]
+        for metadata in actual.compactMap({ $0.metadata.flatMap(DomainMetadata.init(xml:)) }) where metadata.environment == environment {
+            addresses[metadata.host] = metadata.interfaces.first?.address
+        }
+        let known = addresses
         return await withTaskGroup(of: (Int, HostHealth).self) { group in
             for (index, (domain, metadata)) in hosts.enumerated() {
                 group.addTask {
                     let deadline = start.addingTimeInterval(timeout ?? Double(metadata.healthTimeoutSeconds))
                     let health = await checkHost(domain, metadata, environment: environment, wait: wait, deadline: deadline,
-                                                 start: start, leases: leases, cancellation: cancellation)
+                                                 start: start, leases: leases, addresses: known, cancellation: cancellation)
                     onHost(health)
                     return (index, health)
                 }
@@ -77,12 +84,12 @@ public struct HealthChecker: Sendable {
     }
 
     private func checkHost(_ domain: LiveDomain, _ metadata: DomainMetadata, environment: String, wait: Bool, deadline: Date,
-                           start: Date, leases: LeaseCache, cancellation: Cancellation) async -> HostHealth {
+                           start: Date, leases: LeaseCache, addresses: [String: String], cancellation: Cancellation) async -> HostHealth {
         var results = metadata.probes.map { ProbeResult(probe: $0, passed: false, detail: "not tried") }
         var state = domain.state.rawValue
         while true {
             for index in results.indices where !results[index].passed {
-                let outcome = await run(results[index].probe, metadata: metadata, environment: environment, leases: leases)
+                let outcome = await run(results[index].probe, metadata: metadata, environment: environment, leases: leases, addresses: addresses)
                 results[index].passed = outcome.problem == nil
                 results[index].detail = outcome.problem ?? ""
                 if let observed = outcome.state { state = observed }
@@ -96,7 +103,8 @@ public struct HealthChecker: Sendable {
                           probes: results, seconds: healthy ? Date().timeIntervalSince(start) : nil)
     }
 
-    private func run(_ probe: String, metadata: DomainMetadata, environment: String, leases: LeaseCache) async -> (problem: String?, state: String?) {
+    private func run(_ probe: String, metadata: DomainMetadata, environment: String, leases: LeaseCache,
+                     addresses: [String: String]) async -> (problem: String?, state: String?) {
         let address = metadata.interfaces.first?.address ?? ""
         if probe == "running" {
             guard let state = try? await hypervisor.domainState(name: "\(environment)-\(metadata.host)") else { return ("no such domain", nil) }
@@ -118,8 +126,43 @@ public struct HealthChecker: Sendable {
             let rest = probe.dropFirst(5)
             let digits = rest.prefix { $0 != "/" }
             guard let port = Int(digits) else { return ("bad probe", nil) }
-            let path = rest.dropFirst(digits.count)
-            return (await prober.http(address: address, port: port, path: path.isEmpty ? "/" : String(path), timeout: 3), nil)
+            let path = rest.dropFirst(digits.count).isEmpty ? "/" : String(rest.dropFirst(digits.count))
+            guard let expect = metadata.expectations[probe] else {
+                return (await prober.http(address: address, port: port, path: path, timeout: 3), nil)
+            }
+            let request = Array("GET \(path) HTTP/1.0\r\nHost: \(address)\r\nConnection: close\r\n\r\n".utf8)
+            switch await prober.exchange(address: address, port: port, request: request, timeout: 3, limit: 1 << 20, isComplete: { _ in false }) {
+            case let .failure(problem): return (problem.message, nil)
+            case let .success(answer):
+                let text = String(decoding: answer, as: UTF8.self)
+                let status = text.split(separator: " ", maxSplits: 2).dropFirst().first.flatMap { Int($0) } ?? 0
+                guard text.hasPrefix("HTTP/"), status > 0 else { return ("not an HTTP answer", nil) }
+                if status >= 400 { return ("HTTP \(status)", nil) }
+                return (text.contains(expect) ? nil : "body lacks '\(expect)'", nil)
+            }
+        }
+        if let service = ServiceProbe(rawValue: probe) {
+            let answer = await prober.exchange(address: address, port: service.port, request: ProtocolProbes.request(service), timeout: 3,
+                                               limit: 65536, isComplete: { ProtocolProbes.isComplete(service, $0) })
+            switch answer {
+            case let .failure(problem): return (problem.message, nil)
+            case let .success(bytes): return (ProtocolProbes.problem(service, answer: bytes), nil)
+            }
+        }
+        if probe.hasPrefix("dns:") {
+            let name = String(probe.dropFirst(4))
+            let host = String(name.prefix { $0 != "." })
+            let id = UInt16.random(in: 1 ... UInt16.max)
+            switch await prober.datagram(address: address, port: 53, request: ProtocolProbes.dnsQuery(name, id: id), timeout: 2) {
+            case let .failure(problem): return (problem.message, nil)
+            case let .success(bytes):
+                switch ProtocolProbes.dnsAddresses(bytes, id: id) {
+                case let .failure(problem): return (problem.message, nil)
+                case let .success(found):
+                    guard let expected = addresses[host] else { return (found.isEmpty ? "no address for \(name)" : nil, nil) }
+                    return (found.contains(expected) ? nil : "\(name) answers \(found.joined(separator: ",")), not \(expected)", nil)
+                }
+            }
         }
         return ("unknown probe", nil)
     }

@@ -10,6 +10,12 @@ public protocol GuestProber: Sendable {
     func tcp(address: String, port: Int, timeout: Double) async -> String?
     /// nil when `GET path` answered with a status below 400, else why not.
     func http(address: String, port: Int, path: String, timeout: Double) async -> String?
+    /// Connects over TCP, sends `request` (nothing when empty) and returns what the server sent
+    /// until `isComplete` says the answer is whole, the server closes, `limit` bytes, or `timeout`.
+    func exchange(address: String, port: Int, request: [UInt8], timeout: Double, limit: Int,
+                  isComplete: @escaping @Sendable ([UInt8]) -> Bool) async -> Result<[UInt8], ProbeProblem>
+    /// One UDP datagram out and the first one back.
+    func datagram(address: String, port: Int, request: [UInt8], timeout: Double) async -> Result<[UInt8], ProbeProblem>
 }
 
 /// Probes with plain sockets from this process, so they reach guests only when the process runs
@@ -64,6 +70,65 @@ public final class SocketProber: GuestProber {
         }
     }
 
+    public func exchange(address: String, port: Int, request: [UInt8], timeout: Double, limit: Int,
+                         isComplete: @escaping @Sendable ([UInt8]) -> Bool) async -> Result<[UInt8], ProbeProblem> {
+        do {
+            return try await pool.run { () -> Result<[UInt8], ProbeProblem> in
+                let descriptor: Int32
+                switch Self.connect(address: address, port: port, timeout: timeout) {
+                case let .success(connected): descriptor = connected
+                case let .failure(problem): return .failure(ProbeProblem(problem.message))
+                }
+                defer { close(descriptor) }
+                var seconds = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1_000_000))
+                setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &seconds, socklen_t(MemoryLayout<timeval>.size))
+                if !request.isEmpty {
+                    guard request.withUnsafeBytes({ send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == request.count else {
+                        return .failure(ProbeProblem("cannot send the request"))
+                    }
+                }
+                var received: [UInt8] = []
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                while received.count < limit {
+                    let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+                    if count <= 0 { break }
+                    received += buffer[..<count]
+                    if isComplete(received) { break }
+                }
+                return received.isEmpty ? .failure(ProbeProblem("no answer")) : .success(received)
+            }
+        } catch {
+            return .failure(ProbeProblem("probe failed: \(error)"))
+        }
+    }
+
+    public func datagram(address: String, port: Int, request: [UInt8], timeout: Double) async -> Result<[UInt8], ProbeProblem> {
+        do {
+            return try await pool.run { () -> Result<[UInt8], ProbeProblem> in
+                var target = sockaddr_in()
+                target.sin_family = sa_family_t(AF_INET)
+                target.sin_port = in_port_t(UInt16(port).bigEndian)
+                guard inet_pton(AF_INET, address, &target.sin_addr) == 1 else { return .failure(ProbeProblem("bad address \(address)")) }
+                let descriptor = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+                guard descriptor >= 0 else { return .failure(ProbeProblem(String(cString: strerror(errno)))) }
+                defer { close(descriptor) }
+                var seconds = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1_000_000))
+                setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &seconds, socklen_t(MemoryLayout<timeval>.size))
+                let sent = withUnsafePointer(to: &target) { pointer in
+                    pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+                        request.withUnsafeBytes { sendto(descriptor, $0.baseAddress, $0.count, 0, address, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                    }
+                }
+                guard sent == request.count else { return .failure(ProbeProblem("cannot send the request")) }
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+                return count > 0 ? .success(Array(buffer[..<count])) : .failure(ProbeProblem(count == 0 ? "no answer" : String(cString: strerror(errno))))
+            }
+        } catch {
+            return .failure(ProbeProblem("probe failed: \(error)"))
+        }
+    }
+
     /// Runs a probe on the probe threads; its result is the problem found, nil for none.
     private func attempt(_ body: @escaping @Sendable () -> String?) async -> String? {
         do {
@@ -110,5 +175,14 @@ public final class SocketProber: GuestProber {
         // Back to blocking for the HTTP exchange, which has its own receive timeout.
         _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK)
         return .success(descriptor)
+    }
+}
+
+/// Why a probe did not pass, in words for the health table.
+public struct ProbeProblem: Error, Sendable, Equatable {
+    public var message: String
+
+    public init(_ message: String) {
+        self.message = message
     }
 }

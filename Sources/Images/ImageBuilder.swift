@@ -85,11 +85,9 @@ public struct ImageBuilder: Sendable {
         try await run([
             "mmdebstrap", "--variant=minbase", "--mode=root", "--skip=download/empty", "--skip=cleanup/apt/cache",
             "--include=" + recipe.packages.joined(separator: ","),
-            "--setup-hook=mkdir -p \"$1\"/var/cache/apt/archives/",
-            "--setup-hook=sync-in \(cache) /var/cache/apt/archives/",
+            "--setup-hook=" + cacheIn,
             "--customize-hook=\(customize) \"$1\"",
-            "--customize-hook=sync-out /var/cache/apt/archives \(cache)",
-            "--customize-hook=rm -f \"$1\"/var/cache/apt/archives/*.deb",
+            "--customize-hook=" + cacheOut,
             recipe.suite, root,
         ], log: log, environment: ["DEBIAN_FRONTEND": "noninteractive"])
 
@@ -128,6 +126,23 @@ public struct ImageBuilder: Sendable {
         try fileManager.moveItem(atPath: output, toPath: target)
         try? fileManager.removeItem(atPath: staging)
         events(.built(name: name, seconds: seconds, diskBytes: diskBytes))
+    }
+
+    /// Puts the cached packages into the new root (hard links where the file system allows).
+    /// Builds running at once share the cache: each copy holds its lock, and a package enters
+    /// the cache under a temporary name and is renamed, so no build reads half a file.
+    var cacheIn: String {
+        let cache = quote(self.cache)
+        return "mkdir -p \"$1\"/var/cache/apt/archives && flock \(cache)/.lock sh -c 'for f in \(cache)/*.deb; do [ -e \"$f\" ] || continue; "
+            + "ln \"$f\" \"$0\"/var/cache/apt/archives/ 2>/dev/null || cp \"$f\" \"$0\"/var/cache/apt/archives/; done' \"$1\""
+    }
+
+    /// Keeps what apt downloaded for the next build, then empties the root's archive.
+    var cacheOut: String {
+        let cache = quote(self.cache)
+        return "flock \(cache)/.lock sh -c 'for f in \"$0\"/var/cache/apt/archives/*.deb; do [ -e \"$f\" ] || continue; n=${f##*/}; "
+            + "[ -e \(cache)/\"$n\" ] || { cp \"$f\" \(cache)/.\"$n\".part && mv \(cache)/.\"$n\".part \(cache)/\"$n\"; }; done' \"$1\" "
+            + "&& rm -f \"$1\"/var/cache/apt/archives/*.deb"
     }
 
     private func writeFiles(_ recipe: ImageRecipe, into folder: String) throws {

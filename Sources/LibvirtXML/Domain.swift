@@ -86,6 +86,10 @@ public struct DomainMetadata: Sendable, Equatable {
     public var interfaces: [DomainMetadataInterface]
     /// For a copy of a topology: the topology's own environment name.
     public var instanceOf: String?
+    /// Text an HTTP probe's body must contain, by probe (`http:80/about.html` -> `Acme`).
+    public var expectations: [String: String] = [:]
+    /// The topology's operation tests run from inside this host.
+    public var checks: [DomainMetadataCheck] = []
 
     public init(environment: String, host: String, digest: String, healthTimeoutSeconds: Int = 120,
                 probes: [String] = [], interfaces: [DomainMetadataInterface] = [], instanceOf: String? = nil) {
@@ -104,7 +108,11 @@ public struct DomainMetadata: Sendable, Equatable {
             XMLElement("interface", namespace: ns, attributes: [("network", interface.network), ("mac", interface.mac),
                                                                ("address", interface.address), ("dhcp", interface.dhcp ? "yes" : "no")])
         }
-        children += probes.map { XMLElement("probe", namespace: ns, text: $0) }
+        children += probes.map { XMLElement("probe", namespace: ns, attributes: attributes(("expect", expectations[$0])), text: $0) }
+        children += checks.map { check in
+            XMLElement("check", namespace: ns, attributes: attributes(("to", check.to), ("address", check.address), ("port", check.port.map(String.init)),
+                                                                     ("name", check.name), ("expect", check.expect)))
+        }
         return XMLElement("host", namespace: ns, attributes: attributes(("environment", environment), ("instance-of", instanceOf), ("name", host),
                                                                         ("digest", digest), ("timeout", String(healthTimeoutSeconds))), children: children)
     }
@@ -120,10 +128,36 @@ public struct DomainMetadata: Sendable, Equatable {
         instanceOf = element[attribute: "instance-of"]
         healthTimeoutSeconds = element[attribute: "timeout"].flatMap(Int.init) ?? 120
         probes = element.children("probe").compactMap(\.text)
+        checks = element.children("check").compactMap { child in
+            guard let expect = child[attribute: "expect"] else { return nil }
+            return DomainMetadataCheck(to: child[attribute: "to"], address: child[attribute: "address"], port: child[attribute: "port"].flatMap(Int.init),
+                                       name: child[attribute: "name"], expect: expect)
+        }
+        for probe in element.children("probe") {
+            if let text = probe.text, let expect = probe[attribute: "expect"] { expectations[text] = expect }
+        }
         interfaces = element.children("interface").compactMap { child in
             guard let network = child[attribute: "network"], let mac = child[attribute: "mac"], let address = child[attribute: "address"] else { return nil }
             return DomainMetadataInterface(network: network, mac: mac, address: address, dhcp: child[attribute: "dhcp"] != "no")
         }
+    }
+}
+
+/// An operation test from this host: `to`/`address`/`port` with `expect` open or closed, or
+/// `name` with `expect` the address it must resolve to.
+public struct DomainMetadataCheck: Sendable, Equatable {
+    public var to: String?
+    public var address: String?
+    public var port: Int?
+    public var name: String?
+    public var expect: String
+
+    public init(to: String? = nil, address: String? = nil, port: Int? = nil, name: String? = nil, expect: String) {
+        self.to = to
+        self.address = address
+        self.port = port
+        self.name = name
+        self.expect = expect
     }
 }
 

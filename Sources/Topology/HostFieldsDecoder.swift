@@ -182,7 +182,7 @@ struct HostFieldsDecoder {
         if !path.value.hasPrefix("/") { reader.report(TopologyMessages.relativeGuestPath(path.value), at: path.location) }
         let content = fields["content"].flatMap { reader.string($0, what: "'content'") }
         let source = fields["source"].flatMap { reader.string($0, what: "'source'") }
-        if (content == nil) == (source == nil), fields.entries["content"] == nil || fields.entries["source"] == nil {
+        if (fields.entries["content"] == nil) == (fields.entries["source"] == nil) {
             reader.report(TopologyMessages.fileNeedsContentOrSource(), at: node.location)
         }
         return FileSpec(path: path, content: content, source: source, baseDirectory: baseDirectory, location: node.location)

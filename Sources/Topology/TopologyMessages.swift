@@ -129,7 +129,7 @@ public enum TopologyMessages {
     }
 
     static func invalidProbe(_ value: String) -> Message {
-        Message(id: "invalid-probe", "'\(value)' is not a health probe; expected running, lease, tcp:PORT or http:PORT/PATH")
+        Message(id: "invalid-probe", "'\(value)' is not a health probe; expected running, lease, tcp:PORT, http:PORT/PATH, dns:NAME, ssh, smtp, imap, smb, ldap, kerberos or mysql")
     }
 
     static func unknownService(_ value: String) -> Message {
@@ -152,7 +152,12 @@ public enum TopologyMessages {
     }
 
     static func imageFileMissing(_ path: String) -> Message {
-        Message(id: "image-file-missing", severity: .warning, "image file '\(path)' does not exist (yet); the deployer will need it")
+        // An image of the project's store says how to build it.
+        let store = "/var/lib/decoynet/images/"
+        if path.hasPrefix(store), let name = path.dropFirst(store.count).split(separator: "/").first, path.dropFirst(store.count).contains("/") {
+            return Message(id: "image-file-missing", severity: .warning, "image file '\(path)' does not exist (yet); build it with 'decoynet image build \(name)'")
+        }
+        return Message(id: "image-file-missing", severity: .warning, "image file '\(path)' does not exist (yet); the deployer will need it")
     }
 
     static func unknownImage(_ name: String, hint: String) -> Message {

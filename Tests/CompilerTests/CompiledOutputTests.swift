@@ -18,7 +18,7 @@ import Testing
         return DocumentRenderer.render(environment, acceleration: acceleration)
     }
 
-    @Test(arguments: ["quickstart", "enterprise"])
+    @Test(arguments: ["quickstart", "enterprise", "office"])
     func compiledXMLMatchesGoldenFilesByteForByte(_ name: String) throws {
         let compiled = try Self.compile(name + ".yaml")
         let golden = Self.goldenRoot + "/" + name
@@ -40,6 +40,17 @@ import Testing
                 #expect(got == want, "\(folder)/\(file) differs from its golden file")
             }
         }
+        // Seeds: one folder per host with cloud-init's three files.
+        let expectedHosts = ((try? FileManager.default.contentsOfDirectory(atPath: golden + "/seeds")) ?? []).sorted()
+        let actualHosts = try FileManager.default.contentsOfDirectory(atPath: written + "/seeds").sorted()
+        #expect(actualHosts == expectedHosts, "folders in seeds/")
+        for host in expectedHosts where actualHosts.contains(host) {
+            for file in ["meta-data", "user-data", "network-config"] {
+                let want = try Data(contentsOf: URL(fileURLWithPath: "\(golden)/seeds/\(host)/\(file)"))
+                let got = try Data(contentsOf: URL(fileURLWithPath: "\(written)/seeds/\(host)/\(file)"))
+                #expect(got == want, "seeds/\(host)/\(file) differs from its golden file")
+            }
+        }
     }
 
     @Test func goldenQuickstartHasTheExpectedShape() throws {
@@ -57,7 +68,7 @@ import Testing
         #expect(gateway.contains("<kernel>/var/lib/decoynet/images/tiny/vmlinuz</kernel>"))
     }
 
-    @Test(arguments: ["quickstart.yaml", "enterprise.yaml", "classroom.yaml"])
+    @Test(arguments: ["quickstart.yaml", "enterprise.yaml", "classroom.yaml", "office.yaml"])
     func everyDocumentPassesLibvirtsSchemas(_ topology: String) throws {
         let network = try SchemaValidator(.network)
         let domain = try SchemaValidator(.domain)
@@ -148,9 +159,10 @@ import Testing
         #expect(try digest("512MiB") == small)
     }
 
-    @Test func digestIsTheDocumentWithZeroedDigestFollowedByItsVolume() throws {
+    @Test func digestIsTheDocumentWithZeroedDigestFollowedByItsVolumeAndSeed() throws {
         let compiled = try Self.compile("enterprise.yaml")
         let volumes = Dictionary(uniqueKeysWithValues: compiled.volumes.map { ($0.name, $0.xml) })
+        let seeds = Dictionary(uniqueKeysWithValues: compiled.seeds.map { ("acme-" + $0.host, $0.seed) })
         for domain in compiled.domains.prefix(20) {
             let marker = "digest=\"sha256:"
             let parts = domain.xml.components(separatedBy: marker)
@@ -159,6 +171,8 @@ import Testing
             var hasher = SHA256()
             hasher.update(parts[0] + marker + String(repeating: "0", count: 64) + parts[1].dropFirst(64))
             hasher.update(volumes[domain.name + ".qcow2"] ?? "")
+            // A changed seed (a user, a file) is a changed host: it is rebuilt with it.
+            for file in try #require(seeds[domain.name]).files { hasher.update(file.contents) }
             #expect(hasher.finalize().hexString == digest, "\(domain.name)")
         }
     }

@@ -177,12 +177,15 @@ import Topology
           lan: { cidr: 10.10.0.0/24 }
           static: { cidr: 10.20.0.0/24, dhcp: false }
         hosts:
-          a: { image: { kernel: /k, initrd: /i }, services: [ssh, { port: 8080 }], interfaces: [{ network: lan }] }
+          a: { image: { kernel: /k, initrd: /i }, services: [ssh, { port: 8080 }, http, dns, { port: 3307, name: mysql }], interfaces: [{ network: lan }] }
           b: { image: { kernel: /k, initrd: /i }, interfaces: [{ network: static }] }
           c: { image: { kernel: /k, initrd: /i }, interfaces: [{ network: lan }], health: { timeout: 2m, probes: ["http:80/health"] } }
         """))
-        #expect(environment.hosts[0].probes == [.running, .lease, .tcp(port: 22), .tcp(port: 8080)])
-        #expect(environment.hosts[0].services.last?.name == "port-8080")
+        // A service's default probe speaks its protocol where DecoyNet has one; a well-known name on
+        // another port keeps the plain TCP probe.
+        #expect(environment.hosts[0].probes == [.running, .lease, .service(.ssh), .tcp(port: 8080), .http(port: 80, path: "/"),
+                                                .dns(name: "a"), .tcp(port: 3307)])
+        #expect(environment.hosts[0].services[1].name == "port-8080")
         #expect(environment.hosts[1].probes == [.running])
         #expect(environment.hosts[2].probes == [.http(port: 80, path: "/health")])
         #expect(environment.hosts[2].healthTimeoutSeconds == 120)

@@ -25,7 +25,9 @@ import Testing
         #expect(domains.count == 3)
         #expect(domains.allSatisfy { $0.state == .running })
         let volumes = try await hypervisor.volumes(pool: "decoynet-\(name)")
-        #expect(volumes.map(\.name) == ["\(name)-h0.qcow2", "\(name)-h1.qcow2", "\(name)-h2.qcow2"])
+        // Each host has its overlay and its NoCloud seed.
+        #expect(volumes.map(\.name) == ["\(name)-h0.qcow2", "\(name)-h0.seed.iso", "\(name)-h1.qcow2", "\(name)-h1.seed.iso",
+                                         "\(name)-h2.qcow2", "\(name)-h2.seed.iso"])
 
         let second = try await plan(source, hypervisor: hypervisor)
         #expect(second.isEmpty, "\(second.actions.filter { $0.kind != .keep })")
@@ -63,7 +65,7 @@ import Testing
         #expect(shrunk.count(.replace) == 0)
         #expect(try await apply(topology(name, hosts: 2), hypervisor: hypervisor).outcomes.allDone)
         #expect(try await plan(topology(name, hosts: 2), hypervisor: hypervisor).isEmpty)
-        #expect(try await hypervisor.volumes(pool: "decoynet-\(name)").count == 2)
+        #expect(try await hypervisor.volumes(pool: "decoynet-\(name)").count == 4, "two overlays and two seeds")
         _ = try await destroy(name, hypervisor: hypervisor)
     }
 
@@ -121,7 +123,8 @@ import Testing
         let next = try await plan(topology(name, hosts: 2), hypervisor: hypervisor)
         #expect(next.actions(.delete, .volume) == ["\(name)-gone.qcow2"])
         #expect(try await apply(topology(name, hosts: 2), hypervisor: hypervisor).outcomes.allDone)
-        #expect(try await hypervisor.volumes(pool: "decoynet-\(name)").map(\.name) == ["\(name)-h0.qcow2", "\(name)-h1.qcow2"])
+        #expect(try await hypervisor.volumes(pool: "decoynet-\(name)").map(\.name) == ["\(name)-h0.qcow2", "\(name)-h0.seed.iso", "\(name)-h1.qcow2",
+                                                                                     "\(name)-h1.seed.iso"])
         _ = try await destroy(name, hypervisor: hypervisor)
     }
 

@@ -1,0 +1,62 @@
+import Foundation
+import Hypervisor
+
+/// A command run inside a guest: its exit status and output.
+public struct ExecResult: Sendable, Codable, Equatable {
+    public var exitCode: Int
+    public var stdout: String
+    public var stderr: String
+    /// True when the command outlived its timeout (its output so far is kept).
+    public var timedOut: Bool
+}
+
+/// Runs commands inside a running guest through the QEMU guest agent (libvirt's agent API:
+/// `guest-exec`, then `guest-exec-status` until it exits). No network path is used.
+public struct GuestExec: Sendable {
+    public var hypervisor: any Hypervisor
+
+    public init(hypervisor: any Hypervisor) {
+        self.hypervisor = hypervisor
+    }
+
+    public struct Failure: Error, CustomStringConvertible, Sendable {
+        public var description: String
+    }
+
+    /// `arguments[0]` is the program, looked up in the guest's PATH by the agent.
+    public func run(domain: String, arguments: [String], timeout: Double = 30, input: String? = nil) async throws -> ExecResult {
+        guard let program = arguments.first else { throw Failure(description: "no command given") }
+        var request: [String: Any] = ["path": program, "arg": Array(arguments.dropFirst()), "capture-output": true]
+        if let input { request["input-data"] = Data(input.utf8).base64EncodedString() }
+        let started = try await agent(domain, ["execute": "guest-exec", "arguments": request], timeout: 10)
+        guard let pid = (started["return"] as? [String: Any])?["pid"] as? Int else {
+            throw Failure(description: "the guest agent of \(domain) did not start the command")
+        }
+        let deadline = Date().addingTimeInterval(timeout)
+        var delay: UInt64 = 20_000_000
+        while true {
+            let status = try await agent(domain, ["execute": "guest-exec-status", "arguments": ["pid": pid]], timeout: 10)
+            guard let answer = status["return"] as? [String: Any] else { throw Failure(description: "unexpected answer from the guest agent of \(domain)") }
+            let exited = answer["exited"] as? Bool ?? false
+            if exited || Date() >= deadline {
+                func text(_ key: String) -> String {
+                    (answer[key] as? String).flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) } ?? ""
+                }
+                let signal = answer["signal"] as? Int
+                return ExecResult(exitCode: answer["exitcode"] as? Int ?? (signal.map { 128 + $0 } ?? -1), stdout: text("out-data"),
+                                  stderr: text("err-data"), timedOut: !exited)
+            }
+            try await Task.sleep(nanoseconds: delay)
+            delay = min(delay * 2, 250_000_000)
+        }
+    }
+
+    private func agent(_ domain: String, _ command: [String: Any], timeout: Int) async throws -> [String: Any] {
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: command), as: UTF8.self)
+        let answer = try await hypervisor.guestAgentCommand(domain: domain, json: json, timeoutSeconds: timeout)
+        guard let object = try JSONSerialization.jsonObject(with: Data(answer.utf8)) as? [String: Any] else {
+            throw Failure(description: "unreadable answer from the guest agent of \(domain)")
+        }
+        return object
+    }
+}
