@@ -3,7 +3,7 @@ SWIFT ?= swift
 BIN := .build/debug/decoynet
 LAB := ip netns exec decoynet-lab
 
-.PHONY: all deps build release test demo demo-down lab lab-down bench bench-deploy clean
+.PHONY: all deps build release test demo demo-down lab lab-down bench bench-deploy bench-images images clean
 
 all: build
 
@@ -46,6 +46,16 @@ bench-deploy: build lab
 	$(SWIFT) build -c release --product decoynet
 	benchmarks/deploy.sh
 	benchmarks/reset.sh
+
+# The decoy images from images/*.yaml (cached: an unchanged recipe is not rebuilt).
+images: build
+	$(BIN) image build --all
+
+# Building an image from nothing and unchanged; each image booted alone against the test guest.
+bench-images: build lab images
+	@scripts/install-deps.sh bench
+	$(SWIFT) build -c release --product decoynet
+	benchmarks/images.sh
 
 clean:
 	rm -rf .build out

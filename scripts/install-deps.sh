@@ -3,12 +3,14 @@
 # missing, and runs apt-get update only when something is.
 #   scripts/install-deps.sh            packages for building and testing the compiler
 #   scripts/install-deps.sh bench      also /usr/bin/time for the benchmarks
-#   scripts/install-deps.sh lab        also libvirtd, QEMU and what the test guest is built from
+#   scripts/install-deps.sh lab        also libvirtd, QEMU, what the test guest is built from, and
+#                                      mmdebstrap, which builds the decoy images from the Debian archive
 set -euo pipefail
 
 packages=(pkg-config libxml2-dev libvirt-dev libvirt-clients libxml2-utils)
 lab=(libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils dnsmasq-base iproute2 iptables
-     linux-image-cloud-amd64 busybox-static cpio kmod e2fsprogs ovmf curl tcpdump util-linux procps)
+     linux-image-cloud-amd64 busybox-static cpio kmod e2fsprogs ovmf curl tcpdump util-linux procps
+     mmdebstrap debian-archive-keyring)
 case "${1:-}" in
     bench) packages+=(time bc) ;;
     lab) packages+=("${lab[@]}") ;;

@@ -11,4 +11,9 @@ scripts/lab.sh up
 if [[ $was_running == no ]]; then trap 'scripts/lab.sh down' EXIT; fi
 
 swift build --build-tests
-DECOYNET_LAB=1 swift test --skip-build --disable-xctest
+# The decoy images the end-to-end tests boot: built once, then kept while their recipes are unchanged.
+.build/debug/decoynet image build --all
+# Unit, golden, CLI and test-driver tests first; then the end-to-end suite on its own: its tests wait
+# for real guests for minutes, synchronously, and would hold the other suites' threads meanwhile.
+swift test --skip-build --disable-xctest --skip EndToEndTests
+DECOYNET_LAB=1 swift test --skip-build --disable-xctest --filter EndToEndTests

@@ -123,6 +123,20 @@ public enum SeedRenderer {
                 """.utf8), owner: nil, mode: "0644"))
             files.append(ResolvedFile(path: "/etc/bind/db.\(domain)", contents: Array(zone(environment, domain: domain, server: host).utf8), owner: nil, mode: "0644"))
         }
+        if names.contains("mysql") {
+            // The company's application account: a database server answers other hosts (MariaDB
+            // refuses a client host it has no user for before it even greets it).
+            let database = environment.name.replacingOccurrences(of: "-", with: "_") + "_crm"
+            let password = Identifiers.password(environment: environment.name, user: "db-app")
+            files.append(ResolvedFile(path: "/etc/mysql/mariadb.conf.d/91-decoynet-init.cnf",
+                                      contents: Array("[mysqld]\ninit-file = /etc/mysql/decoynet-init.sql\n".utf8), owner: nil, mode: "0644"))
+            files.append(ResolvedFile(path: "/etc/mysql/decoynet-init.sql", contents: Array("""
+                CREATE DATABASE IF NOT EXISTS \(database);
+                CREATE USER IF NOT EXISTS 'app'@'%' IDENTIFIED BY '\(password)';
+                GRANT ALL PRIVILEGES ON \(database).* TO 'app'@'%';
+
+                """.utf8), owner: nil, mode: "0644"))
+        }
         if names.contains("smb") {
             let workgroup = String((environment.domain?.split(separator: ".").first.map(String.init) ?? environment.name).uppercased().prefix(15))
             var smb = """

@@ -21,6 +21,9 @@ struct ImageOptions: ParsableArguments {
     @Option(name: .customLong("store"), help: ArgumentHelp("Where images are kept; default: DECOYNET_IMAGES, else /var/lib/decoynet/images.", valueName: "dir"))
     var storeFolder: String?
 
+    @Option(name: .customLong("cache"), help: ArgumentHelp("Where downloaded packages are kept between builds.", valueName: "dir"))
+    var cacheFolder: String = "/var/cache/decoynet/apt"
+
     var store: ImageStore { ImageStore(root: storeFolder) }
 
     /// The recipes, or the diagnostics that stop the command.
@@ -75,7 +78,7 @@ struct ImageBuildCommand: AsyncParsableCommand {
             selected.append(recipe)
         }
         if loaded.diagnostics.hasErrors, !all { throw ExitCode.failure }
-        let builder = ImageBuilder(store: options.store)
+        let builder = ImageBuilder(store: options.store, cache: options.cacheFolder)
         let outcomes = Outcomes()
         let start = Date()
         let cores = ProcessInfo.processInfo.activeProcessorCount

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Decoy images, measured (a table on stdout):
+#   build   `image build linux-server` from nothing (empty store, empty package cache: every package
+#           downloaded from the Debian archive), the same with the package cache warm, and again with
+#           the recipe unchanged.
+#   boot    each image booted alone in the lab: seconds from `apply` to every probe of the host
+#           passing, and the CPU seconds its QEMU spent until then; the busybox test guest beside them.
+# Usage: benchmarks/images.sh [ROUNDS] (default 3). Needs the lab (make lab) and the built images.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-3}
+bin=.build/release/decoynet
+lab=(ip netns exec decoynet-lab)
+[[ -x $bin ]] || swift build -c release --product decoynet >/dev/null
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) { print "-"; exit } printf "%.2f (%.2f-%.2f)", v[int((NR + 1) / 2)], v[1], v[NR] }'; }
+now() { date +%s.%N; }
+
+echo "== image build linux-server"
+cold=() warm=() same=()
+for _ in $(seq 1 "$rounds"); do
+    rm -rf "$work/store" "$work/cache"
+    start=$(now); $bin image build linux-server --store "$work/store" --cache "$work/cache" >/dev/null 2>&1; cold+=("$(echo "$(now) - $start" | bc)")
+    start=$(now); $bin image build linux-server --store "$work/store" --cache "$work/cache" >/dev/null 2>&1; same+=("$(echo "$(now) - $start" | bc)")
+    rm -rf "$work/store"
+    start=$(now); $bin image build linux-server --store "$work/store" --cache "$work/cache" >/dev/null 2>&1; warm+=("$(echo "$(now) - $start" | bc)")
+done
+printf '%-34s %s\n' "case" "seconds, median (min-max) of $rounds"
+printf '%-34s %s\n' "from nothing (cold package cache)" "$(printf '%s\n' "${cold[@]}" | median)"
+printf '%-34s %s\n' "from nothing (warm package cache)" "$(printf '%s\n' "${warm[@]}" | median)"
+printf '%-34s %s\n' "recipe unchanged" "$(printf '%s\n' "${same[@]}" | median)"
+rm -rf "$work/store"
+
+echo
+echo "== each image booted alone (TCG here), until every probe of the host passes"
+printf '%-14s %-30s %-30s %s\n' "image" "healthy after apply (s)" "QEMU CPU until then (s)" "probes"
+octet=0
+for template in tiny workstation linux-server web-server mail-server dns-server proxy file-server database router; do
+    octet=$((octet + 1))
+    environment="bench-img-$octet"
+    file="$work/$environment.yaml"
+    printf 'name: %s\nnetworks:\n  lan: { cidr: 10.191.%d.0/24 }\nhosts:\n  h: { template: %s, interfaces: [{ network: lan }] }\n' "$environment" "$octet" "$template" >"$file"
+    seconds=() cpu=() probes=""
+    for _ in $(seq 1 "$rounds"); do
+        start=$(now)
+        "${lab[@]}" "$bin" apply "$file" --json >"$work/out.json" 2>/dev/null || true
+        seconds+=("$(echo "$(now) - $start" | bc)")
+        pid=$(pgrep -f "guest=$environment-h," | head -n 1)
+        ticks=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+        cpu+=("$(echo "scale=2; $ticks / $(getconf CLK_TCK)" | bc)")
+        probes=$(python3 -c 'import json,sys; h=json.load(open(sys.argv[1]))["health"][0]; print(" ".join(p["probe"] + ("" if p["passed"] else "!") for p in h["probes"]))' "$work/out.json")
+        "${lab[@]}" "$bin" destroy "$environment" >/dev/null 2>&1
+    done
+    printf '%-14s %-30s %-30s %s\n' "$template" "$(printf '%s\n' "${seconds[@]}" | median)" "$(printf '%s\n' "${cpu[@]}" | median)" "$probes"
+done
+echo "(a probe marked ! did not pass)"
