@@ -45,8 +45,10 @@ public enum SeedRenderer {
             }
             lines.append("chpasswd:")
             lines.append("  expire: false")
-            lines.append("  list: |")
-            lines += people.map { "    \($0.user):\($0.password ?? "")" }
+            lines.append("  users:")
+            for person in people {
+                lines += ["  - name: \(person.user)", "    password: \(quoted(person.password ?? ""))", "    type: text"]
+            }
         }
         let files = serviceFiles(host, in: environment, fqdn: fqdn) + host.files
         if !files.isEmpty {
@@ -59,7 +61,8 @@ public enum SeedRenderer {
                     lines.append("  defer: true")
                 }
                 lines.append("  encoding: b64")
-                lines.append("  content: \(base64(file.contents))")
+                // An empty file is "" (a bare `content:` would read as null).
+                lines.append("  content: \(file.contents.isEmpty ? "\"\"" : base64(file.contents))")
             }
         }
         let commands = serviceCommands(host, in: environment, fqdn: fqdn)

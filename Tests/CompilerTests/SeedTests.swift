@@ -48,7 +48,7 @@ import Topology
         #expect(ws.userData.contains("- name: tsato\n  gecos: \"Taro Sato\"\n  shell: /bin/bash\n  groups: sales\n"))
         #expect(!ws.userData.contains("name: mkobayashi"))
         let password = try #require(environment.people.first { $0.user == "tsato" }?.password)
-        #expect(ws.userData.contains("    tsato:\(password)\n"))
+        #expect(ws.userData.contains("  - name: tsato\n    password: \"\(password)\"\n    type: text\n"))
         // The owner's file lands in their home, placeholders replaced in path and content.
         let todo = Array("Taro Sato: call the Harbor Logistics Ltd. auditors\n".utf8)
         #expect(ws.userData.contains("- path: /home/tsato/Documents/todo.txt\n  permissions: '0644'\n  owner: tsato:tsato\n  defer: true\n  encoding: b64\n  content: \(Data(todo).base64EncodedString())\n"))
@@ -61,6 +61,24 @@ import Topology
         #expect(environment.people.count == 8)
         #expect(environment.people.allSatisfy { files.userData.contains("- name: \($0.user)\n") })
         #expect(files.userData.contains("smbpasswd -s -a mkobayashi"))
+    }
+
+    @Test func passwordsAndEmptyFilesAreWrittenAsCloudInitReadsThem() throws {
+        let (environment, compiled) = try Self.office()
+        let ws = try Self.seed("ws-02", in: compiled).userData
+        let password = try #require(environment.people.first { $0.user == "mkobayashi" }?.password)
+        #expect(ws.contains("chpasswd:\n  expire: false\n  users:\n  - name: mkobayashi\n    password: \"\(password)\"\n    type: text\n"))
+        // A host without services still lists them, in an empty file: `""`, never a bare `content:`.
+        let quiet = try #require(lower("""
+        name: quiet
+        networks:
+          lan: { cidr: 10.10.0.0/24 }
+        hosts:
+          pc: { image: { kernel: /k, initrd: /i }, interfaces: [{ network: lan }] }
+        """))
+        let empty = SeedRenderer.render(quiet.hosts[0], in: quiet).userData
+        #expect(empty.contains("- path: /etc/decoynet/services\n  permissions: '0644'\n  encoding: b64\n  content: \"\"\n"))
+        #expect(!ws.contains("content: \n") && !empty.contains("content: \n"))
     }
 
     @Test func servicesGetTheirSettings() throws {
