@@ -260,14 +260,16 @@ struct Lowering {
     }
 
     /// `running`, `lease` when any interface is on a DHCP network, and per service its protocol
-    /// probe where one exists (`http` -> `http:80/`, `dns` -> `dns:` the host's own name), else `tcp:PORT`.
+    /// probe where one exists (`http` -> `http:80/`, `dns` -> `dns:` the host's own name in the
+    /// environment's domain, `tcp:53` without a domain), else `tcp:PORT`.
     private func defaultProbes(host: String, interfaces: [ResolvedInterface], services: [ServiceSpec], dhcpNetworks: Set<String>) -> [Probe] {
         var probes: [Probe] = [.running]
         if interfaces.contains(where: { dhcpNetworks.contains($0.network) }) { probes.append(.lease) }
         probes += services.map { service in
             if service.name == "http", service.port == 80 { return .http(port: 80, path: "/") }
+            // A DNS server answers for the environment's domain; without one it has no name to serve.
             if service.name == "dns", service.port == 53 {
-                return .dns(name: topology.domain.map { host + "." + $0.value } ?? host)
+                return topology.domain.map { .dns(name: host + "." + $0.value) } ?? .tcp(port: 53)
             }
             if let protocolProbe = ServiceProbe(rawValue: service.name), protocolProbe.port == service.port { return .service(protocolProbe) }
             return .tcp(port: service.port)

@@ -44,11 +44,38 @@ extension TopologyValidator {
         }
     }
 
+    /// A `source` is read from the folder of the file that names it, and never from outside it:
+    /// a topology from someone else must not copy this machine's files into a guest.
     private func checkSource(_ file: FileSpec) {
         guard let source = file.source else { return }
         let path = TopologyResolver.resolvePath(source.value, from: file.baseDirectory)
-        if !FileManager.default.isReadableFile(atPath: path) {
+        let base = TopologyResolver.resolvePath(".", from: file.baseDirectory)
+        guard path.hasPrefix(base == "/" ? "/" : base + "/") else {
+            reader.report(TopologyMessages.fileSourceOutside(source.value, folder: file.baseDirectory), at: source.location)
+            return
+        }
+        guard let real = Self.realPath(path) else {
+            reader.report(TopologyMessages.unreadableFileSource(source.value), at: source.location)
+            return
+        }
+        let folder = Self.realPath(file.baseDirectory) ?? file.baseDirectory
+        var isDirectory: ObjCBool = false
+        if !real.hasPrefix(folder.hasSuffix("/") ? folder : folder + "/") {
+            reader.report(TopologyMessages.fileSourceOutside(source.value, folder: file.baseDirectory), at: source.location)
+        } else if !FileManager.default.fileExists(atPath: real, isDirectory: &isDirectory) || isDirectory.boolValue
+                    || !FileManager.default.isReadableFile(atPath: real) || !Self.isRegularFile(real) {
             reader.report(TopologyMessages.unreadableFileSource(source.value), at: source.location)
         }
+    }
+
+    /// The path with every symbolic link resolved; nil when it does not exist.
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    static func isRegularFile(_ path: String) -> Bool {
+        (try? FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType) == .typeRegular
     }
 }

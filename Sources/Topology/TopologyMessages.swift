@@ -270,6 +270,10 @@ public enum TopologyMessages {
         Message(id: "unreadable-file-source", "cannot read file source '\(path)'")
     }
 
+    static func fileSourceOutside(_ path: String, folder: String) -> Message {
+        Message(id: "file-source-outside", "file source '\(path)' is outside '\(folder)'; sources are read from the folder of the file that names them")
+    }
+
     static func invalidUser(_ user: String) -> Message {
         Message(id: "invalid-user", "'\(user)' is not a user name (lowercase letters, digits, '-' and '_', starting with a letter, 32 characters at most)")
     }

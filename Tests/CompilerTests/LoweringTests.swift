@@ -184,7 +184,7 @@ import Topology
         // A service's default probe speaks its protocol where DecoyNet has one; a well-known name on
         // another port keeps the plain TCP probe.
         #expect(environment.hosts[0].probes == [.running, .lease, .service(.ssh), .tcp(port: 8080), .http(port: 80, path: "/"),
-                                                .dns(name: "a"), .tcp(port: 3307)])
+                                                .tcp(port: 53), .tcp(port: 3307)], "no domain: no name for the DNS probe to ask")
         #expect(environment.hosts[0].services[1].name == "port-8080")
         #expect(environment.hosts[1].probes == [.running])
         #expect(environment.hosts[2].probes == [.http(port: 80, path: "/health")])

@@ -77,6 +77,27 @@ import Testing
         ])
     }
 
+    @Test func fileSourcesStayInTheirFolder() {
+        expectDiagnostics(validBase + """
+
+        hosts:
+          a:
+            image: tiny
+            interfaces: [{ network: lan }]
+            files:
+              - { path: /x, source: 1️⃣/etc/shadow }
+              - { path: /y, source: 2️⃣../outside.txt }
+              - { path: /z, source: 3️⃣link.txt }
+              - { path: /w, source: 4️⃣docs }
+              - { path: /v, source: docs/inside.txt }
+        """, extraFiles: ["docs/inside.txt": "fine"], symlinks: ["link.txt": "/etc/hostname"], [
+            "1": ("file-source-outside", "file source '/etc/shadow' is outside '<dir>'; sources are read from the folder of the file that names them"),
+            "2": ("file-source-outside", "file source '../outside.txt' is outside '<dir>'; sources are read from the folder of the file that names them"),
+            "3": ("file-source-outside", "file source 'link.txt' is outside '<dir>'; sources are read from the folder of the file that names them"),
+            "4": ("unreadable-file-source", "cannot read file source 'docs'"),
+        ])
+    }
+
     @Test func hardwareVendorsAreKnown() {
         expectDiagnostics(validBase + """
 

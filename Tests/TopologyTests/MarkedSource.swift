@@ -58,7 +58,7 @@ struct Scratch {
 }
 
 /// Loads a marked topology (and marked template files) and returns its diagnostics with the markers.
-func load(_ source: String, templates: [String: String] = [:], extraFiles: [String: String] = [:])
+func load(_ source: String, templates: [String: String] = [:], extraFiles: [String: String] = [:], symlinks: [String: String] = [:])
     -> (diagnostics: [Diagnostic], markers: [String: (line: Int, column: Int)], files: [String: String]) {
     let scratch = Scratch()
     defer { scratch.remove() }
@@ -75,21 +75,23 @@ func load(_ source: String, templates: [String: String] = [:], extraFiles: [Stri
         }
     }
     for (name, contents) in extraFiles { scratch.write(name, contents) }
+    for (name, target) in symlinks { try? FileManager.default.createSymbolicLink(atPath: scratch.directory + "/" + name, withDestinationPath: target) }
     for key in marked.markers.keys { files[key] = path }
     let result = TopologyLoader.load(path: path, projectTemplates: nil)
     return (result.diagnostics.map { diagnostic in
         var diagnostic = diagnostic
         diagnostic.location.file = diagnostic.location.file.replacingOccurrences(of: scratch.directory + "/", with: "")
         diagnostic.message = diagnostic.message.replacingOccurrences(of: scratch.directory + "/", with: "")
+            .replacingOccurrences(of: scratch.directory, with: "<dir>")
         return diagnostic
     }, markers, files)
 }
 
 /// Expects exactly one diagnostic at each marker, with the given id and message, and no other error.
-func expectDiagnostics(_ source: String, templates: [String: String] = [:], extraFiles: [String: String] = [:],
+func expectDiagnostics(_ source: String, templates: [String: String] = [:], extraFiles: [String: String] = [:], symlinks: [String: String] = [:],
                        _ expected: [String: (id: String, message: String)], allowWarnings: Bool = true,
                        sourceLocation: Testing.SourceLocation = #_sourceLocation) {
-    let result = load(source, templates: templates, extraFiles: extraFiles)
+    let result = load(source, templates: templates, extraFiles: extraFiles, symlinks: symlinks)
     var remaining = result.diagnostics.filter { !(allowWarnings && $0.severity == .warning && $0.id == "image-file-missing") }
     for (marker, expectation) in expected.sorted(by: { $0.key < $1.key }) {
         guard let position = result.markers[marker] else {
