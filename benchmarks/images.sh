@@ -5,6 +5,8 @@
 #           the recipe unchanged.
 #   boot    each image booted alone in the lab: seconds from `apply` to every probe of the host
 #           passing, and the CPU seconds its QEMU spent until then; the busybox test guest beside them.
+#   agent   linux-server's packages with Debian's cloud-init instead of DecoyNet's first-boot agent
+#           (benchmarks/recipes/cloud-init-server.yaml), booted with the same kind of seed.
 # Usage: benchmarks/images.sh [ROUNDS] (default 3). Needs the lab (make lab) and the built images.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,15 +35,12 @@ printf '%-34s %s\n' "recipe unchanged" "$(printf '%s\n' "${same[@]}" | median)"
 rm -rf "$work/store"
 
 echo
-echo "== each image booted alone (TCG here), until every probe of the host passes"
-printf '%-14s %-30s %-30s %s\n' "image" "healthy after apply (s)" "QEMU CPU until then (s)" "probes"
+# One host alone in the lab, ROUNDS times: seconds from apply to healthy, QEMU CPU until then.
 octet=0
-for template in tiny workstation linux-server web-server mail-server dns-server proxy file-server database router; do
+boot_row() { # label, host fields (YAML flow mapping body)
     octet=$((octet + 1))
-    environment="bench-img-$octet"
-    file="$work/$environment.yaml"
-    printf 'name: %s\nnetworks:\n  lan: { cidr: 10.191.%d.0/24 }\nhosts:\n  h: { template: %s, interfaces: [{ network: lan }] }\n' "$environment" "$octet" "$template" >"$file"
-    seconds=() cpu=() probes=""
+    local environment="bench-img-$octet" file="$work/bench-img-$octet.yaml" seconds=() cpu=() probes="" start pid ticks
+    printf 'name: %s\ndomain: bench.test\nnetworks:\n  lan: { cidr: 10.191.%d.0/24 }\nhosts:\n  h: { %s, interfaces: [{ network: lan }] }\n' "$environment" "$octet" "$2" >"$file"
     for _ in $(seq 1 "$rounds"); do
         start=$(now)
         "${lab[@]}" "$bin" apply "$file" --json >"$work/out.json" 2>/dev/null || true
@@ -52,6 +51,20 @@ for template in tiny workstation linux-server web-server mail-server dns-server 
         probes=$(python3 -c 'import json,sys; h=json.load(open(sys.argv[1]))["health"][0]; print(" ".join(p["probe"] + ("" if p["passed"] else "!") for p in h["probes"]))' "$work/out.json")
         "${lab[@]}" "$bin" destroy "$environment" >/dev/null 2>&1
     done
-    printf '%-14s %-30s %-30s %s\n' "$template" "$(printf '%s\n' "${seconds[@]}" | median)" "$(printf '%s\n' "${cpu[@]}" | median)" "$probes"
+    printf '%-18s %-30s %-30s %s\n' "$1" "$(printf '%s\n' "${seconds[@]}" | median)" "$(printf '%s\n' "${cpu[@]}" | median)" "$probes"
+}
+
+echo "== each image booted alone (TCG here), until every probe of the host passes"
+printf '%-18s %-30s %-30s %s\n' "image" "healthy after apply (s)" "QEMU CPU until then (s)" "probes"
+for template in tiny workstation linux-server web-server mail-server dns-server proxy file-server database router; do
+    boot_row "$template" "template: $template"
 done
 echo "(a probe marked ! did not pass)"
+
+echo
+echo "== the first-boot agent against cloud-init: linux-server's packages, the same seed"
+$bin image build cloud-init-server --recipes benchmarks/recipes --store "$work/store" >/dev/null 2>&1
+image="$work/store/cloud-init-server"
+printf '%-18s %-30s %-30s %s\n' "image" "healthy after apply (s)" "QEMU CPU until then (s)" "probes"
+boot_row "linux-server" "template: linux-server"
+boot_row "cloud-init-server" "template: linux-server, image: { disk: $image/disk.qcow2, kernel: $image/vmlinuz, initrd: $image/initrd.img, cmdline: \"root=LABEL=decoynet-root rw console=ttyS0 quiet no_timer_check\" }"
