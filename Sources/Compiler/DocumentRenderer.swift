@@ -49,9 +49,9 @@ public enum DocumentRenderer {
                                    seeds: zip(environment.hosts, rendered).map { ($0.name, $1.seed) })
     }
 
-    /// The raw volume that holds a host's seed image of `bytes` bytes.
-    public static func seedVolumeDocument(_ host: ResolvedHost, bytes: Int) -> StorageVolume {
-        StorageVolume(name: Identifiers.seedName(domain: host.libvirtName), capacityBytes: UInt64(bytes), format: "raw", backingStore: nil)
+    /// The raw volume `name` that holds a seed image of `bytes` bytes.
+    public static func seedVolumeDocument(name: String, bytes: Int) -> StorageVolume {
+        StorageVolume(name: name, capacityBytes: UInt64(bytes), format: "raw", backingStore: nil)
     }
 
     public static func networkDocument(_ network: ResolvedNetwork, in environment: ResolvedEnvironment) -> Network {

@@ -94,10 +94,11 @@ struct Lowering {
         for host in pending {
             let fields = host.fields
             guard let image = resolveImage(fields.image, images: images) else { continue }
+            let hardware = fields.hardware?.value ?? .qemu
+            let oui = HardwareProfile.profile(hardware).oui
             var interfaces: [ResolvedInterface] = []
             for (index, interface) in host.interfaces.enumerated() {
                 guard let address = interface.address else { continue }
-                let oui = HardwareProfile.profile(fields.hardware?.value ?? .qemu).oui
                 let mac = interface.spec.mac?.value ?? Identifiers.mac("\(environment)/\(host.name)/\(index)", oui: oui, avoiding: &macs)
                 interfaces.append(ResolvedInterface(network: interface.network, address: address, mac: mac, model: interface.spec.model?.value ?? .virtio))
             }
@@ -112,7 +113,7 @@ struct Lowering {
                 }
             }
             if image.disk == nil { diskBytes = nil }
-            hosts.append(ResolvedHost(
+            var resolved = ResolvedHost(
                 name: host.name,
                 group: host.group,
                 libvirtName: "\(environment)-\(host.name)",
@@ -128,20 +129,19 @@ struct Lowering {
                 healthTimeoutSeconds: fields.healthTimeout?.value ?? Language.defaultHealthTimeout,
                 probes: probes,
                 volumeName: image.disk == nil ? nil : Identifiers.overlayName(domain: "\(environment)-\(host.name)")
-            ))
-            hosts[hosts.count - 1].hardware = fields.hardware?.value ?? .qemu
+            )
+            resolved.hardware = hardware
             if let owner = fields.owner?.value {
                 if owner == "auto" {
                     let index = ownerIndex[host.group, default: 0]
                     ownerIndex[host.group] = index + 1
-                    hosts[hosts.count - 1].owner = index < people.count ? people[index] : nil
+                    resolved.owner = index < people.count ? people[index] : nil
                 } else {
-                    hosts[hosts.count - 1].owner = people.first { $0.user == owner }
+                    resolved.owner = people.first { $0.user == owner }
                 }
             }
-            hosts[hosts.count - 1].files = (fields.files?.value ?? []).map { file in
-                resolveFile(file, host: hosts[hosts.count - 1], cache: &fileCache)
-            }
+            resolved.files = (fields.files?.value ?? []).map { resolveFile($0, host: resolved, cache: &fileCache) }
+            hosts.append(resolved)
         }
         if diagnostics.hasErrors { return nil }
         return ResolvedEnvironment(

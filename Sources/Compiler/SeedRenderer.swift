@@ -181,7 +181,7 @@ public enum SeedRenderer {
             let departments = Set(environment.people.compactMap(\.department)).sorted().map(groupName)
             for folder in ["public"] + departments { commands.append("mkdir -p /srv/shares/\(folder) && chmod 2775 /srv/shares/\(folder)") }
             for department in departments { commands.append("chgrp \(department) /srv/shares/\(department) || true") }
-            for person in environment.people where names.contains("smb") {
+            for person in environment.people {
                 commands.append("printf '%s\\n%s\\n' '\(shellSafe(person.password ?? ""))' '\(shellSafe(person.password ?? ""))' | smbpasswd -s -a \(person.user) >/dev/null")
             }
         }

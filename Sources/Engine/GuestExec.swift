@@ -24,10 +24,9 @@ public struct GuestExec: Sendable {
     }
 
     /// `arguments[0]` is the program, looked up in the guest's PATH by the agent.
-    public func run(domain: String, arguments: [String], timeout: Double = 30, input: String? = nil) async throws -> ExecResult {
+    public func run(domain: String, arguments: [String], timeout: Double = 30) async throws -> ExecResult {
         guard let program = arguments.first else { throw Failure(description: "no command given") }
-        var request: [String: Any] = ["path": program, "arg": Array(arguments.dropFirst()), "capture-output": true]
-        if let input { request["input-data"] = Data(input.utf8).base64EncodedString() }
+        let request: [String: Any] = ["path": program, "arg": Array(arguments.dropFirst()), "capture-output": true]
         let started = try await agent(domain, ["execute": "guest-exec", "arguments": request], timeout: 10)
         guard let pid = (started["return"] as? [String: Any])?["pid"] as? Int else {
             throw Failure(description: "the guest agent of \(domain) did not start the command")

@@ -41,19 +41,16 @@ public struct HealthChecker: Sendable {
     public func check(environment: String, hosts only: Set<String>? = nil, wait: Bool, timeout: Double? = nil,
                       cancellation: Cancellation = Cancellation(),
                       onHost: @escaping @Sendable (HostHealth) -> Void = { _ in }) async throws -> [HostHealth] {
-        let actual = try await hypervisor.domains()
-        let hosts = actual.compactMap { domain -> (LiveDomain, DomainMetadata)? in
-            guard let xml = domain.metadata, let metadata = DomainMetadata(xml: xml), metadata.environment == environment,
-                  only?.contains(metadata.host) ?? true else { return nil }
+        let owned = try await hypervisor.domains().compactMap { domain -> (LiveDomain, DomainMetadata)? in
+            guard let xml = domain.metadata, let metadata = DomainMetadata(xml: xml), metadata.environment == environment else { return nil }
             return (domain, metadata)
         }
+        let hosts = owned.filter { only?.contains($0.1.host) ?? true }
         let leases = LeaseCache(hypervisor: hypervisor)
         let start = Date()
         // What `dns:NAME` probes expect: each host's first address, by its name (in any domain).
         var addresses: [String: String] = [:]
-        for metadata in actual.compactMap({ $0.metadata.flatMap(DomainMetadata.init(xml:)) }) where metadata.environment == environment {
-            addresses[metadata.host] = metadata.interfaces.first?.address
-        }
+        for (_, metadata) in owned { addresses[metadata.host] = metadata.interfaces.first?.address }
         let known = addresses
         return await withTaskGroup(of: (Int, HostHealth).self) { group in
             for (index, (domain, metadata)) in hosts.enumerated() {
@@ -127,18 +124,13 @@ public struct HealthChecker: Sendable {
             let digits = rest.prefix { $0 != "/" }
             guard let port = Int(digits) else { return ("bad probe", nil) }
             let path = rest.dropFirst(digits.count).isEmpty ? "/" : String(rest.dropFirst(digits.count))
-            guard let expect = metadata.expectations[probe] else {
-                return (await prober.http(address: address, port: port, path: path, timeout: 3), nil)
-            }
-            let request = Array("GET \(path) HTTP/1.0\r\nHost: \(address)\r\nConnection: close\r\n\r\n".utf8)
-            switch await prober.exchange(address: address, port: port, request: request, timeout: 3, limit: 1 << 20, isComplete: { _ in false }) {
+            // The status line is enough unless the body must hold a text: then read to the end.
+            let expect = metadata.expectations[probe]
+            let answer = await prober.exchange(address: address, port: port, request: ProtocolProbes.httpRequest(path: path, host: address), timeout: 3,
+                                               limit: expect == nil ? 512 : 1 << 20, isComplete: { expect == nil && $0.contains(UInt8(ascii: "\n")) })
+            switch answer {
             case let .failure(problem): return (problem.message, nil)
-            case let .success(answer):
-                let text = String(decoding: answer, as: UTF8.self)
-                let status = text.split(separator: " ", maxSplits: 2).dropFirst().first.flatMap { Int($0) } ?? 0
-                guard text.hasPrefix("HTTP/"), status > 0 else { return ("not an HTTP answer", nil) }
-                if status >= 400 { return ("HTTP \(status)", nil) }
-                return (text.contains(expect) ? nil : "body lacks '\(expect)'", nil)
+            case let .success(bytes): return (ProtocolProbes.httpProblem(answer: bytes, expect: expect), nil)
             }
         }
         if let service = ServiceProbe(rawValue: probe) {

@@ -1,5 +1,6 @@
 import Compiler
 import Hypervisor
+import LibvirtXML
 import Planner
 
 /// Turns a plan into the dependency graph that carries it out.
@@ -136,11 +137,12 @@ public enum PlanExecutor {
             try await hypervisor.deleteVolume(pool: poolName, name: volume.name)
             try await hypervisor.createVolume(pool: poolName, xml: volume.xml)
         }
-        if let seed = domain.seed {
-            try await hypervisor.deleteVolume(pool: poolName, name: seed.name)
-            try await hypervisor.createVolume(pool: poolName, xml: seed.xml)
-            try await hypervisor.uploadVolume(pool: poolName, name: seed.name, bytes: seed.bytes)
-        }
+        // The image is made here, for the hosts being built, not for every host a plan looks at.
+        let seed = domain.seed
+        let image = seed.seed.isoImage
+        try await hypervisor.deleteVolume(pool: poolName, name: seed.name)
+        try await hypervisor.createVolume(pool: poolName, xml: DocumentRenderer.seedVolumeDocument(name: seed.name, bytes: image.count).serialized())
+        try await hypervisor.uploadVolume(pool: poolName, name: seed.name, bytes: image)
         try await hypervisor.defineDomain(xml: domain.xml)
         try await hypervisor.startDomain(name: domain.name)
     }

@@ -9,7 +9,7 @@ public enum ProtocolProbes {
         case .ssh, .smtp, .imap, .mysql: []
         case .ldap: ldapAnonymousBind
         case .smb: framed(smb2Negotiate)
-        case .kerberos: framed(kerberosASRequest(realm: "DECOYNET.PROBE"), lengthBytes: 4)
+        case .kerberos: framed(kerberosASRequest(realm: "DECOYNET.PROBE"))
         }
     }
 
@@ -51,6 +51,23 @@ public enum ProtocolProbes {
         }
     }
 
+    // MARK: HTTP
+
+    /// `GET PATH` as HTTP/1.0, so the server closes the connection after its answer.
+    public static func httpRequest(path: String, host: String) -> [UInt8] {
+        Array("GET \(path) HTTP/1.0\r\nHost: \(host)\r\nConnection: close\r\n\r\n".utf8)
+    }
+
+    /// nil for a status below 400 whose body contains `expect` (when given); otherwise what is wrong.
+    public static func httpProblem(answer bytes: [UInt8], expect: String?) -> String? {
+        let line = String(decoding: bytes.prefix { $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: "\n") }, as: UTF8.self)
+        let parts = line.split(separator: " ")
+        guard parts.count >= 2, parts[0].hasPrefix("HTTP/"), let status = Int(parts[1]) else { return "not an HTTP answer" }
+        if status >= 400 { return "HTTP \(status)" }
+        guard let expect else { return nil }
+        return String(decoding: bytes, as: UTF8.self).contains(expect) ? nil : "body lacks '\(expect)'"
+    }
+
     // MARK: Requests
 
     /// BindRequest, version 3, empty name, simple empty password: an anonymous bind.
@@ -65,7 +82,7 @@ public enum ProtocolProbes {
     }
 
     /// NetBIOS session framing (SMB) or the Kerberos TCP length prefix: a 4-byte big-endian length.
-    static func framed(_ payload: [UInt8], lengthBytes: Int = 4) -> [UInt8] {
+    static func framed(_ payload: [UInt8]) -> [UInt8] {
         let length = payload.count
         return [UInt8(length >> 24 & 0xFF), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)] + payload
     }

@@ -8,8 +8,6 @@ import Glibc
 public protocol GuestProber: Sendable {
     /// nil when a TCP connection to `address:port` opened within `timeout` seconds, else why not.
     func tcp(address: String, port: Int, timeout: Double) async -> String?
-    /// nil when `GET path` answered with a status below 400, else why not.
-    func http(address: String, port: Int, path: String, timeout: Double) async -> String?
     /// Connects over TCP, sends `request` (nothing when empty) and returns what the server sent
     /// until `isComplete` says the answer is whole, the server closes, `limit` bytes, or `timeout`.
     func exchange(address: String, port: Int, request: [UInt8], timeout: Double, limit: Int,
@@ -39,37 +37,6 @@ public final class SocketProber: GuestProber {
         }
     }
 
-    public func http(address: String, port: Int, path: String, timeout: Double) async -> String? {
-        await attempt { () -> String? in
-            let descriptor: Int32
-            switch Self.connect(address: address, port: port, timeout: timeout) {
-            case let .success(connected): descriptor = connected
-            case let .failure(problem): return problem.message
-            }
-            defer { close(descriptor) }
-            var seconds = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1_000_000))
-            setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &seconds, socklen_t(MemoryLayout<timeval>.size))
-            let request = Array("GET \(path) HTTP/1.0\r\nHost: \(address)\r\nConnection: close\r\n\r\n".utf8)
-            guard request.withUnsafeBytes({ send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == request.count else {
-                return "cannot send the request"
-            }
-            var buffer = [UInt8](repeating: 0, count: 512)
-            var received = 0
-            while received < buffer.count {
-                let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress! + received, $0.count - received, 0) }
-                if count <= 0 { break }
-                received += count
-                if buffer[..<received].contains(UInt8(ascii: "\n")) { break }
-            }
-            let line = String(decoding: buffer[..<received].prefix { $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: "\n") }, as: UTF8.self)
-            let parts = line.split(separator: " ")
-            guard parts.count >= 2, parts[0].hasPrefix("HTTP/"), let status = Int(parts[1]) else {
-                return received == 0 ? "no answer" : "not an HTTP answer"
-            }
-            return status < 400 ? nil : "HTTP \(status)"
-        }
-    }
-
     public func exchange(address: String, port: Int, request: [UInt8], timeout: Double, limit: Int,
                          isComplete: @escaping @Sendable ([UInt8]) -> Bool) async -> Result<[UInt8], ProbeProblem> {
         do {
@@ -80,8 +47,7 @@ public final class SocketProber: GuestProber {
                 case let .failure(problem): return .failure(ProbeProblem(problem.message))
                 }
                 defer { close(descriptor) }
-                var seconds = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1_000_000))
-                setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &seconds, socklen_t(MemoryLayout<timeval>.size))
+                Self.setReceiveTimeout(descriptor, timeout)
                 if !request.isEmpty {
                     guard request.withUnsafeBytes({ send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == request.count else {
                         return .failure(ProbeProblem("cannot send the request"))
@@ -112,8 +78,7 @@ public final class SocketProber: GuestProber {
                 let descriptor = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
                 guard descriptor >= 0 else { return .failure(ProbeProblem(String(cString: strerror(errno)))) }
                 defer { close(descriptor) }
-                var seconds = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1_000_000))
-                setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &seconds, socklen_t(MemoryLayout<timeval>.size))
+                Self.setReceiveTimeout(descriptor, timeout)
                 let sent = withUnsafePointer(to: &target) { pointer in
                     pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
                         request.withUnsafeBytes { sendto(descriptor, $0.baseAddress, $0.count, 0, address, socklen_t(MemoryLayout<sockaddr_in>.size)) }
@@ -127,6 +92,12 @@ public final class SocketProber: GuestProber {
         } catch {
             return .failure(ProbeProblem("probe failed: \(error)"))
         }
+    }
+
+    /// A `recv` on `descriptor` gives up after `timeout` seconds.
+    private static func setReceiveTimeout(_ descriptor: Int32, _ timeout: Double) {
+        var seconds = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1_000_000))
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &seconds, socklen_t(MemoryLayout<timeval>.size))
     }
 
     /// Runs a probe on the probe threads; its result is the problem found, nil for none.
@@ -172,7 +143,7 @@ public final class SocketProber: GuestProber {
                 return .failure(Problem(message: String(cString: strerror(error))))
             }
         }
-        // Back to blocking for the HTTP exchange, which has its own receive timeout.
+        // Back to blocking for the exchange, which has its own receive timeout.
         _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK)
         return .success(descriptor)
     }

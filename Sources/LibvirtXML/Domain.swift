@@ -251,7 +251,6 @@ public struct DomainDisk: Sendable, Equatable {
 
 /// `<sysinfo type='smbios'>`: BIOS, system, baseboard and chassis strings, in libvirt's entry names.
 public struct DomainSysinfo: Sendable, Equatable {
-    public typealias Entries = [(name: String, value: String)]
     public var bios: [String: String]
     public var system: [String: String]
     public var baseboard: [String: String]

@@ -20,16 +20,15 @@ public struct DesiredState: Sendable {
         public var xml: String
         public var digest: String
         public var volume: CompiledDocument?
-        /// The seed volume's document and the ISO image written into it.
-        public var seed: SeedVolume?
+        /// The NoCloud seed, written as an ISO image into its own volume when the domain is built.
+        public var seed: SeedVolume
         /// libvirt names of the networks it attaches to.
         public var networks: [String]
     }
 
     public struct SeedVolume: Sendable {
         public var name: String
-        public var xml: String
-        public var bytes: [UInt8]
+        public var seed: HostSeed
     }
 
     public var environment: String
@@ -55,11 +54,9 @@ public struct DesiredState: Sendable {
         let volumes = Dictionary(compiled.volumes.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         domains = zip(zip(environment.hosts, compiled.domains), compiled.seeds).map { pair, seed in
             let (host, document) = pair
-            let image = seed.seed.isoImage
-            let volume = DocumentRenderer.seedVolumeDocument(host, bytes: image.count)
             return DomainObject(name: host.libvirtName, host: host.name, xml: document.xml, digest: document.digest ?? "",
                                 volume: host.volumeName.flatMap { volumes[$0] },
-                                seed: SeedVolume(name: volume.name, xml: volume.serialized(), bytes: image),
+                                seed: SeedVolume(name: Identifiers.seedName(domain: host.libvirtName), seed: seed.seed),
                                 networks: Array(Set(host.interfaces.compactMap { libvirtNames[$0.network] })).sorted())
         }
     }

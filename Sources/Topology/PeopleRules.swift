@@ -35,10 +35,11 @@ extension TopologyValidator {
         for template in templates.templates.values {
             for file in template.fields.files?.value ?? [] { checkSource(file) }
         }
+        let knownHosts = Set(hostNames)
         for check in topology.checks {
             var named = [check.from]
             if case let .reach(to, _, _) = check.kind { named.append(to) }
-            for host in named where !hostNames.contains(host.value) {
+            for host in named where !knownHosts.contains(host.value) {
                 reader.report(TopologyMessages.unknownCheckHost(host.value, hint: Suggestion.hint(for: host.value, among: hostNames)), at: host.location)
             }
         }
@@ -59,11 +60,9 @@ extension TopologyValidator {
             return
         }
         let folder = Self.realPath(file.baseDirectory) ?? file.baseDirectory
-        var isDirectory: ObjCBool = false
         if !real.hasPrefix(folder.hasSuffix("/") ? folder : folder + "/") {
             reader.report(TopologyMessages.fileSourceOutside(source.value, folder: file.baseDirectory), at: source.location)
-        } else if !FileManager.default.fileExists(atPath: real, isDirectory: &isDirectory) || isDirectory.boolValue
-                    || !FileManager.default.isReadableFile(atPath: real) || !Self.isRegularFile(real) {
+        } else if !Self.isRegularFile(real) || !FileManager.default.isReadableFile(atPath: real) {
             reader.report(TopologyMessages.unreadableFileSource(source.value), at: source.location)
         }
     }

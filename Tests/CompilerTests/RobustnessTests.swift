@@ -1,25 +1,14 @@
 import Compiler
 import Foundation
 import Testing
+import Topology
 
 /// Mangled versions of real topologies must come back as diagnostics, never as a crash or a hang.
 @Suite struct RobustnessTests {
-    /// A small deterministic generator, so a failure can be reproduced from its seed.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let fragments = [":", "- ", "{", "}", "[", "]", "\n", "  ", "&a ", "*a", "!!int ", "? ", "\"", "'", "#", "0", "99999999999999999999",
                             "10.10.0.0/22", "ws", "count: 0", "template: tiny", "network: lan", "\t", "é", "\u{0}"]
 
-    static func mutate(_ lines: [String], using random: inout SplitMix) -> String {
+    static func mutate(_ lines: [String], using random: inout SplitMix64) -> String {
         var lines = lines
         for _ in 0 ..< Int.random(in: 1 ... 4, using: &random) {
             let index = Int.random(in: 0 ..< lines.count, using: &random)
@@ -50,7 +39,7 @@ import Testing
         let lines = original.components(separatedBy: "\n")
         let workspace = Workspace()
         defer { workspace.remove() }
-        var random = SplitMix(state: 0xDEC0_7E7 &+ UInt64(name.count))
+        var random = SplitMix64(seed: 0xDEC0_7E7 &+ UInt64(name.count))
         var invalid = 0
         for round in 0 ..< 300 {
             let text = Self.mutate(lines, using: &random)

@@ -14,6 +14,18 @@ import Topology
         #expect(ProtocolProbes.request(.ssh).isEmpty, "the server speaks first")
     }
 
+    @Test func httpStatusAndExpectedText() {
+        #expect(ProtocolProbes.httpRequest(path: "/about.html", host: "10.78.1.10")
+            == Array("GET /about.html HTTP/1.0\r\nHost: 10.78.1.10\r\nConnection: close\r\n\r\n".utf8))
+        let page = Array("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<h1>About Harbor Logistics</h1>\n".utf8)
+        #expect(ProtocolProbes.httpProblem(answer: page, expect: nil) == nil)
+        #expect(ProtocolProbes.httpProblem(answer: page, expect: "About Harbor Logistics") == nil)
+        #expect(ProtocolProbes.httpProblem(answer: page, expect: "Acme") == "body lacks 'Acme'")
+        #expect(ProtocolProbes.httpProblem(answer: Array("HTTP/1.1 404 Not Found\r\n\r\nAcme".utf8), expect: "Acme") == "HTTP 404")
+        #expect(ProtocolProbes.httpProblem(answer: Array("SSH-2.0-OpenSSH\r\n".utf8), expect: nil) == "not an HTTP answer")
+        #expect(ProtocolProbes.httpProblem(answer: Array("HTTP/1.0 301 Moved\r\n".utf8), expect: nil) == nil, "a redirect is an answer below 400")
+    }
+
     @Test func mysqlHandshakeAndRefusal() {
         // Length 3 bytes little-endian, sequence 0, protocol version 10, server version.
         let handshake: [UInt8] = [0x0A, 0x00, 0x00, 0x00, 0x0A] + Array("10.11".utf8) + [0, 0, 0, 0]
