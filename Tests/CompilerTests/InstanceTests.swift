@@ -22,6 +22,19 @@ import Topology
       ws: { image: { kernel: /k, initrd: /i }, count: 3, interfaces: [{ network: lan }] }
     """
 
+    @Test func copiesTakeTheirOwnIdentityInTheirSeeds() throws {
+        let original = DocumentRenderer.render(try #require(lower(twoBlocks)), acceleration: .qemu)
+        let copy = DocumentRenderer.render(try #require(lowered(twoBlocks, .number(2)).environment), acceleration: .qemu)
+        for (mine, theirs) in zip(original.seeds, copy.seeds) {
+            #expect(mine.host == theirs.host)
+            // A new instance-id: the first-boot agent makes the copy's own SSH host keys.
+            #expect(mine.seed.metaData != theirs.seed.metaData && theirs.seed.metaData.contains("local-hostname: \(mine.host)\n"))
+            // Its interfaces are matched by the copy's own MACs and use the copy's own DNS.
+            #expect(mine.seed.networkConfig != theirs.seed.networkConfig)
+        }
+        #expect(copy.seeds[0].seed.networkConfig.contains("addresses: [10.32.0.1]"), "the copy's bridge is its DNS server")
+    }
+
     @Test func copiesAreRenamedAndMovedBySpansOfTheirBlocks() throws {
         let original = try #require(lower(twoBlocks))
         let copy = try #require(lowered(twoBlocks, .number(2)).environment)
