@@ -8,6 +8,7 @@
 #   agent   linux-server's packages with Debian's cloud-init instead of DecoyNet's first-boot agent
 #           (benchmarks/recipes/cloud-init-server.yaml), booted with the same kind of seed.
 # Usage: benchmarks/images.sh [ROUNDS] (default 3). Needs the lab (make lab) and the built images.
+#        ONLY=boot benchmarks/images.sh [ROUNDS]: the boot table alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
@@ -16,9 +17,11 @@ lab=(ip netns exec decoynet-lab)
 [[ -x $bin ]] || swift build -c release --product decoynet >/dev/null
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) { print "-"; exit } printf "%.2f (%.2f-%.2f)", v[int((NR + 1) / 2)], v[1], v[NR] }'; }
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) { print "-"; exit }
+    m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2f (%.2f-%.2f)", m, v[1], v[NR] }'; }
 now() { date +%s.%N; }
 
+if [[ ${ONLY:-} != boot ]]; then
 echo "== image build linux-server"
 cold=() warm=() same=()
 for _ in $(seq 1 "$rounds"); do
@@ -33,14 +36,16 @@ printf '%-34s %s\n' "from nothing (cold package cache)" "$(printf '%s\n' "${cold
 printf '%-34s %s\n' "from nothing (warm package cache)" "$(printf '%s\n' "${warm[@]}" | median)"
 printf '%-34s %s\n' "recipe unchanged" "$(printf '%s\n' "${same[@]}" | median)"
 rm -rf "$work/store"
-
 echo
+fi
+
 # One host alone in the lab, ROUNDS times: seconds from apply to healthy, QEMU CPU until then.
 octet=0
-boot_row() { # label, host fields (YAML flow mapping body)
+boot_row() { # label, host fields (YAML flow mapping body), optional top-level YAML
     octet=$((octet + 1))
     local environment="bench-img-$octet" file="$work/bench-img-$octet.yaml" seconds=() cpu=() probes="" start pid ticks
-    printf 'name: %s\ndomain: bench.test\nnetworks:\n  lan: { cidr: 10.191.%d.0/24 }\nhosts:\n  h: { %s, interfaces: [{ network: lan }] }\n' "$environment" "$octet" "$2" >"$file"
+    printf 'name: %s\ndomain: bench.test\nnetworks:\n  lan: { cidr: 10.191.%d.0/24 }\nhosts:\n  h: { %s, interfaces: [{ network: lan }] }\n%s\n' \
+        "$environment" "$octet" "$2" "${3:-}" >"$file"
     for _ in $(seq 1 "$rounds"); do
         start=$(now)
         "${lab[@]}" "$bin" apply "$file" --json >"$work/out.json" 2>/dev/null || true
@@ -59,8 +64,12 @@ printf '%-18s %-30s %-30s %s\n' "image" "healthy after apply (s)" "QEMU CPU unti
 for template in tiny workstation linux-server web-server mail-server dns-server proxy file-server database router; do
     boot_row "$template" "template: $template"
 done
+# A PC as a company has them: its owner's account and a file, and a declared service answering.
+boot_row "workstation+owner" "template: workstation, owner: tsato, services: [rdp], files: [{ path: /home/tsato/notes.txt, content: \"for {owner_name}\" }]" \
+    "people: [{ user: tsato, name: Taro Sato }]"
 echo "(a probe marked ! did not pass)"
 
+[[ ${ONLY:-} == boot ]] && exit 0
 echo
 echo "== the first-boot agent against cloud-init: linux-server's packages, the same seed"
 $bin image build cloud-init-server --recipes benchmarks/recipes --store "$work/store" >/dev/null 2>&1
