@@ -76,8 +76,9 @@ struct HostFieldsDecoder {
         if let node = fields["files"], let items = reader.list(node, what: "'files'") {
             result.files = Located(items.compactMap(file), at: node.location)
         }
-        if let node = fields["health"], let health = reader.fields(node, what: "'health'", allowed: ["timeout", "probes"]) {
+        if let node = fields["health"], let health = reader.fields(node, what: "'health'", allowed: ["timeout", "probes", "retries"]) {
             if let timeout = health["timeout"] { result.healthTimeout = reader.seconds(timeout, what: "'timeout'") }
+            if let retries = health["retries"] { result.healthRetries = reader.integer(retries, what: "'retries'", range: Language.retriesRange) }
             if let probes = health["probes"], let items = reader.list(probes, what: "'probes'") {
                 result.healthProbes = Located(items.compactMap(probe), at: probes.location)
             }

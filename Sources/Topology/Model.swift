@@ -38,6 +38,8 @@ public struct Topology: Sendable {
     public var people: [PersonSpec] = []
     public var peopleGenerators: [PeopleGenerator] = []
     public var checks: [CheckSpec] = []
+    /// Traffic allowed between the environment's networks, through their gateway hosts.
+    public var policy: [PolicyRuleSpec] = []
     public var location: SourceLocation
 
     public init(file: String, directory: String) {
@@ -205,6 +207,30 @@ public struct CheckSpec: Sendable {
     public var location: SourceLocation
 }
 
+/// One rule of `policy`: traffic from a network (or anywhere) to a network, a host (or anywhere),
+/// for the services and ports it lists (every port when it lists none).
+public struct PolicyRuleSpec: Sendable {
+    public var from: Located<String>
+    public var to: Located<String>
+    public var services: [Located<String>]
+    public var ports: [Located<PolicyPort>]
+    public var location: SourceLocation
+}
+
+/// `tcp/N`, `udp/N`, or a number (TCP).
+public struct PolicyPort: Sendable, Equatable, Hashable, CustomStringConvertible {
+    public enum Transport: String, Sendable, Hashable { case tcp, udp }
+    public var transport: Transport
+    public var port: Int
+
+    public init(_ transport: Transport, _ port: Int) {
+        self.transport = transport
+        self.port = port
+    }
+
+    public var description: String { "\(transport.rawValue)/\(port)" }
+}
+
 /// The fields a host, a template or `defaults` may set; merged by precedence, highest last.
 public struct HostFields: Sendable {
     public var template: Located<String>?
@@ -218,6 +244,7 @@ public struct HostFields: Sendable {
     public var services: Located<[ServiceSpec]>?
     public var healthTimeout: Located<Int>?
     public var healthProbes: Located<[Located<Probe>]>?
+    public var healthRetries: Located<Int>?
     public var count: Located<Int>?
     public var hardware: Located<HardwareVendor>?
     /// A person's user, or `auto` (the k-th host of a count belongs to the k-th person).
@@ -239,6 +266,7 @@ public struct HostFields: Sendable {
         merged.services = higher.services ?? services
         merged.healthTimeout = higher.healthTimeout ?? healthTimeout
         merged.healthProbes = higher.healthProbes ?? healthProbes
+        merged.healthRetries = higher.healthRetries ?? healthRetries
         merged.count = higher.count ?? count
         merged.hardware = higher.hardware ?? hardware
         merged.owner = higher.owner ?? owner
@@ -270,10 +298,16 @@ public enum Language {
     public static let countRange = 1 ... 100_000
     public static let portRange = 1 ... 65535
     public static let defaultHealthTimeout = 120
+    /// Restarts of a host that panics or misses its health deadline.
+    public static let defaultHealthRetries = 2
+    public static let retriesRange = 0 ... 10
+
+    /// Services that also answer on UDP, for `policy`.
+    public static let udpServices: Set<String> = ["dns", "kerberos", "ldap"]
 
     public static let wellKnownServices: [String: Int] = [
         "ssh": 22, "telnet": 23, "smtp": 25, "dns": 53, "http": 80, "kerberos": 88, "ldap": 389,
-        "https": 443, "smb": 445, "mssql": 1433, "mysql": 3306, "rdp": 3389, "winrm": 5985,
+        "imap": 143, "https": 443, "smb": 445, "mssql": 1433, "mysql": 3306, "rdp": 3389, "winrm": 5985,
     ]
 
     /// `^[a-z][a-z0-9-]{0,N-1}$`

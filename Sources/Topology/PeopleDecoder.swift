@@ -53,4 +53,39 @@ enum PeopleDecoder {
             return nil
         }
     }
+
+    /// `{from, to, services?, ports?}`; a port is `N` (TCP), `tcp/N` or `udp/N`.
+    static func policyRule(_ node: YAMLNode, reader: NodeReader) -> PolicyRuleSpec? {
+        guard let fields = reader.fields(node, what: "policy rule", allowed: ["from", "to", "services", "ports"], required: ["from", "to"]),
+              let from = fields["from"].flatMap({ reader.string($0, what: "'from'") }),
+              let to = fields["to"].flatMap({ reader.string($0, what: "'to'") }) else { return nil }
+        var services: [Located<String>] = []
+        if let node = fields["services"], let items = reader.list(node, what: "'services'") {
+            services = items.compactMap { reader.string($0, what: "service") }
+        }
+        var ports: [Located<PolicyPort>] = []
+        if let node = fields["ports"], let items = reader.list(node, what: "'ports'") {
+            for item in items {
+                guard let text = reader.string(item, what: "port") else { continue }
+                if let port = policyPort(text.value) {
+                    ports.append(Located(port, at: text.location))
+                } else {
+                    reader.report(TopologyMessages.invalidPolicyPort(text.value), at: text.location)
+                }
+            }
+        }
+        return PolicyRuleSpec(from: from, to: to, services: services, ports: ports, location: node.location)
+    }
+
+    static func policyPort(_ text: String) -> PolicyPort? {
+        var transport = PolicyPort.Transport.tcp
+        var number = Substring(text)
+        if let slash = text.firstIndex(of: "/") {
+            guard let named = PolicyPort.Transport(rawValue: String(text[..<slash])) else { return nil }
+            transport = named
+            number = text[text.index(after: slash)...]
+        }
+        guard number.allSatisfy(\.isASCII), let port = Int(number), Language.portRange.contains(port) else { return nil }
+        return PolicyPort(transport, port)
+    }
 }

@@ -35,12 +35,38 @@ extension TopologyValidator {
         for template in templates.templates.values {
             for file in template.fields.files?.value ?? [] { checkSource(file) }
         }
+        checkPolicy(hostNames: hostNames)
         let knownHosts = Set(hostNames)
         for check in topology.checks {
             var named = [check.from]
             if case let .reach(to, _, _) = check.kind { named.append(to) }
             for host in named where !knownHosts.contains(host.value) {
                 reader.report(TopologyMessages.unknownCheckHost(host.value, hint: Suggestion.hint(for: host.value, among: hostNames)), at: host.location)
+            }
+        }
+    }
+
+    /// `from` names a network or `any`; `to` a network, a host or `any`; services are known; the
+    /// networks a rule carries traffic for have a gateway (a warning: the file still compiles).
+    func checkPolicy(hostNames: [String]) {
+        let networks = topology.networks.map(\.name.value)
+        let gateways = Dictionary(topology.networks.map { ($0.name.value, $0.gateway != nil) }, uniquingKeysWith: { first, _ in first })
+        var warned = Set<String>()
+        for rule in topology.policy {
+            if rule.from.value != "any", !networks.contains(rule.from.value) {
+                reader.report(TopologyMessages.unknownPolicyNetwork(rule.from.value, hint: Suggestion.hint(for: rule.from.value, among: networks)), at: rule.from.location)
+            }
+            if rule.to.value != "any", !networks.contains(rule.to.value), !hostNames.contains(rule.to.value) {
+                reader.report(TopologyMessages.unknownPolicyTarget(rule.to.value, hint: Suggestion.hint(for: rule.to.value, among: networks + hostNames)),
+                              at: rule.to.location)
+            }
+            for service in rule.services where Language.wellKnownServices[service.value] == nil {
+                let names = Language.wellKnownServices.keys.sorted()
+                reader.report(TopologyMessages.unknownPolicyService(service.value, hint: Suggestion.hint(for: service.value, among: names)), at: service.location)
+            }
+            for end in [rule.from, rule.to] where gateways[end.value] == false && !warned.contains(end.value) {
+                warned.insert(end.value)
+                reader.report(TopologyMessages.policyWithoutGateway(end.value), at: end.location)
             }
         }
     }

@@ -4,7 +4,7 @@ import Foundation
 /// Decodes a topology file's YAML into a `Topology`, reporting every shape and value problem.
 enum TopologyDecoder {
     static let topLevelKeys = ["name", "description", "domain", "templates", "images", "networks", "defaults", "hosts",
-                               "organization", "hardware", "departments", "people", "checks"]
+                               "organization", "hardware", "departments", "people", "checks", "policy"]
     static let networkKeys = ["cidr", "egress", "dhcp", "gateway", "bridge_address", "mtu", "capture"]
 
     static func decode(_ root: YAMLNode, file: String, directory: String, reader: NodeReader) -> Topology {
@@ -41,6 +41,9 @@ enum TopologyDecoder {
         }
         if let node = fields["checks"], let items = reader.list(node, what: "'checks'") {
             topology.checks = items.compactMap { PeopleDecoder.check($0, reader: reader) }
+        }
+        if let node = fields["policy"], let items = reader.list(node, what: "'policy'") {
+            topology.policy = items.compactMap { PeopleDecoder.policyRule($0, reader: reader) }
         }
         if let node = fields["templates"], let items = reader.list(node, what: "'templates'") {
             topology.templatePaths = items.compactMap { reader.string($0, what: "template path") }

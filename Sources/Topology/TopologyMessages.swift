@@ -301,4 +301,24 @@ public enum TopologyMessages {
     static func invalidCheck() -> Message {
         Message(id: "invalid-check", "a check needs 'from' and either 'to', 'port' and 'expect: open|closed', or 'resolve' and 'expect'")
     }
+
+    static func invalidPolicyPort(_ text: String) -> Message {
+        Message(id: "invalid-policy-port", "port '\(text)' is not a port: write a number, tcp/N or udp/N (1 to 65535)")
+    }
+
+    static func unknownPolicyNetwork(_ name: String, hint: String) -> Message {
+        Message(id: "unknown-policy-network", "policy names '\(name)', which is not a network of this topology (nor 'any')\(hint)")
+    }
+
+    static func unknownPolicyTarget(_ name: String, hint: String) -> Message {
+        Message(id: "unknown-policy-target", "policy names '\(name)', which is neither a network nor a host of this topology (nor 'any')\(hint)")
+    }
+
+    static func unknownPolicyService(_ name: String, hint: String) -> Message {
+        Message(id: "unknown-policy-service", "policy names service '\(name)', which is not a well-known service\(hint); give its port instead (ports: [tcp/N])")
+    }
+
+    static func policyWithoutGateway(_ network: String) -> Message {
+        Message(id: "policy-network-without-gateway", severity: .warning, "network \(network) has no gateway: its hosts have no route to other networks, so policy cannot carry their traffic; set 'gateway' to the router on it")
+    }
 }

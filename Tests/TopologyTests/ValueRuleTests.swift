@@ -167,7 +167,7 @@ import Testing
             interfaces: [{ network: lan }]
             services: [ssh, 1️⃣htps, { port: 2️⃣70000 }, 3️⃣{ name: x }]
         """, [
-            "1": ("unknown-service", "unknown service 'htps'; use a well-known name (dns, http, https, kerberos, ldap, mssql, mysql, rdp, smb, smtp, ssh, telnet, winrm) or {port: N}; did you mean 'https'?"),
+            "1": ("unknown-service", "unknown service 'htps'; use a well-known name (dns, http, https, imap, kerberos, ldap, mssql, mysql, rdp, smb, smtp, ssh, telnet, winrm) or {port: N}; did you mean 'https'?"),
             "2": ("out-of-range", "'port' must be 1 to 65535, found 70000"),
             "3": ("missing-key", "service needs 'port'"),
         ])
