@@ -7,6 +7,18 @@ public enum CompilerMessages {
         Message(id: "addresses-exhausted", "network \(network) (\(cidr)) has no free address left for host \(host)")
     }
 
+    static func controllerWithoutDomain(host: String) -> Message {
+        Message(id: "domain-controller-without-domain", "host \(host) is a domain controller (ldap and kerberos) but the topology has no 'domain'; add one, e.g. domain: corp.example.com")
+    }
+
+    static func netbiosNameTooLong(_ name: String) -> Message {
+        Message(id: "netbios-name-too-long", "the domain's NetBIOS name would be \(name) (its first label), longer than 15 characters; choose a domain whose first label has at most 15")
+    }
+
+    static func netbiosNameIsHost(_ name: String, host: String) -> Message {
+        Message(id: "netbios-name-is-host", "the domain's NetBIOS name \(name) is also the domain controller's name (\(host)); rename the host or the domain's first label")
+    }
+
     static func diskSmallerThanBase(_ size: UInt64, base: UInt64) -> Message {
         Message(id: "disk-smaller-than-base", "disk size \(ByteCount(size)) is smaller than its base image (\(ByteCount(base)))")
     }

@@ -140,8 +140,34 @@ public enum DocumentRenderer {
             serialLogFile: "/var/log/libvirt/qemu/\(host.libvirtName)-serial.log"
         )
         domain.guestAgent = true
+        domain.panicDevice = true
+        domain.tcgCacheMiB = tcgCacheMiB(memoryMiB: host.memoryMiB)
         if vendorMade { domain.sysinfo = sysinfo(host, in: environment, profile: profile) }
         return domain
+    }
+
+    /// TCG's translation cache, in MiB: QEMU's default (1 GiB, never given back) would cost a
+    /// guest more host memory than the guest itself; an eighth of the guest's memory, 32 to 128
+    /// MiB, keeps a decoy's working set of code (boot and a few daemons) without thrashing.
+    static func tcgCacheMiB(memoryMiB: UInt64) -> UInt64 {
+        min(128, max(32, memoryMiB / 8))
+    }
+
+    /// What QEMU itself takes beside a guest's memory (measured: 35-45 MiB for a small guest).
+    public static let qemuOverheadMiB: UInt64 = 40
+
+    /// The host memory a domain may take: its guest memory, TCG's cache, QEMU itself.
+    public static func hostMemoryMiB(_ host: ResolvedHost, acceleration: Acceleration) -> UInt64 {
+        host.memoryMiB + (acceleration == .qemu ? tcgCacheMiB(memoryMiB: host.memoryMiB) : 0) + qemuOverheadMiB
+    }
+
+    /// Gateways and the hosts others resolve or log in through boot first; then servers; then the
+    /// people's machines.
+    static func bootOrder(_ host: ResolvedHost, in environment: ResolvedEnvironment) -> Int {
+        let names = Set(host.services.map(\.name))
+        if environment.networks.contains(where: { $0.gateway == host.name }) || !names.isDisjoint(with: ["dns", "ldap", "kerberos"]) { return 0 }
+        if host.owner != nil || host.template?.contains("workstation") == true { return 2 }
+        return 1
     }
 
     /// SMBIOS tables of the vendor's server or desktop, with serials derived from the host.
@@ -182,6 +208,11 @@ public enum DocumentRenderer {
                 return DomainMetadataCheck(to: to, address: address, port: check.port, expect: check.open == true ? "open" : "closed")
             }
             return DomainMetadataCheck(name: check.name, expect: check.address ?? "")
+        }
+        domain.metadata?.retries = host.healthRetries
+        domain.metadata?.bootOrder = bootOrder(host, in: environment)
+        if Firewall.enforces(host, in: environment) {
+            domain.metadata?.evidence = [DomainMetadataEvidence(file: "firewall-drops.log", command: Firewall.dropLogCommand)]
         }
         let unsigned = domain.serialized()
         var hasher = SHA256()

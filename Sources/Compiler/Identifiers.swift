@@ -1,3 +1,4 @@
+import Diagnostics
 import Digest
 import Topology
 
@@ -78,5 +79,30 @@ public enum Identifiers {
             if taken.insert(name).inserted { return name }
             attempt += 1
         }
+    }
+}
+
+/// Names of an Active Directory domain, derived from the topology's `domain`.
+public enum DomainNames {
+    /// A host with both `ldap` and `kerberos` is the domain's controller.
+    public static func isDomainController(services: [ServiceSpec]) -> Bool {
+        let names = Set(services.map(\.name))
+        return names.contains("ldap") && names.contains("kerberos")
+    }
+
+    /// `CORP.ACME.EXAMPLE` for `corp.acme.example`.
+    public static func realm(_ domain: String) -> String { domain.uppercased() }
+
+    /// The first label in capitals: `CORP` for `corp.acme.example` (NetBIOS allows 15 characters).
+    public static func netbios(_ domain: String) -> String {
+        String(domain.split(separator: ".").first ?? "").uppercased()
+    }
+
+    static func problem(domain: String?, controller: String) -> Message? {
+        guard let domain else { return CompilerMessages.controllerWithoutDomain(host: controller) }
+        let name = netbios(domain)
+        if name.count > 15 { return CompilerMessages.netbiosNameTooLong(name) }
+        if name == controller.uppercased() { return CompilerMessages.netbiosNameIsHost(name, host: controller) }
+        return nil
     }
 }

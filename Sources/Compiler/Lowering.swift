@@ -131,6 +131,12 @@ struct Lowering {
                 volumeName: image.disk == nil ? nil : Identifiers.overlayName(domain: "\(environment)-\(host.name)")
             )
             resolved.hardware = hardware
+            resolved.healthRetries = fields.healthRetries?.value ?? Language.defaultHealthRetries
+            if DomainNames.isDomainController(services: services) {
+                if let problem = DomainNames.problem(domain: topology.domain?.value, controller: host.name) {
+                    diagnostics.append(Diagnostic(problem, at: topology.domain?.location ?? host.location))
+                }
+            }
             if let owner = fields.owner?.value {
                 if owner == "auto" {
                     let index = ownerIndex[host.group, default: 0]
@@ -155,8 +161,30 @@ struct Lowering {
             instanceOf: nil,
             organization: topology.organization?.value,
             people: people,
-            checks: topology.checks.map(Self.resolveCheck)
+            checks: topology.checks.map(Self.resolveCheck),
+            policy: topology.policy.map(Self.resolvePolicy)
         )
+    }
+
+    /// Services as the ports they open; a name that also answers on UDP opens both.
+    static func resolvePolicy(_ rule: PolicyRuleSpec) -> ResolvedPolicyRule {
+        var tcp = Set<Int>()
+        var udp = Set<Int>()
+        for service in rule.services {
+            guard let port = Language.wellKnownServices[service.value] else { continue }
+            tcp.insert(port)
+            if Language.udpServices.contains(service.value) { udp.insert(port) }
+        }
+        for port in rule.ports {
+            switch port.value.transport {
+            case .tcp: tcp.insert(port.value.port)
+            case .udp: udp.insert(port.value.port)
+            }
+        }
+        let what = (rule.services.map(\.value) + rule.ports.map(\.value.description)).joined(separator: ", ")
+        return ResolvedPolicyRule(from: rule.from.value == "any" ? nil : rule.from.value, to: rule.to.value == "any" ? nil : rule.to.value,
+                                  tcp: tcp.sorted(), udp: udp.sorted(),
+                                  label: "\(rule.from.value) -> \(rule.to.value): \(what.isEmpty ? "everything" : what)")
     }
 
     /// `{organization}`, `{host}`, `{owner}`, `{owner_name}` replaced in literal contents; sources

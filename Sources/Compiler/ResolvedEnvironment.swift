@@ -18,6 +18,21 @@ public struct ResolvedEnvironment: Sendable {
     /// Everyone of `people`, each with a password (given, or derived from environment and user).
     public var people: [Person] = []
     public var checks: [ResolvedCheck] = []
+    /// Traffic allowed between networks; empty means the gateways forward everything.
+    public var policy: [ResolvedPolicyRule] = []
+}
+
+/// A `policy` rule by names: `from` a network (nil: anywhere), `to` a network or a host (nil:
+/// anywhere), the ports it opens (none listed: every port).
+public struct ResolvedPolicyRule: Sendable, Equatable {
+    public var from: String?
+    public var to: String?
+    public var tcp: [Int]
+    public var udp: [Int]
+    /// What the rule says, for the comment above it in the firewall.
+    public var label: String
+
+    public var allPorts: Bool { tcp.isEmpty && udp.isEmpty }
 }
 
 /// An operation test, by host names.
@@ -95,6 +110,7 @@ public struct ResolvedHost: Sendable {
     public var interfaces: [ResolvedInterface]
     public var services: [ServiceSpec]
     public var healthTimeoutSeconds: Int
+    public var healthRetries = Language.defaultHealthRetries
     public var probes: [Probe]
     /// The overlay volume's name in the pool; nil for hosts that boot a kernel without a disk.
     public var volumeName: String?

@@ -31,7 +31,8 @@ public enum SeedRenderer {
         let serviceNames = Set(host.services.map(\.name))
         // A PC holds its owner's account; a mail or file server without an owner, everyone's.
         var people = host.owner.map { [$0] } ?? []
-        if host.owner == nil, !serviceNames.isDisjoint(with: servicesForEveryone) {
+        let controller = DomainNames.isDomainController(services: host.services)
+        if host.owner == nil, !controller, !serviceNames.isDisjoint(with: servicesForEveryone) {
             people = environment.people
         }
         if !people.isEmpty {
@@ -99,7 +100,9 @@ public enum SeedRenderer {
             }
             if network.dhcp, network.gateway != nil, network.gateway != host.name { routed = true }
             lines.append("    nameservers:")
-            lines.append("      addresses: [\(network.bridgeAddress)]")
+            // A domain controller answers for its domain itself (and forwards the rest).
+            let server = DomainNames.isDomainController(services: host.services) ? interface.address : network.bridgeAddress
+            lines.append("      addresses: [\(server)]")
             if let domain = environment.domain { lines.append("      search: [\(domain)]") }
         }
         return lines.joined(separator: "\n") + "\n"
@@ -116,7 +119,20 @@ public enum SeedRenderer {
             files.append(ResolvedFile(path: "/var/www/html/index.html", contents: Array(CompanySite.index(environment, organization: organization).utf8),
                                       owner: nil, mode: "0644"))
         }
-        if names.contains("dns"), let domain = environment.domain {
+        let controller = DomainNames.isDomainController(services: host.services)
+        if controller, let domain = environment.domain {
+            files += DirectoryFiles.files(host, in: environment, domain: domain)
+        }
+        if Firewall.enforces(host, in: environment) {
+            files.append(ResolvedFile(path: "/etc/nftables.conf", contents: Array(Firewall.ruleset(host, in: environment).utf8), owner: nil, mode: "0755"))
+        }
+        files += DecoyDocuments.files(environment, organization: organization, shares: names.contains("smb") && !controller,
+                                      mailboxes: names.contains("smtp") && host.owner == nil)
+        if names.contains("http"), !written.contains("/var/www/html/staff.html"), !environment.people.isEmpty {
+            files.append(ResolvedFile(path: "/var/www/html/staff.html", contents: Array(CompanySite.staff(environment, organization: organization).utf8),
+                                      owner: nil, mode: "0644"))
+        }
+        if names.contains("dns"), !controller, let domain = environment.domain {
             files.append(ResolvedFile(path: "/etc/bind/named.conf.local", contents: Array("""
                 zone "\(domain)" {
                     type master;
@@ -140,7 +156,7 @@ public enum SeedRenderer {
 
                 """.utf8), owner: nil, mode: "0644"))
         }
-        if names.contains("smb") {
+        if names.contains("smb"), !controller {
             let workgroup = String((environment.domain?.split(separator: ".").first.map(String.init) ?? environment.name).uppercased().prefix(15))
             var smb = """
                 [global]
@@ -177,13 +193,21 @@ public enum SeedRenderer {
         if names.contains("smtp") {
             commands.append("postconf -e myhostname=\(fqdn) mydomain=\(environment.domain ?? fqdn) 'smtpd_banner=$myhostname ESMTP \(shellSafe(organization)) mail service'")
         }
-        if names.contains("smb") {
+        if Firewall.enforces(host, in: environment) {
+            // The image's nftables service may have run before this seed wrote the ruleset.
+            commands.append("nft -f /etc/nftables.conf")
+        }
+        let controller = DomainNames.isDomainController(services: host.services)
+        if names.contains("smb"), !controller {
             let departments = Set(environment.people.compactMap(\.department)).sorted().map(groupName)
             for folder in ["public"] + departments { commands.append("mkdir -p /srv/shares/\(folder) && chmod 2775 /srv/shares/\(folder)") }
             for department in departments { commands.append("chgrp \(department) /srv/shares/\(department) || true") }
             for person in environment.people {
                 commands.append("printf '%s\\n%s\\n' '\(shellSafe(person.password ?? ""))' '\(shellSafe(person.password ?? ""))' | smbpasswd -s -a \(person.user) >/dev/null")
             }
+        }
+        if !environment.people.isEmpty, (names.contains("smb") && !controller) || (names.contains("smtp") && host.owner == nil) {
+            commands.append(DecoyDocuments.ageCommand)
         }
         return commands
     }
@@ -249,6 +273,8 @@ enum CompanySite {
             let mail = environment.domain.map { "\(person.user)@\($0)" } ?? person.user
             contacts += "      <li>\(escape(department)): \(escape(person.name)), \(escape(person.title ?? "")) &lt;\(escape(mail))&gt;</li>\n"
         }
+        let departmentLine = departments.isEmpty ? ""
+            : "  <p>\(departments.count) departments: \(escape(departments.joined(separator: ", "))). <a href=\"staff.html\">Our people</a></p>\n"
         return """
             <!DOCTYPE html>
             <html lang="en">
@@ -259,10 +285,29 @@ enum CompanySite {
               <h2>Contact</h2>
               <ul>
             \(contacts)  </ul>
-            </body>
+            \(departmentLine)</body>
             </html>
 
             """
+    }
+
+    /// Everyone, by department, with their title and address.
+    static func staff(_ environment: ResolvedEnvironment, organization: String) -> String {
+        var body = ""
+        let departments = Set(environment.people.compactMap(\.department)).sorted()
+        for department in departments + [""] {
+            let members = environment.people.filter { ($0.department ?? "") == department }
+            guard !members.isEmpty else { continue }
+            body += "  <h2>\(escape(department.isEmpty ? "Staff" : department))</h2>\n  <ul>\n"
+            for person in members {
+                let mail = environment.domain.map { "\(person.user)@\($0)" } ?? person.user
+                body += "    <li>\(escape(person.name)), \(escape(person.title ?? "")) &lt;\(escape(mail))&gt;</li>\n"
+            }
+            body += "  </ul>\n"
+        }
+        let title = escape(organization) + ": our people"
+        return "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>\(title)</title></head>\n<body>\n  <h1>\(title)</h1>\n"
+            + body + "</body>\n</html>\n"
     }
 
     static func escape(_ text: String) -> String {

@@ -17,6 +17,12 @@ public struct Domain: LibvirtDocument, Equatable {
     public var sysinfo: DomainSysinfo?
     /// A virtio-serial channel for the QEMU guest agent (exec, operation tests).
     public var guestAgent = false
+    /// A pvpanic device: a guest kernel's panic reaches libvirt at once (`on_crash`), instead of a
+    /// domain that looks running while its kernel is dead.
+    public var panicDevice = false
+    /// TCG's translation cache (`<tcg><tb-cache>`), in MiB; nil keeps QEMU's default (1 GiB, filled
+    /// lazily but never given back). Only for type `qemu`.
+    public var tcgCacheMiB: UInt64?
 
     public init(type: String, name: String, uuid: String, description: String? = nil, metadata: DomainMetadata? = nil,
                 memoryMiB: UInt64, vcpus: Int, os: DomainOS, cpuMode: String? = nil, disks: [DomainDisk] = [],
@@ -45,7 +51,11 @@ public struct Domain: LibvirtDocument, Equatable {
         var os = os
         if sysinfo != nil { os.smbiosFromSysinfo = true }
         children.append(os.xmlElement)
-        children.append(XMLElement("features", children: [XMLElement("acpi"), XMLElement("apic")]))
+        var features = [XMLElement("acpi"), XMLElement("apic")]
+        if let tcgCacheMiB, type == "qemu" {
+            features.append(XMLElement("tcg", children: [XMLElement("tb-cache", attributes: [("unit", "MiB")], text: String(tcgCacheMiB))]))
+        }
+        children.append(XMLElement("features", children: features))
         if let cpuMode { children.append(XMLElement("cpu", attributes: [("mode", cpuMode)])) }
         children.append(XMLElement("clock", attributes: [("offset", "utc")]))
         children.append(XMLElement("on_poweroff", text: "destroy"))
@@ -66,6 +76,7 @@ public struct Domain: LibvirtDocument, Equatable {
             ]))
         }
         devices.append(XMLElement("rng", attributes: [("model", "virtio")], children: [XMLElement("backend", attributes: [("model", "random")], text: "/dev/urandom")]))
+        if panicDevice { devices.append(XMLElement("panic", attributes: [("model", "isa")])) }
         children.append(XMLElement("devices", children: devices))
         return XMLElement("domain", attributes: [("type", type)], children: children)
     }
@@ -90,6 +101,13 @@ public struct DomainMetadata: Sendable, Equatable {
     public var expectations: [String: String] = [:]
     /// The topology's operation tests run from inside this host.
     public var checks: [DomainMetadataCheck] = []
+    /// How many times a host that panics or misses its health deadline is started again.
+    public var retries = 2
+    /// When the host boots among its environment's: 0 first (gateways, directory, DNS), then 1
+    /// (other servers), then 2 (workstations).
+    public var bootOrder = 1
+    /// What `reset --evidence` takes from inside the running guest before stopping it.
+    public var evidence: [DomainMetadataEvidence] = []
 
     public init(environment: String, host: String, digest: String, healthTimeoutSeconds: Int = 120,
                 probes: [String] = [], interfaces: [DomainMetadataInterface] = [], instanceOf: String? = nil) {
@@ -113,8 +131,11 @@ public struct DomainMetadata: Sendable, Equatable {
             XMLElement("check", namespace: ns, attributes: attributes(("to", check.to), ("address", check.address), ("port", check.port.map(String.init)),
                                                                      ("name", check.name), ("expect", check.expect)))
         }
+        children += evidence.map { XMLElement("evidence", namespace: ns, attributes: [("file", $0.file)], text: $0.command) }
         return XMLElement("host", namespace: ns, attributes: attributes(("environment", environment), ("instance-of", instanceOf), ("name", host),
-                                                                        ("digest", digest), ("timeout", String(healthTimeoutSeconds))), children: children)
+                                                                        ("digest", digest), ("timeout", String(healthTimeoutSeconds)),
+                                                                        ("retries", String(retries)), ("boot-order", String(bootOrder))),
+                          children: children)
     }
 
     /// Reads the element back from what `virDomainGetMetadata` returns; nil for anything else.
@@ -127,6 +148,12 @@ public struct DomainMetadata: Sendable, Equatable {
         self.digest = digest
         instanceOf = element[attribute: "instance-of"]
         healthTimeoutSeconds = element[attribute: "timeout"].flatMap(Int.init) ?? 120
+        retries = element[attribute: "retries"].flatMap(Int.init) ?? 2
+        bootOrder = element[attribute: "boot-order"].flatMap(Int.init) ?? 1
+        evidence = element.children("evidence").compactMap { child in
+            guard let file = child[attribute: "file"], let command = child.text else { return nil }
+            return DomainMetadataEvidence(file: file, command: command)
+        }
         probes = element.children("probe").compactMap(\.text)
         checks = element.children("check").compactMap { child in
             guard let expect = child[attribute: "expect"] else { return nil }
@@ -158,6 +185,17 @@ public struct DomainMetadataCheck: Sendable, Equatable {
         self.port = port
         self.name = name
         self.expect = expect
+    }
+}
+
+/// A file of evidence made inside the guest: `command`'s output (run by `sh -c`), kept as `file`.
+public struct DomainMetadataEvidence: Sendable, Equatable {
+    public var file: String
+    public var command: String
+
+    public init(file: String, command: String) {
+        self.file = file
+        self.command = command
     }
 }
 

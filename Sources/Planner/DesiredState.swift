@@ -24,6 +24,9 @@ public struct DesiredState: Sendable {
         public var seed: SeedVolume
         /// libvirt names of the networks it attaches to.
         public var networks: [String]
+        /// Host memory it may take: the guest's memory plus what QEMU needs beside it (TCG's
+        /// translation cache under emulation, the process itself).
+        public var hostMemoryMiB: UInt64 = 0
     }
 
     public struct SeedVolume: Sendable {
@@ -57,7 +60,8 @@ public struct DesiredState: Sendable {
             return DomainObject(name: host.libvirtName, host: host.name, xml: document.xml, digest: document.digest ?? "",
                                 volume: host.volumeName.flatMap { volumes[$0] },
                                 seed: SeedVolume(name: Identifiers.seedName(domain: host.libvirtName), seed: seed.seed),
-                                networks: Array(Set(host.interfaces.compactMap { libvirtNames[$0.network] })).sorted())
+                                networks: Array(Set(host.interfaces.compactMap { libvirtNames[$0.network] })).sorted(),
+                                hostMemoryMiB: DocumentRenderer.hostMemoryMiB(host, acceleration: acceleration))
         }
     }
 
