@@ -32,8 +32,9 @@ public enum Deployer {
     }
 
     /// The steps `apply` would run, for counting them before they run.
-    public static func steps(_ planned: [(plan: Plan, desired: DesiredState)], hypervisor: any Hypervisor, capture: (any TrafficCapture)?) -> [Vertex] {
-        planned.flatMap { PlanExecutor.vertices(for: $0.plan, desired: $0.desired, hypervisor: hypervisor, capture: capture) }
+    public static func steps(_ planned: [(plan: Plan, desired: DesiredState)], hypervisor: any Hypervisor, capture: (any TrafficCapture)?,
+                             startDomains: Bool = true) -> [Vertex] {
+        planned.flatMap { PlanExecutor.vertices(for: $0.plan, desired: $0.desired, hypervisor: hypervisor, capture: capture, startDomains: startDomains) }
     }
 
     /// The plan that removes everything of `environment`: domains, overlays, networks, pool.

@@ -21,6 +21,19 @@ public struct HostHealth: Sendable, Codable {
     public var healthy: Bool { probes.allSatisfy(\.passed) }
     /// Seconds from the start of the check until every probe passed.
     public var seconds: Double?
+    /// Starts it took (set when the boot scheduler started the host): more than 1 means restarts.
+    public var attempts: Int?
+    /// The console's last lines, when the host was restarted or never became healthy.
+    public var console: [String]?
+
+    public init(host: String, domain: String, state: String, addresses: [String], probes: [ProbeResult], seconds: Double? = nil) {
+        self.host = host
+        self.domain = domain
+        self.state = state
+        self.addresses = addresses
+        self.probes = probes
+        self.seconds = seconds
+    }
 }
 
 /// Runs each host's probes (kept in its metadata) in parallel, retrying until they pass or the
@@ -80,8 +93,11 @@ public struct HealthChecker: Sendable {
         }
     }
 
-    private func checkHost(_ domain: LiveDomain, _ metadata: DomainMetadata, environment: String, wait: Bool, deadline: Date,
-                           start: Date, leases: LeaseCache, addresses: [String: String], cancellation: Cancellation) async -> HostHealth {
+    /// `stopWhenDown`: give up as soon as the domain is no longer running (a panicked guest's
+    /// pvpanic device stops it; it will not become healthy by waiting).
+    func checkHost(_ domain: LiveDomain, _ metadata: DomainMetadata, environment: String, wait: Bool, deadline: Date,
+                   start: Date, leases: LeaseCache, addresses: [String: String], cancellation: Cancellation,
+                   stopWhenDown: Bool = false) async -> HostHealth {
         var results = metadata.probes.map { ProbeResult(probe: $0, passed: false, detail: "not tried") }
         var state = domain.state.rawValue
         while true {
@@ -92,6 +108,10 @@ public struct HealthChecker: Sendable {
                 if let observed = outcome.state { state = observed }
             }
             if results.allSatisfy(\.passed) || !wait || Date() >= deadline || cancellation.isCancelled { break }
+            if stopWhenDown, let current = try? await hypervisor.domainState(name: domain.name), current != .running {
+                state = current.rawValue
+                break
+            }
             try? await Task.sleep(nanoseconds: UInt64(interval * 1_000_000_000))
             await leases.invalidate()
         }

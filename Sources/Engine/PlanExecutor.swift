@@ -10,7 +10,10 @@ import Planner
 /// and networks come before the domains that use them; a replaced object is torn down before it
 /// is built again.
 public enum PlanExecutor {
-    public static func vertices(for plan: Plan, desired: DesiredState?, hypervisor: any Hypervisor, capture: (any TrafficCapture)? = nil) -> [Vertex] {
+    /// `startDomains: false` defines domains without starting them, for the boot scheduler to start
+    /// in order and at its pace.
+    public static func vertices(for plan: Plan, desired: DesiredState?, hypervisor: any Hypervisor, capture: (any TrafficCapture)? = nil,
+                                startDomains: Bool = true) -> [Vertex] {
         var vertices: [Vertex] = []
         let poolName = desired?.poolName ?? Identifiers.poolName(environment: plan.environment)
         let networksByName = Dictionary((desired?.networks ?? []).map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
@@ -70,16 +73,16 @@ public enum PlanExecutor {
                 if action.kind == .replace, let domain = domainsByName[name] {
                     let dependencies = [down(action)] + buildDependencies(of: domain, poolName: poolName, ids: ids)
                     vertices.append(Vertex(id: up(action), label: "recreate domain \(name)", dependencies: dependencies) {
-                        try await build(domain, poolName: poolName, hypervisor: hypervisor)
+                        try await build(domain, poolName: poolName, hypervisor: hypervisor, start: startDomains)
                     })
                 }
             case (.domain, .create):
                 guard let domain = domainsByName[name] else { continue }
                 vertices.append(Vertex(id: up(action), label: "create domain \(name)", dependencies: buildDependencies(of: domain, poolName: poolName, ids: ids)) {
-                    try await build(domain, poolName: poolName, hypervisor: hypervisor)
+                    try await build(domain, poolName: poolName, hypervisor: hypervisor, start: startDomains)
                 })
             case (.domain, .start):
-                guard let domain = domainsByName[name] else { continue }
+                guard startDomains, let domain = domainsByName[name] else { continue }
                 vertices.append(Vertex(id: up(action), label: "start domain \(name)", dependencies: buildDependencies(of: domain, poolName: poolName, ids: ids)) {
                     try await hypervisor.startDomain(name: name)
                 })
@@ -132,7 +135,7 @@ public enum PlanExecutor {
     }
 
     /// A fresh overlay and seed (replacing any left by an interrupted run), the definition, the start.
-    private static func build(_ domain: DesiredState.DomainObject, poolName: String, hypervisor: any Hypervisor) async throws {
+    private static func build(_ domain: DesiredState.DomainObject, poolName: String, hypervisor: any Hypervisor, start: Bool) async throws {
         if let volume = domain.volume {
             try await hypervisor.deleteVolume(pool: poolName, name: volume.name)
             try await hypervisor.createVolume(pool: poolName, xml: volume.xml)
@@ -144,6 +147,6 @@ public enum PlanExecutor {
         try await hypervisor.createVolume(pool: poolName, xml: DocumentRenderer.seedVolumeDocument(name: seed.name, bytes: image.count).serialized())
         try await hypervisor.uploadVolume(pool: poolName, name: seed.name, bytes: image)
         try await hypervisor.defineDomain(xml: domain.xml)
-        try await hypervisor.startDomain(name: domain.name)
+        if start { try await hypervisor.startDomain(name: domain.name) }
     }
 }

@@ -114,6 +114,21 @@ public enum Resetter {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try encoder.encode(leases).write(to: URL(fileURLWithPath: folder + "/leases.json"))
             kept.append(folder + "/leases.json")
+            // Logs that live only in the running guest (a firewall's drops) are read before it stops.
+            if live.state == .running {
+                for item in metadata.evidence {
+                    let path = folder + "/" + item.file
+                    let text: String
+                    do {
+                        let result = try await GuestExec(hypervisor: hypervisor).run(domain: name, arguments: ["sh", "-c", item.command], timeout: 30)
+                        text = result.stdout
+                    } catch {
+                        text = "decoynet: could not read this from the guest: \(error)\n"
+                    }
+                    try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+                    kept.append(path)
+                }
+            }
         }
         // QEMU takes a second or two to exit; the fresh overlay is made meanwhile. Moving or
         // unlinking the old one while QEMU still has it open is safe: its last writes land in

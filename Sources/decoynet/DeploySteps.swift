@@ -65,10 +65,14 @@ func makePlan(_ environment: ResolvedEnvironment, hypervisor: LibvirtHypervisor,
     case .qemu: .qemu
     }
     do {
-        let poolRoot = ProcessInfo.processInfo.environment["DECOYNET_POOL_ROOT"].flatMap { $0.isEmpty ? nil : $0 } ?? Deployer.defaultPoolRoot
-        return try await Deployer.plan(environment, hypervisor: hypervisor, acceleration: acceleration, poolRoot: poolRoot)
+        return try await Deployer.plan(environment, hypervisor: hypervisor, acceleration: acceleration, poolRoot: poolRoot())
     } catch {
         Terminal.error("error: \(error)")
         throw ExitCode.failure
     }
+}
+
+/// Where overlays go: `DECOYNET_POOL_ROOT` when set, else the default.
+func poolRoot() -> String {
+    ProcessInfo.processInfo.environment["DECOYNET_POOL_ROOT"].flatMap { $0.isEmpty ? nil : $0 } ?? Deployer.defaultPoolRoot
 }

@@ -54,3 +54,65 @@ final class Progress: @unchecked Sendable {
         Terminal.errorInline("\n")
     }
 }
+
+/// Prints the boot scheduler's progress: a live line on a terminal (healthy, booting, restarted),
+/// one line per host otherwise; restarts and failures always with the console's last lines.
+final class BootProgress: @unchecked Sendable {
+    private let lock = NSLock()
+    private let total: Int
+    private let start = Date()
+    private let quiet: Bool
+    private var booting = 0
+    private var healthy = 0
+    private var failed = 0
+    private var restarted = Set<String>()
+
+    init(total: Int, quiet: Bool) {
+        self.total = total
+        self.quiet = quiet
+    }
+
+    var restartedDomains: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return restarted.sorted()
+    }
+
+    func handle(_ event: BootScheduler.Event) {
+        lock.lock()
+        defer { lock.unlock() }
+        var lines: [String] = []
+        switch event {
+        case let .started(_, domain, attempt):
+            if attempt == 1 { booting += 1 }
+            if !Terminal.isInteractive { lines.append("boot \(domain)\(attempt > 1 ? " (attempt \(attempt))" : "")") }
+        case let .healthy(_, domain, seconds):
+            booting -= 1
+            healthy += 1
+            if !Terminal.isInteractive { lines.append(String(format: "healthy %@ after %.1fs (%d/%d)", domain, seconds, healthy, total)) }
+        case let .restarting(_, domain, reason, attempt, console):
+            restarted.insert(domain)
+            lines.append("restarting \(domain) (attempt \(attempt)): \(reason)")
+            lines += console.map { "  | " + $0 }
+        case let .unhealthy(_, domain, reason):
+            booting -= 1
+            failed += 1
+            lines.append("unhealthy \(domain): \(reason)")
+        }
+        guard !quiet else { return }
+        if Terminal.isInteractive {
+            if !lines.isEmpty { Terminal.errorInline("\r\u{1B}[2K" + lines.joined(separator: "\n") + "\n") }
+            var line = "\r\u{1B}[2Kboot: \(healthy)/\(total) healthy, \(booting) booting"
+            if !restarted.isEmpty { line += ", \(restarted.count) restarted" }
+            if failed > 0 { line += ", \(failed) unhealthy" }
+            Terminal.errorInline(line + String(format: ", %.0fs", Date().timeIntervalSince(start)))
+        } else {
+            for line in lines { Terminal.error(line) }
+        }
+    }
+
+    func finish() {
+        guard !quiet, Terminal.isInteractive else { return }
+        Terminal.errorInline("\n")
+    }
+}

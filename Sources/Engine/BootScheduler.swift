@@ -1,0 +1,164 @@
+import Foundation
+import Hypervisor
+import LibvirtXML
+
+/// Starts an environment's hosts in order and at a pace the machine can carry, and restarts those
+/// that fail to boot.
+///
+/// Under emulation a guest's boot costs seconds to tens of seconds of one core, so booting more
+/// guests at once than there are cores only makes each boot slower (and starves kernels until some
+/// panic). The scheduler keeps at most `slots` hosts booting, where a host boots from its start until
+/// it is healthy; gateways, directories and DNS first (`boot-order` 0), then servers, then the
+/// people's machines, across copies in turn. A host that panics (its pvpanic device stops the
+/// domain), stops, or misses its health deadline (counted from its own start) is started again, up
+/// to its `retries`, and the last lines of its console go with the report.
+public struct BootScheduler: Sendable {
+    public var hypervisor: any Hypervisor
+    public var checker: HealthChecker
+    /// Hosts booting at once.
+    public var slots: Int
+    /// Overrides each host's own health timeout, in seconds.
+    public var timeout: Double?
+
+    public init(hypervisor: any Hypervisor, checker: HealthChecker, slots: Int, timeout: Double? = nil) {
+        self.hypervisor = hypervisor
+        self.checker = checker
+        self.slots = max(1, slots)
+        self.timeout = timeout
+    }
+
+    public enum Event: Sendable {
+        case started(host: String, domain: String, attempt: Int)
+        case healthy(host: String, domain: String, seconds: Double)
+        case restarting(host: String, domain: String, reason: String, attempt: Int, console: [String])
+        case unhealthy(host: String, domain: String, reason: String)
+    }
+
+    /// Boots every host of `environments` that is not running and checks the running ones; returns
+    /// their health in domain order.
+    public func boot(environments: [String], cancellation: Cancellation = Cancellation(),
+                     onEvent: @escaping @Sendable (Event) -> Void = { _ in }) async throws -> [HostHealth] {
+        let all = try await hypervisor.domains().compactMap { domain -> (LiveDomain, DomainMetadata)? in
+            guard let xml = domain.metadata, let metadata = DomainMetadata(xml: xml), environments.contains(metadata.environment) else { return nil }
+            return (domain, metadata)
+        }
+        var addresses: [String: [String: String]] = [:]
+        for (_, metadata) in all { addresses[metadata.environment, default: [:]][metadata.host] = metadata.interfaces.first?.address }
+        // Each environment's hosts in their boot order; copies take turns, so each gets its router first.
+        var position: [String: Int] = [:]
+        let ordered = all.enumerated().map { index, host -> (key: [Int], host: (LiveDomain, DomainMetadata)) in
+            let environment = environments.firstIndex(of: host.1.environment) ?? 0
+            let rank = position[host.1.environment + "/\(host.1.bootOrder)", default: 0]
+            position[host.1.environment + "/\(host.1.bootOrder)"] = rank + 1
+            return ([host.1.bootOrder, rank, environment, index], host)
+        }.sorted { $0.key.lexicographicallyPrecedes($1.key) }.map(\.host)
+
+        let gate = BootGate(slots: slots)
+        let leases = LeaseCache(hypervisor: hypervisor)
+        return await withTaskGroup(of: HostHealth.self) { group in
+            // Hosts already running need no slot: they are only checked.
+            for (domain, metadata) in ordered where domain.state == .running {
+                let known = addresses[metadata.environment] ?? [:]
+                group.addTask {
+                    let start = Date()
+                    let deadline = start.addingTimeInterval(timeout ?? Double(metadata.healthTimeoutSeconds))
+                    return await checker.checkHost(domain, metadata, environment: metadata.environment, wait: true, deadline: deadline, start: start,
+                                                   leases: leases, addresses: known, cancellation: cancellation)
+                }
+            }
+            for (domain, metadata) in ordered where domain.state != .running {
+                await gate.acquire()
+                if cancellation.isCancelled {
+                    await gate.release()
+                    break
+                }
+                let known = addresses[metadata.environment] ?? [:]
+                group.addTask {
+                    let health = await bootHost(domain, metadata, leases: leases, addresses: known, cancellation: cancellation, onEvent: onEvent)
+                    await gate.release()
+                    return health
+                }
+            }
+            var results: [HostHealth] = []
+            for await health in group { results.append(health) }
+            return results.sorted { $0.domain < $1.domain }
+        }
+    }
+
+    private func bootHost(_ domain: LiveDomain, _ metadata: DomainMetadata, leases: LeaseCache, addresses: [String: String],
+                          cancellation: Cancellation, onEvent: @escaping @Sendable (Event) -> Void) async -> HostHealth {
+        var attempt = 1
+        var lastConsole: [String] = []
+        while true {
+            let start = Date()
+            do {
+                if (try? await hypervisor.domainState(name: domain.name)) != .running { try await hypervisor.startDomain(name: domain.name) }
+            } catch {
+                var health = HostHealth(host: metadata.host, domain: domain.name, state: "shutoff", addresses: metadata.interfaces.map(\.address),
+                                        probes: [ProbeResult(probe: "running", passed: false, detail: "could not start: \(error)")])
+                health.attempts = attempt
+                onEvent(.unhealthy(host: metadata.host, domain: domain.name, reason: "could not start: \(error)"))
+                return health
+            }
+            onEvent(.started(host: metadata.host, domain: domain.name, attempt: attempt))
+            let deadline = start.addingTimeInterval(timeout ?? Double(metadata.healthTimeoutSeconds))
+            var health = await checker.checkHost(domain, metadata, environment: metadata.environment, wait: true, deadline: deadline, start: start,
+                                                 leases: leases, addresses: addresses, cancellation: cancellation, stopWhenDown: true)
+            health.attempts = attempt
+            if health.healthy {
+                if attempt > 1 { health.console = lastConsole }
+                onEvent(.healthy(host: metadata.host, domain: domain.name, seconds: Date().timeIntervalSince(start)))
+                return health
+            }
+            let state = (try? await hypervisor.domainState(name: domain.name)) ?? .unknown
+            let reason = state == .running
+                ? "not healthy \(Int(Date().timeIntervalSince(start))) s after its start (\(health.probes.filter { !$0.passed }.map(\.probe).joined(separator: ", ")))"
+                : "its domain is \(state.rawValue) (a kernel panic stops it)"
+            lastConsole = await consoleTail(domain.name)
+            health.console = lastConsole
+            guard attempt <= metadata.retries, !cancellation.isCancelled else {
+                onEvent(.unhealthy(host: metadata.host, domain: domain.name, reason: reason))
+                return health
+            }
+            onEvent(.restarting(host: metadata.host, domain: domain.name, reason: reason, attempt: attempt + 1, console: lastConsole))
+            if state == .running || state == .paused || state == .crashed { try? await hypervisor.stopDomain(name: domain.name) }
+            attempt += 1
+        }
+    }
+
+    /// The console's last lines, from the log libvirt keeps of it (on this machine only).
+    private func consoleTail(_ domain: String, lines: Int = 8) async -> [String] {
+        guard let definition = try? await hypervisor.domainXML(name: domain), let path = Resetter.consoleLog(in: definition),
+              let handle = FileHandle(forReadingAtPath: path) else { return [] }
+        defer { try? handle.close() }
+        let size = (try? handle.seekToEnd()) ?? 0
+        try? handle.seek(toOffset: size > 16384 ? size - 16384 : 0)
+        let text = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
+        return text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).map { String($0) }
+            .filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }.suffix(lines).map { $0 }
+    }
+}
+
+/// A counting semaphore for boot slots, handed out in the order asked.
+actor BootGate {
+    private var free: Int
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(slots: Int) { free = slots }
+
+    func acquire() async {
+        if free > 0 {
+            free -= 1
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    func release() {
+        if waiting.isEmpty {
+            free += 1
+        } else {
+            waiting.removeFirst().resume()
+        }
+    }
+}
