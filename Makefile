@@ -3,7 +3,7 @@ SWIFT ?= swift
 BIN := .build/debug/decoynet
 LAB := ip netns exec decoynet-lab
 
-.PHONY: all deps build release test demo demo-down lab lab-down bench bench-deploy bench-images images clean
+.PHONY: all deps build release test demo demo-down lab lab-down bench bench-deploy bench-images bench-enterprise images clean
 
 all: build
 
@@ -56,6 +56,12 @@ bench-images: build lab images
 	@scripts/install-deps.sh bench
 	$(SWIFT) build -c release --product decoynet
 	benchmarks/images.sh
+
+# enterprise.yaml applied, tested and destroyed (about half an hour here; not part of make test).
+bench-enterprise: build lab images
+	@scripts/install-deps.sh bench
+	$(SWIFT) build -c release --product decoynet
+	benchmarks/enterprise.sh
 
 clean:
 	rm -rf .build out

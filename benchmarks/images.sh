@@ -61,7 +61,7 @@ boot_row() { # label, host fields (YAML flow mapping body), optional top-level Y
 
 echo "== each image booted alone (TCG here), until every probe of the host passes"
 printf '%-18s %-30s %-30s %s\n' "image" "healthy after apply (s)" "QEMU CPU until then (s)" "probes"
-for template in tiny workstation linux-server web-server mail-server dns-server proxy file-server database router; do
+for template in tiny workstation linux-server web-server mail-server dns-server proxy file-server domain-controller database router; do
     boot_row "$template" "template: $template"
 done
 # A PC as a company has them: its owner's account and a file, and a declared service answering.

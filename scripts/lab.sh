@@ -43,6 +43,17 @@ up() {
     fi
     ip -n "$namespace" link set lo up
 
+    # Same-page merging: guests of one image hold many identical pages (kernel, libraries, page
+    # cache); QEMU marks guest memory mergeable, KSM merges it (measured: 164 -> 103 MB of host
+    # memory per workstation). Off by default in Debian.
+    local ksm=/sys/kernel/mm/ksm
+    if [[ -w $ksm/run ]] && [[ $(cat "$ksm/run") != 1 ]]; then
+        echo 1000 >"$ksm/pages_to_scan"
+        echo 20 >"$ksm/sleep_millisecs"
+        echo 1 >"$ksm/run"
+        log "enabled kernel same-page merging (KSM)"
+    fi
+
     if ! pgrep -x virtlogd >/dev/null; then
         virtlogd -d
         log "started virtlogd"

@@ -134,7 +134,8 @@ public struct BootScheduler: Sendable {
         let size = (try? handle.seekToEnd()) ?? 0
         try? handle.seek(toOffset: size > 16384 ? size - 16384 : 0)
         let text = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
-        return text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).map { String($0) }
+        // `\r\n` is one Character in Swift: split on any newline.
+        return text.split(whereSeparator: \.isNewline).map { String($0) }
             .filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }.suffix(lines).map { $0 }
     }
 }

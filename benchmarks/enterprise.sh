@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# topologies/enterprise.yaml on this machine, measured (a table on stdout):
+#   alone      each template the enterprise uses, booted alone: QEMU CPU seconds until healthy; the
+#              CPU floor of the whole company is their sum over its hosts divided by the cores
+#   apply      seconds from `apply` to every host healthy, and that time over the floor (aim: 1.3)
+#   test       seconds of `decoynet test` (probes and the policy's checks), and whether it passed
+#   destroy    seconds of `destroy`, and what it left behind (domains, networks, pool, overlays, bridges)
+#   memory     the host's peak memory in use beyond what it used before, KSM's merged pages, and the
+#              proportional memory (PSS) of one workstation's QEMU
+#   qemu       CPU seconds of every QEMU of the company, and how many hosts needed a restart
+# Usage: benchmarks/enterprise.sh (about half an hour on 2 cores). FLOOR=skip leaves out `alone`.
+# Needs the lab (make lab) and the built images (make images); nothing else may run meanwhile.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=.build/release/decoynet
+lab=(ip netns exec decoynet-lab)
+topology=topologies/enterprise.yaml
+environment=acme
+[[ -x $bin ]] || swift build -c release --product decoynet >/dev/null
+work=$(mktemp -d)
+sampler=""
+cleanup() {
+    [[ -n $sampler ]] && kill "$sampler" 2>/dev/null || true
+    "${lab[@]}" "$bin" destroy "$environment" >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+now() { date +%s.%N; }
+cores=$(nproc)
+ticks_per_second=$(getconf CLK_TCK)
+available_kib() { awk '/^MemAvailable:/ { print $2 }' /proc/meminfo; }
+
+# CPU of one host alone, until every probe passes.
+declare -A alone
+if [[ ${FLOOR:-} != skip ]]; then
+    echo "== each template alone: QEMU CPU seconds until healthy"
+    for template in router web-server mail-server dns-server proxy domain-controller file-server linux-server database workstation; do
+        file=$work/alone.yaml
+        printf 'name: bench-alone\norganization: Bench Co.\ndomain: corp.bench.test\npeople: [{ user: tsato, name: Taro Sato, department: Sales }]\n' >"$file"
+        printf 'networks:\n  lan: { cidr: 10.192.1.0/24 }\nhosts:\n  h: { template: %s, interfaces: [{ network: lan }] }\n' "$template" >>"$file"
+        "${lab[@]}" "$bin" apply "$file" --json >"$work/alone.json" 2>/dev/null || echo "  ($template did not come up healthy)"
+        pid=$(pgrep -f "guest=bench-alone-h," | head -n 1)
+        alone[$template]=$(awk -v hz="$ticks_per_second" '{ printf "%.1f", ($14 + $15) / hz }' "/proc/$pid/stat")
+        printf '  %-18s %s\n' "$template" "${alone[$template]}"
+        "${lab[@]}" "$bin" destroy bench-alone >/dev/null 2>&1
+    done
+fi
+
+"${lab[@]}" "$bin" destroy "$environment" >/dev/null 2>&1 || true
+sync
+echo 3 >/proc/sys/vm/drop_caches
+baseline=$(available_kib)
+bridges_before=$(ip -n decoynet-lab -o link show | awk -F': ' '{ print $2 }' | sort | tr '\n' ' ')
+
+# Every second: the lowest available memory, each QEMU's CPU so far (kept after it exits).
+mkdir -p "$work/cpu"
+( lowest=$baseline
+  while true; do
+      current=$(available_kib)
+      (( current < lowest )) && lowest=$current && echo "$lowest" >"$work/lowest"
+      for pid in $(pgrep -f "guest=$environment-" || true); do
+          awk '{ print $14 + $15 }' "/proc/$pid/stat" >"$work/cpu/$pid" 2>/dev/null || true
+      done
+      sleep 1
+  done ) &
+sampler=$!
+echo "$baseline" >"$work/lowest"
+
+start=$(now)
+status=0
+"${lab[@]}" "$bin" apply "$topology" --json >"$work/apply.json" 2>"$work/apply.log" || status=$?
+applied=$(echo "$(now) - $start" | bc)
+restarted=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(len(r.get("restarted", [])))' "$work/apply.json" 2>/dev/null || echo "?")
+healthy=$(python3 -c 'import json,sys; h=json.load(open(sys.argv[1]))["health"] or []; print("%d/%d" % (sum(all(p["passed"] for p in x["probes"]) for x in h), len(h)))' "$work/apply.json" 2>/dev/null || echo "?")
+ksm=$(( $(cat /sys/kernel/mm/ksm/pages_sharing 2>/dev/null || echo 0) * 4 / 1024 ))
+pss=$(awk '/^Pss:/ { print int($2 / 1024) }' "/proc/$(pgrep -f "guest=$environment-ws-060," | head -n 1)/smaps_rollup" 2>/dev/null || echo "?")
+
+start=$(now)
+tested=0
+"${lab[@]}" "$bin" test "$environment" --json >"$work/test.json" 2>/dev/null || tested=$?
+test_seconds=$(echo "$(now) - $start" | bc)
+checks=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("%d/%d" % (sum(x["passed"] for x in r), len(r)))' "$work/test.json" 2>/dev/null || echo "?")
+
+kill "$sampler" 2>/dev/null || true
+sampler=""
+qemu_cpu=$(cat "$work"/cpu/* 2>/dev/null | awk -v hz="$ticks_per_second" '{ s += $1 } END { printf "%.0f", s / hz }')
+lowest=$(cat "$work/lowest")
+
+start=$(now)
+"${lab[@]}" "$bin" destroy "$environment" >/dev/null 2>&1 || true
+destroyed=$(echo "$(now) - $start" | bc)
+left=""
+virsh -c qemu:///system list --all --name | grep -q "^$environment-" && left+=" domains"
+virsh -c qemu:///system net-list --all --name | grep -q "^$environment-" && left+=" networks"
+virsh -c qemu:///system pool-list --all --name | grep -q "decoynet-$environment" && left+=" pool"
+[[ -n $(ls -A "/var/lib/decoynet/pools/$environment" 2>/dev/null) ]] && left+=" overlays"
+[[ $(ip -n decoynet-lab -o link show | awk -F': ' '{ print $2 }' | sort | tr '\n' ' ') != "$bridges_before" ]] && left+=" links"
+pgrep -f "guest=$environment-" >/dev/null && left+=" qemu"
+
+floor="-"
+ratio="-"
+if [[ ${FLOOR:-} != skip ]]; then
+    floor=$(python3 - "$topology" <<PYEOF
+import re, sys
+counts = {}
+template = None
+for line in open(sys.argv[1]):
+    m = re.match(r"^  ([a-z0-9-]+):\s*$", line)
+    if m: template, count = None, 1
+    m = re.match(r"^    template: (\S+)", line)
+    if m: template = m.group(1); counts[template] = counts.get(template, 0) + 1
+    m = re.match(r"^    count: (\d+)", line)
+    if m and template: counts[template] += int(m.group(1)) - 1
+cpu = {$(for t in "${!alone[@]}"; do printf '"%s": %s, ' "$t" "${alone[$t]}"; done)}
+print("%.0f" % (sum(cpu[t] * n for t, n in counts.items()) / $cores))
+PYEOF
+)
+    ratio=$(echo "scale=2; $applied / $floor" | bc)
+fi
+
+echo
+echo "== topologies/enterprise.yaml on $cores cores (TCG), one run"
+printf '%-44s %s\n' "measure" "value"
+printf '%-44s %.0f s (exit %d; %s hosts healthy)\n' "apply until every host healthy" "$applied" "$status" "$healthy"
+printf '%-44s %s s; measured / floor = %s\n' "CPU floor (alone boot CPU / cores)" "$floor" "$ratio"
+printf '%-44s %.0f s (exit %d; %s passed)\n' "test (probes and checks)" "$test_seconds" "$tested" "$checks"
+printf '%-44s %.1f s; left behind: %s\n' "destroy" "$destroyed" "${left:-nothing}"
+printf '%-44s %d MiB\n' "peak host memory in use beyond the baseline" "$(( (baseline - lowest) / 1024 ))"
+printf '%-44s %s MiB merged by KSM; %s MiB PSS of one workstation QEMU\n' "memory detail" "$ksm" "$pss"
+printf '%-44s %s s\n' "QEMU CPU of the company" "$qemu_cpu"
+printf '%-44s %s\n' "hosts that needed a restart" "$restarted"
