@@ -9,6 +9,12 @@ public enum ResourceCheck {
         public var hosts: Int
         public var memoryMiB: UInt64
         public var diskMiB: UInt64
+
+        public init(hosts: Int, memoryMiB: UInt64, diskMiB: UInt64) {
+            self.hosts = hosts
+            self.memoryMiB = memoryMiB
+            self.diskMiB = diskMiB
+        }
     }
 
     public struct Available: Sendable, Equatable {
