@@ -8,7 +8,9 @@ import Topology
 enum DecoyDocuments {
     /// Lines of `DAYS PATH`, read by `ageCommand`.
     static let agesPath = "/etc/decoynet/decoy-ages"
-    static let ageCommand = "while read -r days path; do touch -d \"$days days ago\" \"$path\" 2>/dev/null; done < \(agesPath)"
+    /// One process for every file (perl-base is in every Debian system): a `touch` per file costs
+    /// minutes under emulation for a company's worth of documents.
+    static let ageCommand = "perl -ne 'chomp; my ($d, $p) = split / /, $_, 2; my $t = time - $d * 86400; utime $t, $t, $p' \(agesPath)"
 
     static func files(_ environment: ResolvedEnvironment, organization: String, shares: Bool, mailboxes: Bool) -> [ResolvedFile] {
         guard shares || mailboxes, !environment.people.isEmpty else { return [] }

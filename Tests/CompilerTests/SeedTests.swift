@@ -1,4 +1,5 @@
 import Compiler
+import Digest
 import Foundation
 import LibvirtXML
 import Testing
@@ -60,7 +61,13 @@ import Topology
         let files = try Self.seed("files", in: compiled)
         #expect(environment.people.count == 8)
         #expect(environment.people.allSatisfy { files.userData.contains("- name: \($0.user)\n") })
-        #expect(files.userData.contains("smbpasswd -s -a mkobayashi"))
+        // Their SMB accounts are written hashed into Samba's smbpasswd file (root's only).
+        #expect(files.userData.contains("- path: /etc/samba/smbpasswd\n  permissions: '0600'\n"))
+        let accounts = files.userData.split(separator: "\n").filter { $0.hasPrefix("  content: ") }
+            .compactMap { Data(base64Encoded: String($0.dropFirst(11))) }.map { String(decoding: $0, as: UTF8.self) }.first { $0.contains(":[U          ]:") }
+        let mkobayashi = try #require(environment.people.first { $0.user == "mkobayashi" }?.password)
+        #expect(accounts?.contains("\nmkobayashi:1001:\(String(repeating: "X", count: 32)):\(MD4.ntHash(mkobayashi)):[U          ]:LCT-00000000:\n") == true)
+        #expect(!files.userData.contains("smbpasswd -s -a"))
     }
 
     @Test func passwordsAndEmptyFilesAreWrittenAsCloudInitReadsThem() throws {

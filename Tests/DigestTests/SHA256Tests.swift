@@ -1,4 +1,5 @@
 import Digest
+import Foundation
 import Testing
 
 @Suite struct SHA256Tests {
@@ -29,5 +30,26 @@ import Testing
         }
         hasher.update(bytes[index...])
         #expect(hasher.finalize() == SHA256.hash(bytes))
+    }
+}
+
+/// RFC 1320's test suite, and an NT hash Samba computes for a known password.
+@Suite struct MD4Tests {
+    @Test func rfc1320Vectors() {
+        let vectors = [
+            ("", "31d6cfe0d16ae931b73c59d7e0c089c0"),
+            ("a", "bde52cb31de33e46245e05fbdbd6fb24"),
+            ("abc", "a448017aaf21d8525fc10ae87aa6729d"),
+            ("message digest", "d9130a8164549fe818874806e1c7014b"),
+            ("12345678901234567890123456789012345678901234567890123456789012345678901234567890", "e33b4ddc9c38f2199c3e7b164fcc0536"),
+        ]
+        for (text, digest) in vectors {
+            #expect(MD4.hash(Array(text.utf8)).map { String(format: "%02x", $0) }.joined() == digest, "\(text)")
+        }
+    }
+
+    @Test func ntHashOfAPassword() {
+        // The well-known NT hash of "password".
+        #expect(MD4.ntHash("password") == "8846F7EAEE8FB117AD06BDD830B7586C")
     }
 }
