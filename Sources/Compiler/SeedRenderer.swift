@@ -186,9 +186,10 @@ public enum SeedRenderer {
             files.append(ResolvedFile(path: "/etc/samba/smb.conf", contents: Array(smb.utf8), owner: nil, mode: "0644"))
             // Every person's SMB account, hashed here: one `smbpasswd -a` per person costs seconds
             // each under emulation. Users are made in this order on a fresh image: uids from 1000.
+            // `X`: the password does not expire; set on 2024-01-01 (a time of 0 means "must change").
             var accounts = ""
             for (index, person) in environment.people.enumerated() {
-                accounts += "\(person.user):\(1000 + index):\(String(repeating: "X", count: 32)):\(MD4.ntHash(person.password ?? "")):[U          ]:LCT-00000000:\n"
+                accounts += "\(person.user):\(1000 + index):\(String(repeating: "X", count: 32)):\(MD4.ntHash(person.password ?? "")):[UX         ]:LCT-65920080:\n"
             }
             files.append(ResolvedFile(path: "/etc/samba/smbpasswd", contents: Array(accounts.utf8), owner: nil, mode: "0600"))
         }

@@ -64,9 +64,9 @@ import Topology
         // Their SMB accounts are written hashed into Samba's smbpasswd file (root's only).
         #expect(files.userData.contains("- path: /etc/samba/smbpasswd\n  permissions: '0600'\n"))
         let accounts = files.userData.split(separator: "\n").filter { $0.hasPrefix("  content: ") }
-            .compactMap { Data(base64Encoded: String($0.dropFirst(11))) }.map { String(decoding: $0, as: UTF8.self) }.first { $0.contains(":[U          ]:") }
+            .compactMap { Data(base64Encoded: String($0.dropFirst(11))) }.map { String(decoding: $0, as: UTF8.self) }.first { $0.contains(":[UX         ]:") }
         let mkobayashi = try #require(environment.people.first { $0.user == "mkobayashi" }?.password)
-        #expect(accounts?.contains("\nmkobayashi:1001:\(String(repeating: "X", count: 32)):\(MD4.ntHash(mkobayashi)):[U          ]:LCT-00000000:\n") == true)
+        #expect(accounts?.contains("\nmkobayashi:1001:\(String(repeating: "X", count: 32)):\(MD4.ntHash(mkobayashi)):[UX         ]:LCT-65920080:\n") == true)
         #expect(!files.userData.contains("smbpasswd -s -a"))
     }
 
