@@ -12,8 +12,22 @@ enum DecoyDocuments {
     /// minutes under emulation for a company's worth of documents.
     static let ageCommand = "perl -ne 'chomp; my ($d, $p) = split / /, $_, 2; my $t = time - $d * 86400; utime $t, $t, $p' \(agesPath)"
 
-    static func files(_ environment: ResolvedEnvironment, organization: String, shares: Bool, mailboxes: Bool) -> [ResolvedFile] {
-        guard shares || mailboxes, !environment.people.isEmpty else { return [] }
+    /// Which documents a host holds: a file server (not the directory's own SMB) the homes and
+    /// shares, a mail server without an owner the mailboxes.
+    static func kinds(_ host: ResolvedHost) -> (shares: Bool, mailboxes: Bool) {
+        let names = Set(host.services.map(\.name))
+        return (names.contains("smb") && !DomainNames.isDomainController(services: host.services), names.contains("smtp") && host.owner == nil)
+    }
+
+    /// Whether the host holds any documents (and so needs `ageCommand`).
+    static func holds(_ host: ResolvedHost, in environment: ResolvedEnvironment) -> Bool {
+        let kinds = kinds(host)
+        return !environment.people.isEmpty && (kinds.shares || kinds.mailboxes)
+    }
+
+    static func files(_ host: ResolvedHost, in environment: ResolvedEnvironment, organization: String) -> [ResolvedFile] {
+        guard holds(host, in: environment) else { return [] }
+        let (shares, mailboxes) = kinds(host)
         var files: [ResolvedFile] = []
         var ages: [String] = []
         func add(_ path: String, _ text: String, owner: String?, mode: String = "0644", days: Int) {
@@ -27,7 +41,7 @@ enum DecoyDocuments {
                     add("/home/\(person.user)/Documents/\(document.name)", document.text, owner: person.user, days: document.days)
                 }
             }
-            for department in Set(environment.people.compactMap(\.department)).sorted() {
+            for department in environment.departments {
                 var random = SplitMix64(seed: seed("\(environment.name)/share/\(department)"))
                 let folder = "/srv/shares/\(SeedRenderer.groupName(department))"
                 let members = environment.people.filter { $0.department == department }
@@ -41,7 +55,7 @@ enum DecoyDocuments {
             for person in environment.people {
                 var random = SplitMix64(seed: seed("\(environment.name)/mail/\(person.user)"))
                 add("/var/mail/\(person.user)", mailbox(person, people: environment.people, domain: domain, organization: organization, random: &random),
-                    owner: person.user, mode: "0600", days: 1 + random.nextInt(below: 30))
+                    owner: person.user, mode: "0600", days: 1 + random.next(below: 30))
             }
         }
         files.append(ResolvedFile(path: agesPath, contents: Array((ages.joined(separator: "\n") + "\n").utf8), owner: nil, mode: "0644"))
@@ -55,8 +69,8 @@ enum DecoyDocuments {
     }
 
     static func personal(_ person: Person, organization: String, random: inout SplitMix64) -> [Document] {
-        let year = 2026 - random.nextInt(below: 3)
-        let quarter = 1 + random.nextInt(below: 4)
+        let year = 2026 - random.next(below: 3)
+        let quarter = 1 + random.next(below: 4)
         let department = person.department ?? "General"
         return [
             Document(name: "notes-\(year)-Q\(quarter).txt", text: """
@@ -67,23 +81,23 @@ enum DecoyDocuments {
                 - review vendor quotes before the end of the month
                 - VPN token renewal: ask IT
 
-                """, days: 30 + random.nextInt(below: 1000)),
+                """, days: 30 + random.next(below: 1000)),
             Document(name: "\(SeedRenderer.groupName(department))-expenses-\(year).csv", text: expenses(person.name, year: year, random: &random),
-                     days: 30 + random.nextInt(below: 1000)),
+                     days: 30 + random.next(below: 1000)),
             Document(name: "todo.txt", text: "TODO\n- submit timesheet\n- \(organization) all-hands on Friday\n- update password before it expires\n",
-                     days: 1 + random.nextInt(below: 60)),
+                     days: 1 + random.next(below: 60)),
         ]
     }
 
     static func departmental(_ department: String, members: [Person], organization: String, random: inout SplitMix64) -> [Document] {
-        let year = 2026 - random.nextInt(below: 2)
+        let year = 2026 - random.next(below: 2)
         var staff = "name,title,user\n"
         for person in members { staff += "\(person.name),\(person.title ?? ""),\(person.user)\n" }
         return [
-            Document(name: "\(department) staff list.csv", text: staff, days: 10 + random.nextInt(below: 200)),
-            Document(name: "\(department) budget \(year).csv", text: budget(department, year: year, random: &random), days: 60 + random.nextInt(below: 700)),
+            Document(name: "\(department) staff list.csv", text: staff, days: 10 + random.next(below: 200)),
+            Document(name: "\(department) budget \(year).csv", text: budget(department, year: year, random: &random), days: 60 + random.next(below: 700)),
             Document(name: "README.txt", text: "\(organization) - \(department) shared folder.\nDo not store personal data here.\n",
-                     days: 400 + random.nextInt(below: 700)),
+                     days: 400 + random.next(below: 700)),
         ]
     }
 
@@ -91,7 +105,7 @@ enum DecoyDocuments {
         var text = "date,description,amount\n"
         let items = ["Taxi", "Hotel", "Client lunch", "Train", "Conference fee", "Office supplies"]
         for month in 1 ... 6 {
-            text += "\(year)-\(month < 10 ? "0" : "")\(month)-\(10 + random.nextInt(below: 18)),\(items[random.nextInt(below: items.count)]),\(20 + random.nextInt(below: 480)).00\n"
+            text += "\(year)-\(month < 10 ? "0" : "")\(month)-\(10 + random.next(below: 18)),\(items[random.next(below: items.count)]),\(20 + random.next(below: 480)).00\n"
         }
         return text
     }
@@ -99,8 +113,8 @@ enum DecoyDocuments {
     static func budget(_ department: String, year: Int, random: inout SplitMix64) -> String {
         var text = "quarter,planned,actual\n"
         for quarter in 1 ... 4 {
-            let planned = 50_000 + random.nextInt(below: 150_000)
-            text += "Q\(quarter) \(year),\(planned),\(planned - 10_000 + random.nextInt(below: 20_000))\n"
+            let planned = 50_000 + random.next(below: 150_000)
+            text += "Q\(quarter) \(year),\(planned),\(planned - 10_000 + random.next(below: 20_000))\n"
         }
         return text
     }
@@ -112,11 +126,11 @@ enum DecoyDocuments {
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct"]
         var text = ""
         for index in 0 ..< 3 {
-            let sender = people[random.nextInt(below: people.count)]
-            let subject = subjects[random.nextInt(below: subjects.count)]
-            let day = 1 + random.nextInt(below: 28)
-            let month = months[min(months.count - 1, 3 * index + random.nextInt(below: 3))]
-            let date = "\(days[random.nextInt(below: days.count)]) \(month) \(day < 10 ? " " : "")\(day) 09:\(10 + random.nextInt(below: 49)):00 2026"
+            let sender = people[random.next(below: people.count)]
+            let subject = subjects[random.next(below: subjects.count)]
+            let day = 1 + random.next(below: 28)
+            let month = months[min(months.count - 1, 3 * index + random.next(below: 3))]
+            let date = "\(days[random.next(below: days.count)]) \(month) \(day < 10 ? " " : "")\(day) 09:\(10 + random.next(below: 49)):00 2026"
             text += """
                 From \(sender.user)@\(domain) \(date)
                 From: \(sender.name) <\(sender.user)@\(domain)>
@@ -141,8 +155,4 @@ enum DecoyDocuments {
     static func seed(_ key: String) -> UInt64 {
         SHA256.hash("decoynet/documents/\(key)").prefix(8).reduce(0) { $0 << 8 | UInt64($1) }
     }
-}
-
-extension SplitMix64 {
-    mutating func nextInt(below bound: Int) -> Int { Int(next() % UInt64(bound)) }
 }

@@ -165,7 +165,7 @@ public enum DocumentRenderer {
     /// people's machines.
     static func bootOrder(_ host: ResolvedHost, in environment: ResolvedEnvironment) -> Int {
         let names = Set(host.services.map(\.name))
-        if environment.networks.contains(where: { $0.gateway == host.name }) || !names.isDisjoint(with: ["dns", "ldap", "kerberos"]) { return 0 }
+        if environment.isGateway(host.name) || !names.isDisjoint(with: ["dns", "ldap", "kerberos"]) { return 0 }
         if host.owner != nil || host.template?.contains("workstation") == true { return 2 }
         return 1
     }

@@ -9,13 +9,13 @@ public enum Firewall {
 
     /// A host enforces the policy when it is the gateway of one of the networks and there is one.
     public static func enforces(_ host: ResolvedHost, in environment: ResolvedEnvironment) -> Bool {
-        !environment.policy.isEmpty && environment.networks.contains { $0.gateway == host.name }
+        !environment.policy.isEmpty && environment.isGateway(host.name)
     }
 
     /// An nftables ruleset for `nft -f`: forwarding denied by default, each rule's traffic allowed,
     /// replies allowed, the rest logged (rate-limited) and dropped. The gateway's own traffic is not
     /// filtered: it is the environment's router, not a host to protect.
-    public static func ruleset(_ host: ResolvedHost, in environment: ResolvedEnvironment) -> String {
+    public static func ruleset(_ environment: ResolvedEnvironment) -> String {
         let networks = Dictionary(environment.networks.map { ($0.name, $0.cidr.description) }, uniquingKeysWith: { first, _ in first })
         let hosts = Dictionary(environment.hosts.map { ($0.name, $0.interfaces.map(\.address.description)) }, uniquingKeysWith: { first, _ in first })
         var lines = [

@@ -20,6 +20,12 @@ public struct ResolvedEnvironment: Sendable {
     public var checks: [ResolvedCheck] = []
     /// Traffic allowed between networks; empty means the gateways forward everything.
     public var policy: [ResolvedPolicyRule] = []
+
+    /// The departments the people belong to, sorted.
+    public var departments: [String] { Set(people.compactMap(\.department)).sorted() }
+
+    /// Whether the host is some network's gateway.
+    public func isGateway(_ host: String) -> Bool { networks.contains { $0.gateway == host } }
 }
 
 /// A `policy` rule by names: `from` a network (nil: anywhere), `to` a network or a host (nil:

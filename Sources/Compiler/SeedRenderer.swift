@@ -125,10 +125,9 @@ public enum SeedRenderer {
             files += DirectoryFiles.files(host, in: environment, domain: domain)
         }
         if Firewall.enforces(host, in: environment) {
-            files.append(ResolvedFile(path: "/etc/nftables.conf", contents: Array(Firewall.ruleset(host, in: environment).utf8), owner: nil, mode: "0755"))
+            files.append(ResolvedFile(path: "/etc/nftables.conf", contents: Array(Firewall.ruleset(environment).utf8), owner: nil, mode: "0755"))
         }
-        files += DecoyDocuments.files(environment, organization: organization, shares: names.contains("smb") && !controller,
-                                      mailboxes: names.contains("smtp") && host.owner == nil)
+        files += DecoyDocuments.files(host, in: environment, organization: organization)
         if names.contains("http"), !written.contains("/var/www/html/staff.html"), !environment.people.isEmpty {
             files.append(ResolvedFile(path: "/var/www/html/staff.html", contents: Array(CompanySite.staff(environment, organization: organization).utf8),
                                       owner: nil, mode: "0644"))
@@ -180,7 +179,7 @@ public enum SeedRenderer {
                    guest ok = yes
 
                 """
-            for department in Set(environment.people.compactMap(\.department)).sorted() {
+            for department in environment.departments {
                 smb += "\n[\(groupName(department))]\n   comment = \(department)\n   path = /srv/shares/\(groupName(department))\n   valid users = @\(groupName(department))\n   read only = no\n"
             }
             files.append(ResolvedFile(path: "/etc/samba/smb.conf", contents: Array(smb.utf8), owner: nil, mode: "0644"))
@@ -209,11 +208,11 @@ public enum SeedRenderer {
         }
         let controller = DomainNames.isDomainController(services: host.services)
         if names.contains("smb"), !controller {
-            let departments = Set(environment.people.compactMap(\.department)).sorted().map(groupName)
+            let departments = environment.departments.map(groupName)
             for folder in ["public"] + departments { commands.append("mkdir -p /srv/shares/\(folder) && chmod 2775 /srv/shares/\(folder)") }
             for department in departments { commands.append("chgrp \(department) /srv/shares/\(department) || true") }
         }
-        if !environment.people.isEmpty, (names.contains("smb") && !controller) || (names.contains("smtp") && host.owner == nil) {
+        if DecoyDocuments.holds(host, in: environment) {
             commands.append(DecoyDocuments.ageCommand)
         }
         return commands
@@ -273,7 +272,7 @@ public enum SeedRenderer {
 /// The company's web site, generated from the topology: its name, departments and contacts.
 enum CompanySite {
     static func index(_ environment: ResolvedEnvironment, organization: String) -> String {
-        let departments = Set(environment.people.compactMap(\.department)).sorted()
+        let departments = environment.departments
         var contacts = ""
         for department in departments {
             guard let person = environment.people.first(where: { $0.department == department }) else { continue }
@@ -301,7 +300,7 @@ enum CompanySite {
     /// Everyone, by department, with their title and address.
     static func staff(_ environment: ResolvedEnvironment, organization: String) -> String {
         var body = ""
-        let departments = Set(environment.people.compactMap(\.department)).sorted()
+        let departments = environment.departments
         for department in departments + [""] {
             let members = environment.people.filter { ($0.department ?? "") == department }
             guard !members.isEmpty else { continue }

@@ -50,6 +50,6 @@ public enum MD4 {
     /// The NT hash of a password, as 32 hex digits in capitals (the smbpasswd file's spelling).
     public static func ntHash(_ password: String) -> String {
         let utf16 = password.utf16.flatMap { [UInt8(truncatingIfNeeded: $0), UInt8(truncatingIfNeeded: $0 >> 8)] }
-        return hash(utf16).map { String($0, radix: 16, uppercase: true).count == 1 ? "0" + String($0, radix: 16, uppercase: true) : String($0, radix: 16, uppercase: true) }.joined()
+        return hash(utf16).hexString.uppercased()
     }
 }

@@ -14,5 +14,5 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     }
 
     /// `next() % bound`: the draw the generated people were defined with (not `Int.random(in:)`).
-    mutating func next(below bound: Int) -> Int { Int(next() % UInt64(bound)) }
+    public mutating func next(below bound: Int) -> Int { Int(next() % UInt64(bound)) }
 }

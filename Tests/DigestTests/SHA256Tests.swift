@@ -1,5 +1,4 @@
 import Digest
-import Foundation
 import Testing
 
 @Suite struct SHA256Tests {
@@ -44,7 +43,7 @@ import Testing
             ("12345678901234567890123456789012345678901234567890123456789012345678901234567890", "e33b4ddc9c38f2199c3e7b164fcc0536"),
         ]
         for (text, digest) in vectors {
-            #expect(MD4.hash(Array(text.utf8)).map { String(format: "%02x", $0) }.joined() == digest, "\(text)")
+            #expect(MD4.hash(Array(text.utf8)).hexString == digest, "\(text)")
         }
     }
 
