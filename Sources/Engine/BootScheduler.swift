@@ -1,6 +1,7 @@
 import Foundation
 import Hypervisor
 import LibvirtXML
+import Planner
 
 /// Starts an environment's hosts in order and at a pace the machine can carry, and restarts those
 /// that fail to boot.
@@ -38,10 +39,7 @@ public struct BootScheduler: Sendable {
     /// their health in domain order.
     public func boot(environments: [String], cancellation: Cancellation = Cancellation(),
                      onEvent: @escaping @Sendable (Event) -> Void = { _ in }) async throws -> [HostHealth] {
-        let all = try await hypervisor.domains().compactMap { domain -> (LiveDomain, DomainMetadata)? in
-            guard let xml = domain.metadata, let metadata = DomainMetadata(xml: xml), environments.contains(metadata.environment) else { return nil }
-            return (domain, metadata)
-        }
+        let all = ActualState.owned(try await hypervisor.domains()).filter { environments.contains($0.metadata.environment) }
         var addresses: [String: [String: String]] = [:]
         for (_, metadata) in all { addresses[metadata.environment, default: [:]][metadata.host] = metadata.interfaces.first?.address }
         // Each environment's hosts in their boot order; copies take turns, so each gets its router first.

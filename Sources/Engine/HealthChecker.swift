@@ -25,15 +25,6 @@ public struct HostHealth: Sendable, Codable {
     public var attempts: Int?
     /// The console's last lines, when the host was restarted or never became healthy.
     public var console: [String]?
-
-    public init(host: String, domain: String, state: String, addresses: [String], probes: [ProbeResult], seconds: Double? = nil) {
-        self.host = host
-        self.domain = domain
-        self.state = state
-        self.addresses = addresses
-        self.probes = probes
-        self.seconds = seconds
-    }
 }
 
 /// Runs each host's probes (kept in its metadata) in parallel, retrying until they pass or the
@@ -54,10 +45,7 @@ public struct HealthChecker: Sendable {
     public func check(environment: String, hosts only: Set<String>? = nil, wait: Bool, timeout: Double? = nil,
                       cancellation: Cancellation = Cancellation(),
                       onHost: @escaping @Sendable (HostHealth) -> Void = { _ in }) async throws -> [HostHealth] {
-        let owned = try await hypervisor.domains().compactMap { domain -> (LiveDomain, DomainMetadata)? in
-            guard let xml = domain.metadata, let metadata = DomainMetadata(xml: xml), metadata.environment == environment else { return nil }
-            return (domain, metadata)
-        }
+        let owned = ActualState.owned(try await hypervisor.domains()).filter { $0.metadata.environment == environment }
         let hosts = owned.filter { only?.contains($0.1.host) ?? true }
         let leases = LeaseCache(hypervisor: hypervisor)
         let start = Date()

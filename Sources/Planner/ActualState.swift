@@ -31,9 +31,13 @@ public struct ActualState: Sendable {
 
     /// DecoyNet's metadata of every domain that has it.
     public func ownedDomains(environment: String?) -> [(domain: LiveDomain, metadata: DomainMetadata)] {
+        Self.owned(domains).filter { environment == nil || $0.metadata.environment == environment }
+    }
+
+    /// The domains among `domains` that carry DecoyNet's metadata, with it read.
+    public static func owned(_ domains: [LiveDomain]) -> [(domain: LiveDomain, metadata: DomainMetadata)] {
         domains.compactMap { domain in
             guard let xml = domain.metadata, let metadata = DomainMetadata(xml: xml) else { return nil }
-            if let environment, metadata.environment != environment { return nil }
             return (domain, metadata)
         }
     }

@@ -81,7 +81,7 @@ struct ApplyCommand: AsyncParsableCommand {
             let bootProgress = BootProgress(total: total, quiet: json)
             health = try await scheduler.boot(environments: environments.map(\.name), cancellation: cancellation, onEvent: bootProgress.handle)
             bootProgress.finish()
-            restarted = bootProgress.restartedDomains
+            restarted = (health ?? []).filter { ($0.attempts ?? 1) > 1 }.map(\.domain)
             if !json, !restarted.isEmpty { Terminal.error("\(restarted.count) hosts needed a restart: \(restarted.joined(separator: ", "))") }
         }
         let healthy = health?.allSatisfy(\.healthy) ?? true

@@ -65,17 +65,11 @@ final class BootProgress: @unchecked Sendable {
     private var booting = 0
     private var healthy = 0
     private var failed = 0
-    private var restarted = Set<String>()
+    private var restarted = 0
 
     init(total: Int, quiet: Bool) {
         self.total = total
         self.quiet = quiet
-    }
-
-    var restartedDomains: [String] {
-        lock.lock()
-        defer { lock.unlock() }
-        return restarted.sorted()
     }
 
     func handle(_ event: BootScheduler.Event) {
@@ -91,7 +85,7 @@ final class BootProgress: @unchecked Sendable {
             healthy += 1
             if !Terminal.isInteractive { lines.append(String(format: "healthy %@ after %.1fs (%d/%d)", domain, seconds, healthy, total)) }
         case let .restarting(_, domain, reason, attempt, console):
-            restarted.insert(domain)
+            if attempt == 2 { restarted += 1 }
             lines.append("restarting \(domain) (attempt \(attempt)): \(reason)")
             lines += console.map { "  | " + $0 }
         case let .unhealthy(_, domain, reason):
@@ -103,7 +97,7 @@ final class BootProgress: @unchecked Sendable {
         if Terminal.isInteractive {
             if !lines.isEmpty { Terminal.errorInline("\r\u{1B}[2K" + lines.joined(separator: "\n") + "\n") }
             var line = "\r\u{1B}[2Kboot: \(healthy)/\(total) healthy, \(booting) booting"
-            if !restarted.isEmpty { line += ", \(restarted.count) restarted" }
+            if restarted > 0 { line += ", \(restarted) restarted" }
             if failed > 0 { line += ", \(failed) unhealthy" }
             Terminal.errorInline(line + String(format: ", %.0fs", Date().timeIntervalSince(start)))
         } else {
