@@ -10,6 +10,12 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // MARK: - System libraries
@@ -31,6 +37,8 @@ let package = Package(
 
         /// Source locations and diagnostics rendered as `file:line:col: error: message`.
         .target(name: "Diagnostics"),
+        /// Names of what DecoyNet creates on a hypervisor and how it tells them apart: one place.
+        .target(name: "Naming"),
         /// SHA-256, for deterministic identifiers, definition digests and evidence manifests.
         /// Optimised even in debug builds: it hashes memory dumps and overlays of gigabytes.
         .target(name: "Digest", swiftSettings: [.unsafeFlags(["-O"])]),
@@ -40,23 +48,38 @@ let package = Package(
         /// The topology language: YAML with marks -> model, and its validation rules.
         .target(
             name: "Topology",
-            dependencies: ["Diagnostics", .product(name: "Yams", package: "Yams")]
+            dependencies: ["Diagnostics", "Naming", .product(name: "Yams", package: "Yams")]
         ),
         /// Typed libvirt documents (network, domain, volume), libxml2 serialisation, schema checks.
-        .target(name: "LibvirtXML", dependencies: ["CLibXML2"]),
+        .target(name: "LibvirtXML", dependencies: ["CLibXML2", "Naming"]),
         /// Every side effect on a host behind one protocol, and its libvirt implementation.
-        .target(name: "Hypervisor", dependencies: ["CLibvirt"]),
+        .target(name: "Hypervisor", dependencies: ["CLibvirt", "Naming"]),
         /// Lowering to a resolved environment, and rendering it as libvirt documents and graphs.
-        .target(name: "Compiler", dependencies: ["Topology", "LibvirtXML", "Diagnostics", "Digest"]),
+        .target(name: "Compiler", dependencies: ["Topology", "LibvirtXML", "Diagnostics", "Digest", "Naming"]),
 
         /// Base images from recipes: mmdebstrap from the Debian archive, an ext4 disk, kernel and initrd.
-        .target(name: "Images", dependencies: ["Topology", "Digest"]),
+        .target(name: "Images", dependencies: ["Topology", "Digest", "Naming"]),
 
         /// Desired state against libvirt's actual state: a plan of create, replace, update, delete, keep.
-        .target(name: "Planner", dependencies: ["Compiler", "Hypervisor", "LibvirtXML"]),
+        .target(name: "Planner", dependencies: ["Compiler", "Hypervisor", "LibvirtXML", "Naming"]),
 
         /// The parallel walker: apply, destroy, health and status of environments.
-        .target(name: "Engine", dependencies: ["Planner", "Hypervisor", "Compiler", "LibvirtXML", "Topology", "Digest"]),
+        .target(name: "Engine", dependencies: ["Planner", "Hypervisor", "Compiler", "LibvirtXML", "Topology", "Digest", "Naming"]),
+
+        /// `decoynet serve`: the REST API, pages, jobs in SQLite, live events and consoles.
+        .target(
+            name: "Server",
+            dependencies: [
+                "Engine", "Compiler", "Topology", "Hypervisor", "Planner", "Diagnostics", "Digest", "Naming",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
 
         // MARK: - Executable
 
@@ -64,7 +87,7 @@ let package = Package(
         .executableTarget(
             name: "decoynet",
             dependencies: [
-                "Compiler", "Topology", "Engine", "Planner", "Hypervisor", "Images", "Diagnostics",
+                "Compiler", "Topology", "Engine", "Planner", "Hypervisor", "Images", "Diagnostics", "Server", "Naming",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

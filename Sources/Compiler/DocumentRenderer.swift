@@ -1,5 +1,6 @@
 import Digest
 import LibvirtXML
+import Naming
 import Topology
 
 /// Which hypervisor the domains ask for: `kvm`, or `qemu` (TCG) where KVM cannot boot guests.
@@ -118,7 +119,7 @@ public enum DocumentRenderer {
                              vendor: profile.diskVendor, product: profile.diskProduct)
                 : DomainDisk(pool: environment.poolName, volume: volume))
         }
-        disks.append(DomainDisk(pool: environment.poolName, volume: Identifiers.seedName(domain: host.libvirtName), format: "raw",
+        disks.append(DomainDisk(pool: environment.poolName, volume: Naming.seed(domain: host.libvirtName), format: "raw",
                                 targetDevice: "vdz", readOnly: true))
         let os = DomainOS(
             firmware: host.firmware == .uefi ? "efi" : nil,

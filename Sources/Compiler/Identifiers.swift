@@ -13,11 +13,6 @@ public enum Identifiers {
         uuid("\(environment)/network/\(network)")
     }
 
-    /// The storage pool holding an environment's overlays.
-    public static func poolName(environment: String) -> String {
-        "decoynet-\(environment)"
-    }
-
     public static func poolUUID(environment: String) -> String {
         uuid("\(environment)/pool")
     }
@@ -30,18 +25,6 @@ public enum Identifiers {
         let hex = bytes.hexString
         let parts = [hex.prefix(8), hex.dropFirst(8).prefix(4), hex.dropFirst(12).prefix(4), hex.dropFirst(16).prefix(4), hex.dropFirst(20)]
         return parts.joined(separator: "-")
-    }
-
-    /// A domain's overlay volume in the environment's pool.
-    public static func overlayName(domain: String) -> String { domain + ".qcow2" }
-
-    /// A domain's NoCloud seed volume (ISO 9660, label `cidata`) in the environment's pool.
-    public static func seedName(domain: String) -> String { domain + ".seed.iso" }
-
-    /// The domain a volume of the pool belongs to, from its name.
-    public static func domainName(ofVolume volume: String) -> String {
-        for suffix in [".seed.iso", ".qcow2"] where volume.hasSuffix(suffix) { return String(volume.dropLast(suffix.count)) }
-        return volume
     }
 
     /// A person's password when the topology gives none: 14 characters derived from the

@@ -1,5 +1,6 @@
 import Diagnostics
 import Foundation
+import Naming
 import Topology
 
 /// Expands a valid `Topology` into a `ResolvedEnvironment`: precedence applied, counts expanded,
@@ -61,7 +62,7 @@ struct Lowering {
             }
             networks.append(ResolvedNetwork(
                 name: name,
-                libvirtName: "\(environment)-\(name)",
+                libvirtName: Naming.object(environment: environment, name: name),
                 uuid: Identifiers.networkUUID(environment: environment, network: name),
                 bridge: Identifiers.bridge("\(environment)/\(name)", avoiding: &bridges),
                 cidr: cidr,
@@ -116,7 +117,7 @@ struct Lowering {
             var resolved = ResolvedHost(
                 name: host.name,
                 group: host.group,
-                libvirtName: "\(environment)-\(host.name)",
+                libvirtName: Naming.object(environment: environment, name: host.name),
                 uuid: Identifiers.uuid("\(environment)/domain/\(host.name)"),
                 template: fields.template?.value,
                 image: image,
@@ -128,7 +129,7 @@ struct Lowering {
                 services: services,
                 healthTimeoutSeconds: fields.healthTimeout?.value ?? Language.defaultHealthTimeout,
                 probes: probes,
-                volumeName: image.disk == nil ? nil : Identifiers.overlayName(domain: "\(environment)-\(host.name)")
+                volumeName: image.disk == nil ? nil : Naming.overlay(domain: Naming.object(environment: environment, name: host.name))
             )
             resolved.hardware = hardware
             resolved.healthRetries = fields.healthRetries?.value ?? Language.defaultHealthRetries
@@ -154,7 +155,7 @@ struct Lowering {
             name: environment,
             description: topology.description,
             domain: topology.domain?.value,
-            poolName: Identifiers.poolName(environment: environment),
+            poolName: Naming.pool(environment: environment),
             networks: networks,
             hosts: hosts,
             groups: groups,

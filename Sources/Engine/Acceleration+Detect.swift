@@ -1,5 +1,6 @@
 import Compiler
 import Foundation
+import Naming
 
 extension Acceleration {
     /// KVM where it can boot stock guests, TCG otherwise.
@@ -8,7 +9,7 @@ extension Acceleration {
     /// inside a VM) opens it but cannot boot stock kernels. Hardware KVM is `kvm_intel` or `kvm_amd`.
     /// Remote and test URIs get TCG, which every libvirt driver accepts.
     public static func detect(uri: String, sysfs: String = "/sys/module", device: String = "/dev/kvm") -> Acceleration {
-        guard uri.hasPrefix("qemu:///") else { return .qemu }
+        guard Naming.isLocalQEMU(uri) else { return .qemu }
         let fileManager = FileManager.default
         let hardware = fileManager.fileExists(atPath: sysfs + "/kvm_intel") || fileManager.fileExists(atPath: sysfs + "/kvm_amd")
         let paravirtual = fileManager.fileExists(atPath: sysfs + "/kvm_pvm")

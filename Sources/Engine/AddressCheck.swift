@@ -1,6 +1,7 @@
 import Compiler
 import Hypervisor
 import LibvirtXML
+import Naming
 import Topology
 
 /// Before anything is created: the environments' networks must not overlap each other, the
@@ -10,7 +11,7 @@ public enum AddressCheck {
     /// the routes of libvirtd's namespace) and returns every conflict, each as a sentence.
     public static func conflicts(_ environments: [ResolvedEnvironment], hypervisor: any Hypervisor) async throws -> [String] {
         let live = try await hypervisor.networks()
-        let routes = hypervisor.uri.hasPrefix("qemu:///") ? HostRoutes.read() : []
+        let routes = Naming.isLocalQEMU(hypervisor.uri) ? HostRoutes.read() : []
         return conflicts(environments, live: live, routes: routes)
     }
 

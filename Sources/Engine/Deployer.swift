@@ -1,10 +1,10 @@
 import Compiler
 import Foundation
 import Hypervisor
+import Naming
 import Planner
 
-/// The verbs that change a hypervisor, as a library: plan, apply, destroy. Front ends (the CLI,
-/// later a web UI) call these and present the results.
+/// Plans and the steps that carry them out. Front ends call `Operations`, which builds on these.
 public enum Deployer {
     /// Where environments keep their overlays unless told otherwise.
     public static let defaultPoolRoot = "/var/lib/decoynet/pools"
@@ -19,16 +19,16 @@ public enum Deployer {
     /// Carries out `plan`; returns every step's outcome, in plan order.
     public static func apply(_ plan: Plan, desired: DesiredState, hypervisor: any Hypervisor, parallelism: Int,
                              capture: (any TrafficCapture)? = nil, cancellation: Cancellation = Cancellation(),
-                             onEvent: @escaping @Sendable (WalkEvent) -> Void = { _ in }) async -> [VertexOutcome] {
-        await apply([(plan, desired)], hypervisor: hypervisor, parallelism: parallelism, capture: capture, cancellation: cancellation, onEvent: onEvent)
+                             onEvent: @escaping @Sendable (WalkEvent) -> Void = { _ in }) async throws -> [VertexOutcome] {
+        try await apply([(plan, desired)], hypervisor: hypervisor, parallelism: parallelism, capture: capture, cancellation: cancellation, onEvent: onEvent)
     }
 
     /// Carries out several environments' plans (copies of one topology) in one parallel walk.
     public static func apply(_ planned: [(plan: Plan, desired: DesiredState)], hypervisor: any Hypervisor, parallelism: Int,
                              capture: (any TrafficCapture)? = nil, cancellation: Cancellation = Cancellation(),
-                             onEvent: @escaping @Sendable (WalkEvent) -> Void = { _ in }) async -> [VertexOutcome] {
+                             onEvent: @escaping @Sendable (WalkEvent) -> Void = { _ in }) async throws -> [VertexOutcome] {
         let vertices = steps(planned, hypervisor: hypervisor, capture: capture)
-        return await GraphWalker.walk(vertices, parallelism: parallelism, cancellation: cancellation, onEvent: onEvent)
+        return try await GraphWalker.walk(vertices, parallelism: parallelism, cancellation: cancellation, onEvent: onEvent)
     }
 
     /// The steps `apply` would run, for counting them before they run.
@@ -39,15 +39,15 @@ public enum Deployer {
 
     /// The plan that removes everything of `environment`: domains, overlays, networks, pool.
     public static func destroyPlan(environment: String, hypervisor: any Hypervisor) async throws -> Plan {
-        let actual = try await ActualState.read(from: hypervisor, poolName: Identifiers.poolName(environment: environment))
+        let actual = try await ActualState.read(from: hypervisor, poolName: Naming.pool(environment: environment))
         return Planner.destroyPlan(environment: environment, actual: actual)
     }
 
     /// Removes the environments of `plans` (destroy plans) in one parallel walk.
     public static func destroy(_ plans: [Plan], hypervisor: any Hypervisor, parallelism: Int, capture: (any TrafficCapture)? = nil,
                                cancellation: Cancellation = Cancellation(),
-                               onEvent: @escaping @Sendable (WalkEvent) -> Void = { _ in }) async -> [VertexOutcome] {
-        await GraphWalker.walk(destroySteps(plans, hypervisor: hypervisor, capture: capture), parallelism: parallelism,
+                               onEvent: @escaping @Sendable (WalkEvent) -> Void = { _ in }) async throws -> [VertexOutcome] {
+        try await GraphWalker.walk(destroySteps(plans, hypervisor: hypervisor, capture: capture), parallelism: parallelism,
                                cancellation: cancellation, onEvent: onEvent)
     }
 

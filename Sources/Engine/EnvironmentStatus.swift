@@ -1,6 +1,7 @@
 import Compiler
 import Hypervisor
 import LibvirtXML
+import Naming
 import Planner
 
 /// What `status` and `list` show, read from libvirt alone.
@@ -38,7 +39,7 @@ public struct EnvironmentSummary: Sendable, Codable {
 
 public enum StatusReader {
     public static func status(environment: String, hypervisor: any Hypervisor) async throws -> EnvironmentStatus {
-        let actual = try await ActualState.read(from: hypervisor, poolName: Identifiers.poolName(environment: environment))
+        let actual = try await ActualState.read(from: hypervisor, poolName: Naming.pool(environment: environment))
         return status(environment: environment, actual: actual)
     }
 
@@ -54,7 +55,7 @@ public enum StatusReader {
         let domains = actual.ownedDomains(environment: environment).map { live, metadata in
             DomainStatus(host: metadata.host, domain: live.name, state: live.state.rawValue, addresses: metadata.interfaces.map(\.address))
         }
-        let pool = actual.pools.first { $0.name == Identifiers.poolName(environment: environment) }?.name
+        let pool = actual.pools.first { $0.name == Naming.pool(environment: environment) }?.name
         return EnvironmentStatus(environment: environment, networks: networks, domains: domains, pool: pool)
     }
 

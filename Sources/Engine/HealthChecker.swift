@@ -1,6 +1,7 @@
 import Foundation
 import Hypervisor
 import LibvirtXML
+import Naming
 import Planner
 import Topology
 
@@ -112,12 +113,12 @@ public struct HealthChecker: Sendable {
                      addresses: [String: String]) async -> (problem: String?, state: String?) {
         let address = metadata.interfaces.first?.address ?? ""
         if probe == "running" {
-            guard let state = try? await hypervisor.domainState(name: "\(environment)-\(metadata.host)") else { return ("no such domain", nil) }
+            guard let state = try? await hypervisor.domainState(name: Naming.object(environment: environment, name: metadata.host)) else { return ("no such domain", nil) }
             return (state == .running ? nil : state.rawValue, state.rawValue)
         }
         if probe == "lease" {
             for interface in metadata.interfaces where interface.dhcp {
-                let held = await leases.leases(network: "\(environment)-\(interface.network)")
+                let held = await leases.leases(network: Naming.object(environment: environment, name: interface.network))
                 guard held.contains(where: { $0.mac.lowercased() == interface.mac && $0.address == interface.address }) else {
                     return ("no lease of \(interface.address) on \(interface.network)", nil)
                 }

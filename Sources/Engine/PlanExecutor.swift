@@ -1,6 +1,7 @@
 import Compiler
 import Hypervisor
 import LibvirtXML
+import Naming
 import Planner
 
 /// Turns a plan into the dependency graph that carries it out.
@@ -15,10 +16,10 @@ public enum PlanExecutor {
     public static func vertices(for plan: Plan, desired: DesiredState?, hypervisor: any Hypervisor, capture: (any TrafficCapture)? = nil,
                                 startDomains: Bool = true) -> [Vertex] {
         var vertices: [Vertex] = []
-        let poolName = desired?.poolName ?? Identifiers.poolName(environment: plan.environment)
+        let poolName = desired?.poolName ?? Naming.pool(environment: plan.environment)
         let networksByName = Dictionary((desired?.networks ?? []).map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let domainsByName = Dictionary((desired?.domains ?? []).map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        let ids = Set(plan.actions.filter { $0.kind != .keep }.flatMap { action -> [String] in
+        let ids = Set(plan.actions.filter { $0.kind != .keep }.flatMap { action -> [StepID] in
             switch action.kind {
             case .create, .update, .start: return [up(action)]
             case .replace: return [up(action), down(action)]
@@ -67,8 +68,8 @@ public enum PlanExecutor {
             case (.domain, .delete), (.domain, .replace):
                 vertices.append(Vertex(id: down(action), label: "\(action.kind == .delete ? "delete" : "remove old") domain \(name)") {
                     try await hypervisor.removeDomain(name: name)
-                    try await hypervisor.deleteVolume(pool: poolName, name: Identifiers.overlayName(domain: name))
-                    try await hypervisor.deleteVolume(pool: poolName, name: Identifiers.seedName(domain: name))
+                    try await hypervisor.deleteVolume(pool: poolName, name: Naming.overlay(domain: name))
+                    try await hypervisor.deleteVolume(pool: poolName, name: Naming.seed(domain: name))
                 })
                 if action.kind == .replace, let domain = domainsByName[name] {
                     let dependencies = [down(action)] + buildDependencies(of: domain, poolName: poolName, ids: ids)
@@ -100,26 +101,26 @@ public enum PlanExecutor {
 
     /// Packet captures follow the topology: started on networks with `capture: true` once their
     /// bridge is up (again, after a replace), stopped on the others; on destroy, all stop first.
-    private static func captureVertices(plan: Plan, desired: DesiredState?, capture: any TrafficCapture, ids: Set<String>) -> [Vertex] {
+    private static func captureVertices(plan: Plan, desired: DesiredState?, capture: any TrafficCapture, ids: Set<StepID>) -> [Vertex] {
         let environment = plan.environment
         let running = capture.running(environment: environment)
         guard let desired else {
-            return capture.hasState(environment: environment) ? [Vertex(id: "capture-down:\(environment)", label: "stop packet captures of \(environment)") {
+            return capture.hasState(environment: environment) ? [Vertex(id: StepID(.capture, .down, environment), label: "stop packet captures of \(environment)") {
                 try capture.stopAll(environment: environment, deleteFiles: true)
             }] : []
         }
         var vertices: [Vertex] = []
         for network in desired.networks {
             let current = running.first { $0.network == network.network }
-            let rebuilt = ids.contains("network-up:\(network.name)")
+            let rebuilt = ids.contains(StepID(.network, .up, network.name))
             if network.capture, current == nil || current?.bridge != network.bridge || rebuilt {
-                let dependencies = [("network-up:\(network.name)")].filter(ids.contains)
-                vertices.append(Vertex(id: "capture-up:\(network.name)", label: "start packet capture on network \(network.name)", dependencies: dependencies) {
+                let dependencies = [StepID(.network, .up, network.name)].filter(ids.contains)
+                vertices.append(Vertex(id: StepID(.capture, .up, network.name), label: "start packet capture on network \(network.name)", dependencies: dependencies) {
                     if let current { try capture.stop(current) }
                     _ = try capture.start(environment: environment, network: network.network, bridge: network.bridge)
                 })
             } else if !network.capture, let current {
-                vertices.append(Vertex(id: "capture-down:\(network.name)", label: "stop packet capture on network \(network.name)") {
+                vertices.append(Vertex(id: StepID(.capture, .down, network.name), label: "stop packet capture on network \(network.name)") {
                     try capture.stop(current)
                 })
             }
@@ -127,11 +128,21 @@ public enum PlanExecutor {
         return vertices
     }
 
-    static func up(_ action: PlannedAction) -> String { "\(action.resource.rawValue)-up:\(action.name)" }
-    static func down(_ action: PlannedAction) -> String { "\(action.resource.rawValue)-down:\(action.name)" }
+    static func up(_ action: PlannedAction) -> StepID { StepID(object(action.resource), .up, action.name) }
+    static func down(_ action: PlannedAction) -> StepID { StepID(object(action.resource), .down, action.name) }
 
-    private static func buildDependencies(of domain: DesiredState.DomainObject, poolName: String, ids: Set<String>) -> [String] {
-        (["pool-up:\(poolName)"] + domain.networks.map { "network-up:\($0)" }).filter(ids.contains)
+    private static func object(_ resource: PlannedAction.Resource) -> StepID.Object {
+        switch resource {
+        case .pool: .pool
+        case .network: .network
+        case .domain: .domain
+        case .volume: .volume
+        }
+    }
+
+    /// Only steps this plan has: an existing pool or network is no step to wait for.
+    private static func buildDependencies(of domain: DesiredState.DomainObject, poolName: String, ids: Set<StepID>) -> [StepID] {
+        ([StepID(.pool, .up, poolName)] + domain.networks.map { StepID(.network, .up, $0) }).filter(ids.contains)
     }
 
     /// A fresh overlay and seed (replacing any left by an interrupted run), the definition, the start.

@@ -3,6 +3,7 @@ import Digest
 import Foundation
 import Hypervisor
 import LibvirtXML
+import Naming
 import Planner
 
 /// Returns hosts to their clean state after an infection run: stop, keep or discard the overlay
@@ -41,7 +42,7 @@ public enum Resetter {
     public static func reset(environment: String, options: Options, hypervisor: any Hypervisor, capture: (any TrafficCapture)?,
                              cancellation: Cancellation = Cancellation(),
                              onEvent: @escaping @Sendable (WalkEvent) -> Void = { _ in }) async throws -> Report {
-        let poolName = Identifiers.poolName(environment: environment)
+        let poolName = Naming.pool(environment: environment)
         let actual = try await ActualState.read(from: hypervisor, poolName: poolName)
         let owned = actual.ownedDomains(environment: environment)
         guard !owned.isEmpty else { throw Failure(description: "no environment \(environment) on \(hypervisor.uri)") }
@@ -57,14 +58,14 @@ public enum Resetter {
         let collected = EvidenceCollector()
 
         let vertices = selected.map { live, metadata in
-            Vertex(id: "reset:\(live.name)", label: "reset host \(metadata.host)") {
+            Vertex(id: StepID(.host, .reset, live.name), label: "reset host \(metadata.host)") {
                 let files = try await resetHost(live, metadata, environment: environment, poolName: poolName,
-                                                volumePath: volumes[live.name + ".qcow2"], folder: folder.map { $0 + "/" + metadata.host },
+                                                volumePath: volumes[Naming.overlay(domain: live.name)], folder: folder.map { $0 + "/" + metadata.host },
                                                 memory: options.memory, hypervisor: hypervisor)
                 await collected.add(HostEvidence(host: metadata.host, domain: live.name, digest: metadata.digest, stoppedAt: Date(), files: files))
             }
         }
-        let outcomes = await GraphWalker.walk(vertices, parallelism: options.parallelism, cancellation: cancellation, onEvent: onEvent)
+        let outcomes = try await GraphWalker.walk(vertices, parallelism: options.parallelism, cancellation: cancellation, onEvent: onEvent)
 
         var manifest: EvidenceManifest?
         if let folder {
@@ -92,7 +93,7 @@ public enum Resetter {
     private static func resetHost(_ live: LiveDomain, _ metadata: DomainMetadata, environment: String, poolName: String, volumePath: String?,
                                   folder: String?, memory: Bool, hypervisor: any Hypervisor) async throws -> [EvidenceFile] {
         let name = live.name
-        let volumeName = name + ".qcow2"
+        let volumeName = Naming.overlay(domain: name)
         var kept: [String] = []
         let definition = try await hypervisor.domainXML(name: name)
         if let folder {
@@ -105,7 +106,7 @@ public enum Resetter {
             kept.append(folder + "/domain.xml")
             var leases: [[String: String]] = []
             for interface in metadata.interfaces where interface.dhcp {
-                let held = (try? await hypervisor.dhcpLeases(network: "\(environment)-\(interface.network)")) ?? []
+                let held = (try? await hypervisor.dhcpLeases(network: Naming.object(environment: environment, name: interface.network))) ?? []
                 for lease in held where lease.mac.lowercased() == interface.mac {
                     leases.append(["network": interface.network, "mac": lease.mac, "address": lease.address, "hostname": lease.hostname ?? ""])
                 }

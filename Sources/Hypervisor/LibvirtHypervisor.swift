@@ -1,5 +1,6 @@
 import CLibvirt
 import Foundation
+import Naming
 
 /// The `Hypervisor` over libvirt's C API.
 ///
@@ -37,7 +38,7 @@ public final class LibvirtHypervisor: Hypervisor, @unchecked Sendable {
 
     /// The URI libvirt would pick: the given one, else `LIBVIRT_DEFAULT_URI`, else `qemu:///system`.
     public static func resolveURI(_ uri: String?) -> String {
-        uri ?? ProcessInfo.processInfo.environment["LIBVIRT_DEFAULT_URI"].flatMap { $0.isEmpty ? nil : $0 } ?? "qemu:///system"
+        uri ?? ProcessInfo.processInfo.environment["LIBVIRT_DEFAULT_URI"].flatMap { $0.isEmpty ? nil : $0 } ?? Naming.defaultURI
     }
 
     // MARK: - Plumbing
@@ -342,7 +343,7 @@ public final class LibvirtHypervisor: Hypervisor, @unchecked Sendable {
     }
 
     /// The namespace of DecoyNet's metadata element (`DomainMetadata.namespace`).
-    static let metadataURI = "https://decoynet.dev/xmlns/domain/1"
+    static let metadataURI = Naming.metadataNamespace
 
     public func defineDomain(xml: String) async throws {
         try await call("define domain", nil) { connection in

@@ -1,9 +1,10 @@
 import Foundation
+import Naming
 
 /// The folder of built images (`/var/lib/decoynet/images`, or `DECOYNET_IMAGES`): one folder per
 /// image with `disk.qcow2`, `vmlinuz`, `initrd.img` and `image.json`, which says what it was built from.
 public struct ImageStore: Sendable {
-    public static let defaultRoot = "/var/lib/decoynet/images"
+    public static let defaultRoot = Naming.imageStore
 
     public var root: String
 

@@ -1,3 +1,5 @@
+import Naming
+
 /// libvirt's domain document (`domain.rng`), limited to what decoy hosts need.
 public struct Domain: LibvirtDocument, Equatable {
     /// `kvm` or `qemu` (TCG).
@@ -85,7 +87,7 @@ public struct Domain: LibvirtDocument, Equatable {
 /// DecoyNet's own `<metadata>` child: which environment and host a domain is, what it was compiled
 /// from, and what its health checks need, so that every command can work from libvirt alone.
 public struct DomainMetadata: Sendable, Equatable {
-    public static let namespace = XMLElement.Namespace(prefix: "decoynet", uri: "https://decoynet.dev/xmlns/domain/1")
+    public static let namespace = XMLElement.Namespace(prefix: Naming.metadataPrefix, uri: Naming.metadataNamespace)
 
     public var environment: String
     public var host: String
@@ -109,7 +111,7 @@ public struct DomainMetadata: Sendable, Equatable {
     /// What `reset --evidence` takes from inside the running guest before stopping it.
     public var evidence: [DomainMetadataEvidence] = []
 
-    public init(environment: String, host: String, digest: String, healthTimeoutSeconds: Int = 120,
+    public init(environment: String, host: String, digest: String, healthTimeoutSeconds: Int = Naming.defaultHealthTimeoutSeconds,
                 probes: [String] = [], interfaces: [DomainMetadataInterface] = [], instanceOf: String? = nil) {
         self.instanceOf = instanceOf
         self.environment = environment
@@ -147,7 +149,7 @@ public struct DomainMetadata: Sendable, Equatable {
         self.host = host
         self.digest = digest
         instanceOf = element[attribute: "instance-of"]
-        healthTimeoutSeconds = element[attribute: "timeout"].flatMap(Int.init) ?? 120
+        healthTimeoutSeconds = element[attribute: "timeout"].flatMap(Int.init) ?? Naming.defaultHealthTimeoutSeconds
         retries = element[attribute: "retries"].flatMap(Int.init) ?? 2
         bootOrder = element[attribute: "boot-order"].flatMap(Int.init) ?? 1
         evidence = element.children("evidence").compactMap { child in

@@ -1,5 +1,6 @@
 import Compiler
 import LibvirtXML
+import Naming
 
 /// What an environment should be on the hypervisor: its compiled documents, indexed for planning.
 public struct DesiredState: Sendable {
@@ -59,7 +60,7 @@ public struct DesiredState: Sendable {
             let (host, document) = pair
             return DomainObject(name: host.libvirtName, host: host.name, xml: document.xml, digest: document.digest ?? "",
                                 volume: host.volumeName.flatMap { volumes[$0] },
-                                seed: SeedVolume(name: Identifiers.seedName(domain: host.libvirtName), seed: seed.seed),
+                                seed: SeedVolume(name: Naming.seed(domain: host.libvirtName), seed: seed.seed),
                                 networks: Array(Set(host.interfaces.compactMap { libvirtNames[$0.network] })).sorted(),
                                 hostMemoryMiB: DocumentRenderer.hostMemoryMiB(host, acceleration: acceleration))
         }

@@ -1,6 +1,7 @@
 import Compiler
 import Hypervisor
 import LibvirtXML
+import Naming
 
 /// Compares desired with actual state and decides, object by object, what must change.
 public enum Planner {
@@ -59,7 +60,7 @@ public enum Planner {
         let owned = actual.ownedDomains(environment: environment)
         let networkNames = Dictionary(desired.networks.map { (String($0.name.dropFirst(environment.count + 1)), $0.name) }, uniquingKeysWith: { first, _ in first })
         func attached(_ metadata: DomainMetadata) -> [String] {
-            Array(Set(metadata.interfaces.map { networkNames[$0.network] ?? "\(environment)-\($0.network)" })).sorted()
+            Array(Set(metadata.interfaces.map { networkNames[$0.network] ?? Naming.object(environment: environment, name: $0.network) })).sorted()
         }
         for domain in desired.domains {
             guard let live = liveDomains[domain.name] else {
@@ -94,7 +95,7 @@ public enum Planner {
         let expectedVolumes = Set(desired.domains.flatMap { [$0.volume?.name, $0.seed.name].compactMap { $0 } })
         let liveDomainNames = Set(actual.domains.map(\.name))
         for volume in actual.volumes where !expectedVolumes.contains(volume.name) {
-            if !liveDomainNames.contains(Identifiers.domainName(ofVolume: volume.name)) {
+            if !liveDomainNames.contains(Naming.domain(ofVolume: volume.name)) {
                 actions.append(PlannedAction(.delete, .volume, volume.name, reason: "left over"))
             }
         }
@@ -107,13 +108,13 @@ public enum Planner {
     public static func destroyPlan(environment: String, actual: ActualState) -> Plan {
         var actions: [PlannedAction] = []
         for (live, metadata) in actual.ownedDomains(environment: environment) {
-            let networks = Array(Set(metadata.interfaces.map { "\(environment)-\($0.network)" })).sorted()
+            let networks = Array(Set(metadata.interfaces.map { Naming.object(environment: environment, name: $0.network) })).sorted()
             actions.append(PlannedAction(.delete, .domain, live.name, reason: "destroy", attachedNetworks: networks))
         }
         for live in actual.networks where DesiredState.isOwnNetwork(LiveNetworkIdentity(name: live.name, uuid: live.uuid), environment: environment) {
             actions.append(PlannedAction(.delete, .network, live.name, reason: "destroy"))
         }
-        let poolName = Identifiers.poolName(environment: environment)
+        let poolName = Naming.pool(environment: environment)
         if let pool = actual.pools.first(where: { $0.name == poolName }), pool.uuid == Identifiers.poolUUID(environment: environment) {
             actions.append(PlannedAction(.delete, .pool, pool.name, reason: "destroy"))
         }

@@ -1,4 +1,5 @@
 import Diagnostics
+import Naming
 
 /// A value together with the place the user wrote it, so later stages can point at it.
 public struct Located<Value: Sendable>: Sendable {
@@ -297,7 +298,7 @@ public enum Language {
     public static let mtuRange = 68 ... 65535
     public static let countRange = 1 ... 100_000
     public static let portRange = 1 ... 65535
-    public static let defaultHealthTimeout = 120
+    public static let defaultHealthTimeout = Naming.defaultHealthTimeoutSeconds
     /// Restarts of a host that panics or misses its health deadline.
     public static let defaultHealthRetries = 2
     public static let retriesRange = 0 ... 10

@@ -1,4 +1,5 @@
 import Diagnostics
+import Naming
 
 /// Every diagnostic of the topology language, in one place; `docs/topology.md` explains each id.
 public enum TopologyMessages {
@@ -151,13 +152,22 @@ public enum TopologyMessages {
         Message(id: "needs-kernel", "'\(key)' only applies with 'kernel'")
     }
 
-    static func imageFileMissing(_ path: String) -> Message {
+    /// `required`: for a deploy, which cannot go on without it.
+    static func imageFileMissing(_ path: String, required: Bool) -> Message {
+        let severity: Severity = required ? .error : .warning
+        let state = required ? "does not exist" : "does not exist (yet)"
         // An image of the project's store says how to build it.
-        let store = "/var/lib/decoynet/images/"
+        let store = Naming.imageStore + "/"
         if path.hasPrefix(store), let name = path.dropFirst(store.count).split(separator: "/").first, path.dropFirst(store.count).contains("/") {
-            return Message(id: "image-file-missing", severity: .warning, "image file '\(path)' does not exist (yet); build it with 'decoynet image build \(name)'")
+            return Message(id: "image-file-missing", severity: severity, "image file '\(path)' \(state); build it with 'decoynet image build \(name)'")
         }
-        return Message(id: "image-file-missing", severity: .warning, "image file '\(path)' does not exist (yet); the deployer will need it")
+        return Message(id: "image-file-missing", severity: severity,
+                       "image file '\(path)' \(state); \(required ? "build or copy it before applying" : "the deployer will need it")")
+    }
+
+    static func imageOutsideStore(_ path: String, roots: [String]) -> Message {
+        Message(id: "image-outside-store", "image file '\(path)' is outside the image store (\(roots.joined(separator: ", "))); "
+            + "name an image built there with 'decoynet image build'")
     }
 
     static func unknownImage(_ name: String, hint: String) -> Message {

@@ -6,6 +6,7 @@ struct TopologyValidator {
     let topology: Topology
     let templates: TemplateLibrary
     let reader: NodeReader
+    var images = ImagePolicy()
 
     func validate() {
         let networks = checkNetworks()
@@ -151,8 +152,10 @@ struct TopologyValidator {
         }
     }
 
-    /// Missing base files are warnings: a topology may be written before its images are built.
-    /// Only images that some host boots are checked, each once.
+    /// Missing base files are warnings: a topology may be written before its images are built
+    /// (errors when the policy requires them, for a deploy). Under a confined policy every file must
+    /// be, after symbolic links, inside an allowed folder. Only images that some host boots are
+    /// checked, each once.
     private func checkImageFiles() {
         var checked = Set<SourceLocation>()
         let declared = Dictionary(topology.images.map { ($0.name.value, $0.spec) }, uniquingKeysWith: { first, _ in first })
@@ -168,8 +171,10 @@ struct TopologyValidator {
             guard checked.insert(spec.location).inserted else { continue }
             for path in [spec.disk, spec.kernel, spec.initrd].compactMap({ $0 }) {
                 let resolved = TopologyResolver.resolvePath(path.value, from: spec.baseDirectory)
-                if !FileManager.default.fileExists(atPath: resolved) {
-                    reader.report(TopologyMessages.imageFileMissing(path.value), at: path.location)
+                if let roots = images.allowedRoots, !ImagePolicy.isInside(resolved, roots: roots) {
+                    reader.report(TopologyMessages.imageOutsideStore(path.value, roots: roots), at: path.location)
+                } else if !FileManager.default.fileExists(atPath: resolved) {
+                    reader.report(TopologyMessages.imageFileMissing(path.value, required: images.requireFiles), at: path.location)
                 }
             }
         }

@@ -4,48 +4,20 @@ import Diagnostics
 import Engine
 import Foundation
 import Hypervisor
-import Planner
+import Naming
 import Topology
 
-/// Steps every verb that deploys shares: loading, locking, checking addresses, planning.
+/// What every verb that operates on environments shares: loading a topology, opening the
+/// connection, and turning the engine's failures into messages and exit codes.
 
 /// `forDeploy` on a local QEMU connection: base images must exist, or nothing can boot.
 func loadEnvironment(_ file: String, topology: TopologyOptions, forDeploy: Bool, connection: ConnectionOptions? = nil,
                      instance: InstanceSelector? = nil) throws -> ResolvedEnvironment {
-    let result = Compiler.lower(path: file, projectTemplates: topology.templatesDirectory, instance: instance)
-    var diagnostics = result.diagnostics
-    if forDeploy, connection?.resolvedURI.hasPrefix("qemu:///") ?? true {
-        // A base image that is missing is only a warning for compiling; a deploy cannot go on without it.
-        diagnostics = diagnostics.map { diagnostic in
-            guard diagnostic.id == "image-file-missing" else { return diagnostic }
-            var error = diagnostic
-            error.severity = .error
-            error.message = diagnostic.message.replacingOccurrences(of: " (yet); the deployer will need it", with: "; build or copy it before applying")
-            return error
-        }
-    }
-    DiagnosticOutput.printToStandardError(diagnostics)
-    guard let environment = result.environment, !diagnostics.hasErrors else { throw ExitCode.failure }
+    let loaded = Operations.load(path: file, templates: topology.templatesDirectory, instance: instance, forDeploy: forDeploy,
+                                 uri: connection?.resolvedURI)
+    DiagnosticOutput.printToStandardError(loaded.diagnostics)
+    guard let environment = loaded.environment else { throw ExitCode.failure }
     return environment
-}
-
-/// One lock per environment, always taken in the same order, so that two commands cannot deadlock.
-func lockEnvironments(_ names: [String], uri: String) throws -> [EnvironmentLock] {
-    try names.sorted().map { name in
-        try EnvironmentLock(environment: name, uri: uri) {
-            Terminal.error("waiting for another decoynet command on environment \(name) to finish...")
-        }
-    }
-}
-
-/// Refuses, before anything is created, networks that overlap each other, other environments'
-/// networks on the connection, or routes of libvirtd's namespace.
-func checkAddresses(_ environments: [ResolvedEnvironment], hypervisor: LibvirtHypervisor) async throws {
-    let problems = try await AddressCheck.conflicts(environments, hypervisor: hypervisor)
-    guard !problems.isEmpty else { return }
-    for problem in problems { Terminal.error("error: \(problem)") }
-    Terminal.error("nothing was changed; choose other addresses (or other copies) for these networks")
-    throw ExitCode.failure
 }
 
 func openHypervisor(_ options: ConnectionOptions) throws -> LibvirtHypervisor {
@@ -58,21 +30,48 @@ func openHypervisor(_ options: ConnectionOptions) throws -> LibvirtHypervisor {
     }
 }
 
-func makePlan(_ environment: ResolvedEnvironment, hypervisor: LibvirtHypervisor, accel: AccelerationChoice) async throws -> (DesiredState, Plan) {
-    let acceleration: Acceleration = switch accel {
-    case .auto: Acceleration.detect(uri: hypervisor.uri)
+/// The engine on the connection, with this machine's probes and (for local QEMU) packet captures.
+func openOperations(_ options: ConnectionOptions) throws -> Operations {
+    let hypervisor = try openHypervisor(options)
+    var operations = Operations(hypervisor: hypervisor, prober: SocketProber(), parallelism: options.parallel,
+                                poolRoot: Operations.poolRootFromEnvironment,
+                                capture: Naming.isLocalQEMU(hypervisor.uri) ? LocalTrafficCapture() : nil)
+    operations.waiting = { name in Terminal.error("waiting for another decoynet command on environment \(name) to finish...") }
+    return operations
+}
+
+func acceleration(_ choice: AccelerationChoice, uri: String) -> Acceleration {
+    switch choice {
+    case .auto: Acceleration.detect(uri: uri)
     case .kvm: .kvm
     case .qemu: .qemu
     }
+}
+
+/// Runs an engine call with Ctrl-C (and SIGTERM) cancelling it: no new steps start, running ones
+/// finish. An `OperationFailure` or libvirt error is printed and becomes exit status 1.
+func interruptible<T>(_ body: (Cancellation) async throws -> T) async throws -> (result: T, interrupted: Bool) {
+    let cancellation = Cancellation()
+    let interruption = Interruption {
+        cancellation.cancel()
+        Terminal.error("\ninterrupted: no new steps start; running ones finish. Run the command again (or destroy) to converge.")
+    }
+    defer { withExtendedLifetime(interruption) {} }
+    return (try await failing { try await body(cancellation) }, cancellation.isCancelled)
+}
+
+/// An engine call whose failure is printed (each problem on its line, then the hint) and exits 1.
+func failing<T>(_ body: () async throws -> T) async throws -> T {
     do {
-        return try await Deployer.plan(environment, hypervisor: hypervisor, acceleration: acceleration, poolRoot: poolRoot())
+        return try await body()
+    } catch let failure as OperationFailure {
+        for problem in failure.problems { Terminal.error("error: \(problem)") }
+        if let hint = failure.hint { Terminal.error(hint) }
+        throw ExitCode.failure
+    } catch let exit as ExitCode {
+        throw exit
     } catch {
         Terminal.error("error: \(error)")
         throw ExitCode.failure
     }
-}
-
-/// Where overlays go: `DECOYNET_POOL_ROOT` when set, else the default.
-func poolRoot() -> String {
-    ProcessInfo.processInfo.environment["DECOYNET_POOL_ROOT"].flatMap { $0.isEmpty ? nil : $0 } ?? Deployer.defaultPoolRoot
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import Foundation
 import Hypervisor
+import Naming
 
 struct ExecCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,15 +24,8 @@ struct ExecCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let hypervisor = try openHypervisor(connection)
-        let domain = "\(environment)-\(host)"
-        let result: ExecResult
-        do {
-            result = try await GuestExec(hypervisor: hypervisor).run(domain: domain, arguments: command, timeout: timeout)
-        } catch {
-            Terminal.error("error: \(error)")
-            throw ExitCode.failure
-        }
+        let operations = try openOperations(connection)
+        let result = try await failing { try await operations.exec(environment, host: host, arguments: command, timeout: timeout) }
         if json {
             print(DiagnosticOutput.json(result))
         } else {
@@ -57,7 +51,7 @@ struct ConsoleCommand: ParsableCommand {
     func validate() throws { try checkEnvironmentName(environment) }
 
     func run() throws {
-        let arguments = ["virsh", "-c", connection.resolvedURI, "console", "\(environment)-\(host)"]
+        let arguments = ["virsh", "-c", connection.resolvedURI, "console", Naming.object(environment: environment, name: host)]
         var pointers = arguments.map { strdup($0) } + [nil]
         execvp("virsh", &pointers)
         Terminal.error("error: cannot run virsh (install libvirt-clients): \(String(cString: strerror(errno)))")
@@ -81,10 +75,10 @@ struct TestCommand: AsyncParsableCommand {
     func validate() throws { try checkEnvironmentName(environment) }
 
     func run() async throws {
-        let hypervisor = try openHypervisor(connection)
-        let results = try await OperationTester(hypervisor: hypervisor, prober: SocketProber()).run(environment: environment, wait: !noWait, timeout: timeout)
+        let operations = try openOperations(connection)
+        let results = try await failing { try await operations.test(environment, wait: !noWait, timeout: timeout) }
         if results.isEmpty {
-            Terminal.error("error: no environment \(environment) on \(hypervisor.uri)")
+            Terminal.error("error: no environment \(environment) on \(operations.hypervisor.uri)")
             throw ExitCode.failure
         }
         if json {

@@ -20,11 +20,11 @@ struct HealthCommand: AsyncParsableCommand {
     func validate() throws { try checkEnvironmentName(environment) }
 
     func run() async throws {
-        let hypervisor = try openHypervisor(connection)
-        let checker = HealthChecker(hypervisor: hypervisor, prober: SocketProber())
-        let hosts = try await checker.check(environments: copies.environments(environment, hypervisor: hypervisor), wait: !noWait, timeout: timeout)
+        let operations = try openOperations(connection)
+        let names = try await copies.environments(environment, operations: operations)
+        let hosts = try await failing { try await operations.health(names, wait: !noWait, timeout: timeout) }
         if hosts.isEmpty {
-            Terminal.error("error: no environment \(environment) on \(hypervisor.uri)")
+            Terminal.error("error: no environment \(environment) on \(operations.hypervisor.uri)")
             throw ExitCode.failure
         }
         if json {

@@ -13,8 +13,9 @@ struct ListCommand: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-        let hypervisor = try openHypervisor(connection)
-        let environments = try await StatusReader.list(hypervisor: hypervisor)
+        let operations = try openOperations(connection)
+        let hypervisor = operations.hypervisor
+        let environments = try await failing { try await operations.list() }
         if json {
             print(DiagnosticOutput.json(environments))
         } else if environments.isEmpty {

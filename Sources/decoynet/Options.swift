@@ -80,10 +80,10 @@ struct CopiesFlag: ParsableArguments {
     var all = false
 
     /// The environment itself, or the names of all its copies on the connection.
-    func environments(_ environment: String, hypervisor: LibvirtHypervisor) async throws -> [String] {
+    func environments(_ environment: String, operations: Operations) async throws -> [String] {
         guard all else { return [environment] }
-        let copies = try await StatusReader.list(hypervisor: hypervisor).filter { $0.instanceOf == environment }.map(\.environment)
-        if copies.isEmpty { Terminal.error("no copies of \(environment) on \(hypervisor.uri)") }
+        let copies = try await failing { try await operations.copies(of: environment) }
+        if copies.isEmpty { Terminal.error("no copies of \(environment) on \(operations.hypervisor.uri)") }
         return copies
     }
 }

@@ -1,11 +1,6 @@
 import ArgumentParser
-import Compiler
-import Diagnostics
 import Engine
 import Foundation
-import Hypervisor
-import Planner
-import Topology
 
 struct PlanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,15 +18,14 @@ struct PlanCommand: AsyncParsableCommand {
 
     func run() async throws {
         let environments = try copies.selectors.map { try loadEnvironment(file, topology: topology, forDeploy: false, instance: $0) }
-        let hypervisor = try openHypervisor(connection)
-        try await checkAddresses(environments, hypervisor: hypervisor)
-        var plans: [Plan] = []
-        for environment in environments { plans.append(try await makePlan(environment, hypervisor: hypervisor, accel: accel).1) }
+        let operations = try openOperations(connection)
+        let uri = operations.hypervisor.uri
+        let plans = try await failing { try await operations.plan(environments, acceleration: acceleration(accel, uri: uri)) }
         if json {
-            let output = plans.map { PlanOutput.json($0, uri: hypervisor.uri) }
+            let output = plans.map { PlanReport($0, uri: uri) }
             print(output.count == 1 ? DiagnosticOutput.json(output[0]) : DiagnosticOutput.json(output))
         } else {
-            print(plans.map { PlanOutput.text($0, uri: hypervisor.uri, showKept: all) }.joined(separator: "\n\n"))
+            print(plans.map { PlanOutput.text($0, uri: uri, showKept: all) }.joined(separator: "\n\n"))
         }
     }
 }

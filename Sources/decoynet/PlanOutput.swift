@@ -27,59 +27,15 @@ enum PlanOutput {
         return lines.joined(separator: "\n")
     }
 
-    struct JSONAction: Encodable {
-        var action: String
-        var resource: String
-        var name: String
-        var reason: String
-    }
-
-    struct JSONPlan: Encodable {
-        var environment: String
-        var uri: String
-        var changes: Bool
-        var summary: [String: Int]
-        var actions: [JSONAction]
-    }
-
-    static func json(_ plan: Plan, uri: String) -> JSONPlan {
-        JSONPlan(environment: plan.environment, uri: uri, changes: !plan.isEmpty,
-                 summary: Dictionary(uniqueKeysWithValues: PlannedAction.Kind.allCases.map { ($0.rawValue, plan.count($0)) }),
-                 actions: plan.actions.map { JSONAction(action: $0.kind.rawValue, resource: $0.resource.rawValue, name: $0.name, reason: $0.reason) })
-    }
-
-    struct JSONOutcome: Encodable {
-        var step: String
-        var result: String
-        var seconds: Double?
-        var message: String?
-    }
-
-    static func json(_ outcomes: [VertexOutcome]) -> [JSONOutcome] {
-        outcomes.map { outcome in
-            switch outcome.result {
-            case let .done(seconds): JSONOutcome(step: outcome.label, result: "done", seconds: (seconds * 1000).rounded() / 1000)
-            case let .failed(message): JSONOutcome(step: outcome.label, result: "failed", message: message)
-            case let .skipped(because): JSONOutcome(step: outcome.label, result: "skipped", message: "\(because) failed")
-            case .notStarted: JSONOutcome(step: outcome.label, result: "not started")
-            }
-        }
-    }
-
     /// One line per step that did not complete, with libvirt's message or why it was skipped.
-    static func printFailures(_ failures: [VertexOutcome]) {
-        for failure in failures {
+    static func printFailures(_ failures: [StepReport]) {
+        for failure in failures where !failure.completed {
             switch failure.result {
-            case let .failed(message): Terminal.error("  \(failure.label): \(message)")
-            case let .skipped(because): Terminal.error("  \(failure.label): skipped, because \(because) failed")
-            case .notStarted: Terminal.error("  \(failure.label): not started (interrupted)")
-            case .done: break
+            case "failed": Terminal.error("  \(failure.step): \(failure.message ?? "")")
+            case "skipped": Terminal.error("  \(failure.step): skipped, because \(failure.message ?? "a dependency failed")")
+            default: Terminal.error("  \(failure.step): not started (interrupted)")
             }
         }
-    }
-
-    static func failures(_ outcomes: [VertexOutcome]) -> [VertexOutcome] {
-        outcomes.filter { if case .done = $0.result { return false } else { return true } }
     }
 
     /// `showEnvironment` names each host by its domain, for reports over several environments.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import Foundation
 import Hypervisor
+import Naming
 
 struct ResetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,70 +31,25 @@ struct ResetCommand: AsyncParsableCommand {
         if memory, evidence == nil { throw ValidationError("--memory keeps a memory dump as evidence: give --evidence DIR too.") }
     }
 
-    struct Report: Encodable {
-        var environment: String
-        var hosts: [String]
-        var steps: [PlanOutput.JSONOutcome]
-        var evidence: String?
-        var manifest: EvidenceManifest?
-        var health: [HostHealth]?
-        var succeeded: Bool
-    }
-
     func run() async throws {
-        let hypervisor = try openHypervisor(connection)
+        let operations = try openOperations(connection)
         var failed = false
-        for name in try await copies.environments(environment, hypervisor: hypervisor) {
-            do {
-                try await reset(name, hypervisor: hypervisor)
-            } catch let exit as ExitCode where exit == .failure {
-                failed = true
+        for name in try await copies.environments(environment, operations: operations) {
+            let options = Resetter.Options(hosts: hosts, evidenceDirectory: evidence.map { URL(fileURLWithPath: $0).standardizedFileURL.path }, memory: memory)
+            let printer = EventPrinter(phase: "reset", total: hosts.count, quiet: json)
+            let (report, interrupted) = try await interruptible { cancellation in
+                try await operations.reset(name, options: options, wait: !noWait, timeout: timeout, cancellation: cancellation, events: printer.handle)
             }
+            printer.finish()
+            if json {
+                print(DiagnosticOutput.json(report))
+            } else {
+                PlanOutput.printFailures(report.steps)
+                if let health = report.health { print(PlanOutput.healthTable(health)) }
+            }
+            if interrupted { throw ExitCode(130) }
+            failed = failed || !report.succeeded
         }
         if failed { throw ExitCode.failure }
     }
-
-    func reset(_ environment: String, hypervisor: LibvirtHypervisor) async throws {
-        let lock = try lockEnvironments([environment], uri: hypervisor.uri)
-        defer { withExtendedLifetime(lock) {} }
-        let evidenceDirectory = evidence.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
-        let options = Resetter.Options(hosts: hosts, evidenceDirectory: evidenceDirectory, memory: memory, parallelism: connection.parallel)
-        let cancellation = Cancellation()
-        let interruption = Interruption { cancellation.cancel() }
-        let progress = Progress(phase: "reset", total: hosts.isEmpty ? 0 : hosts.count, quiet: json)
-        let report: Resetter.Report
-        do {
-            report = try await Resetter.reset(environment: environment, options: options, hypervisor: hypervisor,
-                                              capture: localCapture(hypervisor), cancellation: cancellation, onEvent: progress.handle)
-        } catch {
-            Terminal.error("error: \(error)")
-            throw ExitCode.failure
-        }
-        progress.finish()
-        withExtendedLifetime(interruption) {}
-        let failures = PlanOutput.failures(report.outcomes)
-        var health: [HostHealth]?
-        if failures.isEmpty, !noWait, !cancellation.isCancelled {
-            if !json { Terminal.error("waiting for health (\(report.hosts.count) hosts)...") }
-            let checker = HealthChecker(hypervisor: hypervisor, prober: SocketProber())
-            health = try await checker.check(environment: environment, hosts: Set(report.hosts), wait: true, timeout: timeout, cancellation: cancellation)
-        }
-        let healthy = health?.allSatisfy(\.healthy) ?? true
-        if json {
-            print(DiagnosticOutput.json(Report(environment: environment, hosts: report.hosts, steps: PlanOutput.json(report.outcomes),
-                                               evidence: report.evidenceFolder, manifest: report.manifest, health: health,
-                                               succeeded: failures.isEmpty && healthy)))
-        } else {
-            PlanOutput.printFailures(failures)
-            if let folder = report.evidenceFolder { Terminal.error("evidence kept in \(folder) (manifest.json, SHA256SUMS)") }
-            if let health { print(PlanOutput.healthTable(health)) }
-        }
-        if cancellation.isCancelled { throw ExitCode(130) }
-        if !failures.isEmpty || !healthy { throw ExitCode.failure }
-    }
-}
-
-/// Packet captures run on this machine, next to the libvirtd they record: only for local QEMU.
-func localCapture(_ hypervisor: LibvirtHypervisor) -> (any TrafficCapture)? {
-    hypervisor.uri.hasPrefix("qemu:///") ? LocalTrafficCapture() : nil
 }

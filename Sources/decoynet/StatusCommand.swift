@@ -16,26 +16,16 @@ struct StatusCommand: AsyncParsableCommand {
 
     func validate() throws { if let environment { try checkEnvironmentName(environment) } }
 
-    struct Report: Encodable {
-        var status: EnvironmentStatus
-        var health: [HostHealth]
-    }
-
     func run() async throws {
-        let hypervisor = try openHypervisor(connection)
+        let operations = try openOperations(connection)
+        let hypervisor = operations.hypervisor
         let names: [String]
         if let environment {
-            names = try await copies.environments(environment, hypervisor: hypervisor)
+            names = try await copies.environments(environment, operations: operations)
         } else {
-            names = try await StatusReader.list(hypervisor: hypervisor).map(\.environment)
+            names = try await failing { try await operations.list().map(\.environment) }
         }
-        let checker = HealthChecker(hypervisor: hypervisor, prober: SocketProber())
-        var reports: [Report] = []
-        for name in names {
-            let status = try await StatusReader.status(environment: name, hypervisor: hypervisor)
-            let health = try await checker.check(environment: name, wait: false)
-            reports.append(Report(status: status, health: health))
-        }
+        let reports = try await failing { try await operations.status(names) }
         if let environment, !copies.all, reports.first.map({ $0.status.domains.isEmpty && $0.status.networks.isEmpty && $0.status.pool == nil }) ?? true {
             Terminal.error("error: no environment \(environment) on \(hypervisor.uri)")
             throw ExitCode.failure

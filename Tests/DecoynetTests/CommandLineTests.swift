@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The built `decoynet` binary, run as a user would.
 struct DecoyNetBinary {

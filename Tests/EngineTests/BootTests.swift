@@ -39,7 +39,7 @@ import Testing
         let environment = try resolve(source)
         let (desired, plan) = try await Deployer.plan(environment, hypervisor: hypervisor, acceleration: .qemu, poolRoot: "/tmp/decoynet-test-pools")
         let steps = Deployer.steps([(plan, desired)], hypervisor: hypervisor, capture: nil, startDomains: false)
-        let outcomes = await GraphWalker.walk(steps, parallelism: 8)
+        let outcomes = try await GraphWalker.walk(steps, parallelism: 8)
         #expect(outcomes.allDone, "\(outcomes.map { "\($0.label): \($0.result)" })")
         return environment
     }

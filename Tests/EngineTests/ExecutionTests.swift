@@ -36,13 +36,13 @@ import Testing
         var began: [String: Int] = [:]
         for (index, event) in log.all.enumerated() {
             switch event {
-            case let .began(id, _): began[id] = index
-            case let .finished(id, _, _): finished.append(id)
+            case let .began(id, _): began[id.description] = index
+            case let .finished(id, _, _): finished.append(id.description)
             }
         }
         let doneAt = Dictionary(uniqueKeysWithValues: finished.enumerated().map { ($1, $0) })
-        let networkDone = log.all.firstIndex { if case let .finished(id, _, _) = $0 { id == "network-up:\(name)-net0" } else { false } }!
-        let poolDone = log.all.firstIndex { if case let .finished(id, _, _) = $0 { id == "pool-up:decoynet-\(name)" } else { false } }!
+        let networkDone = log.all.firstIndex { if case let .finished(id, _, _) = $0 { id.description == "network-up:\(name)-net0" } else { false } }!
+        let poolDone = log.all.firstIndex { if case let .finished(id, _, _) = $0 { id.description == "pool-up:decoynet-\(name)" } else { false } }!
         #expect(began["domain-up:\(name)-h0"]! > networkDone)
         #expect(began["domain-up:\(name)-h0"]! > poolDone)
         #expect(doneAt.count == 7)
@@ -56,7 +56,7 @@ import Testing
         let uuid = try #require(environment.networks.first { $0.name == "net0" }?.uuid)
         try await hypervisor.defineAndStartNetwork(xml: "<network><name>squatter-\(name)</name><uuid>\(uuid)</uuid><bridge name='sq-\(name.suffix(8))'/></network>")
         let result = try await apply(topology(name, hosts: 4), hypervisor: hypervisor)
-        let byID = Dictionary(uniqueKeysWithValues: result.outcomes.map { ($0.id, $0.result) })
+        let byID = Dictionary(uniqueKeysWithValues: result.outcomes.map { ($0.id.description, $0.result) })
         guard case let .failed(message)? = byID["network-up:\(name)-net0"] else {
             Issue.record("network net0 should fail: \(result.outcomes)")
             return
@@ -94,15 +94,15 @@ import Testing
         #expect(try await destroy(name, hypervisor: hypervisor).allDone)
     }
 
-    @Test func walkerSkipsDependentsWithoutRepeatingTheError() async {
+    @Test func walkerSkipsDependentsWithoutRepeatingTheError() async throws {
         struct Boom: Error, CustomStringConvertible { var description: String { "boom" } }
         let vertices = [
-            Vertex(id: "a", label: "step a") { throw Boom() },
-            Vertex(id: "b", label: "step b", dependencies: ["a"]) {},
-            Vertex(id: "c", label: "step c", dependencies: ["b"]) {},
-            Vertex(id: "d", label: "step d") {},
+            Vertex(id: step("a"), label: "step a") { throw Boom() },
+            Vertex(id: step("b"), label: "step b", dependencies: [step("a")]) {},
+            Vertex(id: step("c"), label: "step c", dependencies: [step("b")]) {},
+            Vertex(id: step("d"), label: "step d") {},
         ]
-        let outcomes = await GraphWalker.walk(vertices, parallelism: 2)
+        let outcomes = try await GraphWalker.walk(vertices, parallelism: 2)
         #expect(outcomes.map(\.result) == [.failed(message: "boom"), .skipped(because: "step a"), .skipped(because: "step a"), outcomes[3].result])
         if case .done = outcomes[3].result {} else { Issue.record("d is independent and runs") }
     }

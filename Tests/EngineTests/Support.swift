@@ -42,7 +42,7 @@ func apply(_ source: String, hypervisor: any Hypervisor, parallelism: Int = 8, c
            onEvent: @escaping @Sendable (WalkEvent) -> Void = { _ in }) async throws -> (plan: Plan, outcomes: [VertexOutcome]) {
     let environment = try resolve(source)
     let (desired, plan) = try await Deployer.plan(environment, hypervisor: hypervisor, acceleration: .qemu, poolRoot: "/tmp/decoynet-test-pools")
-    let outcomes = await Deployer.apply(plan, desired: desired, hypervisor: hypervisor, parallelism: parallelism, cancellation: cancellation, onEvent: onEvent)
+    let outcomes = try await Deployer.apply(plan, desired: desired, hypervisor: hypervisor, parallelism: parallelism, cancellation: cancellation, onEvent: onEvent)
     return (plan, outcomes)
 }
 
@@ -52,7 +52,7 @@ func plan(_ source: String, hypervisor: any Hypervisor) async throws -> Plan {
 
 func destroy(_ environment: String, hypervisor: any Hypervisor) async throws -> [VertexOutcome] {
     let plan = try await Deployer.destroyPlan(environment: environment, hypervisor: hypervisor)
-    return await Deployer.destroy([plan], hypervisor: hypervisor, parallelism: 8)
+    return try await Deployer.destroy([plan], hypervisor: hypervisor, parallelism: 8)
 }
 
 extension Plan {
@@ -98,3 +98,6 @@ final class EventLog: @unchecked Sendable {
         return maximum
     }
 }
+
+/// A step of a hand-made graph.
+func step(_ name: String) -> StepID { StepID(.host, .up, name) }

@@ -1,0 +1,406 @@
+import Compiler
+import Diagnostics
+import Foundation
+import Hypervisor
+import Naming
+import Planner
+import Topology
+
+/// What an operation reports while it runs. The command line prints these; the server keeps them
+/// with the job and streams them to pages and API clients: the same events for both.
+public struct OperationEvent: Sendable, Codable, Equatable {
+    public enum Kind: String, Sendable, Codable, CaseIterable {
+        /// A line for people: what the operation is doing now.
+        case info
+        /// A problem that stops the operation (address conflicts, resources, libvirt errors).
+        case error
+        /// A plan was made for an environment (`message` is its summary line).
+        case plan
+        case stepBegan = "step-began"
+        case stepDone = "step-done"
+        case stepFailed = "step-failed"
+        case stepSkipped = "step-skipped"
+        /// The boot scheduler started a host (`attempt` > 1: a restart).
+        case bootStarted = "boot-started"
+        case healthy
+        case restarting
+        case unhealthy
+    }
+
+    public var kind: Kind
+    public var message: String
+    public var environment: String?
+    /// The host's libvirt domain name, for boot and health events.
+    public var domain: String?
+    public var seconds: Double?
+    public var attempt: Int?
+    /// A console's last lines, for restarts.
+    public var lines: [String]?
+
+    public init(_ kind: Kind, _ message: String, environment: String? = nil, domain: String? = nil, seconds: Double? = nil,
+                attempt: Int? = nil, lines: [String]? = nil) {
+        self.kind = kind
+        self.message = message
+        self.environment = environment
+        self.domain = domain
+        self.seconds = seconds
+        self.attempt = attempt
+        self.lines = lines
+    }
+
+    static func step(_ event: WalkEvent) -> OperationEvent {
+        switch event {
+        case let .began(_, label): return OperationEvent(.stepBegan, label)
+        case let .finished(_, label, result):
+            switch result {
+            case let .done(seconds): return OperationEvent(.stepDone, label, seconds: seconds)
+            case let .failed(message): return OperationEvent(.stepFailed, "\(label): \(message)")
+            case let .skipped(because): return OperationEvent(.stepSkipped, "\(label): skipped, because \(because) failed")
+            case .notStarted: return OperationEvent(.stepSkipped, "\(label): not started (interrupted)")
+            }
+        }
+    }
+
+    static func boot(_ event: BootScheduler.Event) -> OperationEvent {
+        switch event {
+        case let .started(host, domain, attempt):
+            return OperationEvent(.bootStarted, attempt > 1 ? "boot \(host) (attempt \(attempt))" : "boot \(host)", domain: domain, attempt: attempt)
+        case let .healthy(host, domain, seconds):
+            return OperationEvent(.healthy, String(format: "%@ healthy after %.1fs", host, seconds), domain: domain, seconds: seconds)
+        case let .restarting(host, domain, reason, attempt, console):
+            return OperationEvent(.restarting, "restarting \(host) (attempt \(attempt)): \(reason)", domain: domain, attempt: attempt, lines: console)
+        case let .unhealthy(host, domain, reason):
+            return OperationEvent(.unhealthy, "\(host) unhealthy: \(reason)", domain: domain)
+        }
+    }
+}
+
+/// An operation that could not start or go on: the problems, each a sentence, and what to do.
+public struct OperationFailure: Error, CustomStringConvertible, Sendable {
+    public var problems: [String]
+    public var hint: String?
+
+    public init(_ problems: [String], hint: String? = nil) {
+        self.problems = problems
+        self.hint = hint
+    }
+
+    public var description: String { (problems + (hint.map { [$0] } ?? [])).joined(separator: "; ") }
+}
+
+/// A plan as people and pipelines read it.
+public struct PlanReport: Sendable, Codable {
+    public struct Action: Sendable, Codable {
+        public var action: String
+        public var resource: String
+        public var name: String
+        public var reason: String
+    }
+
+    public var environment: String
+    public var uri: String
+    public var changes: Bool
+    public var summary: [String: Int]
+    public var actions: [Action]
+
+    public init(_ plan: Plan, uri: String) {
+        environment = plan.environment
+        self.uri = uri
+        changes = !plan.isEmpty
+        summary = Dictionary(uniqueKeysWithValues: PlannedAction.Kind.allCases.map { ($0.rawValue, plan.count($0)) })
+        actions = plan.actions.map { Action(action: $0.kind.rawValue, resource: $0.resource.rawValue, name: $0.name, reason: $0.reason) }
+    }
+}
+
+/// One step's outcome.
+public struct StepReport: Sendable, Codable {
+    public var step: String
+    public var result: String
+    public var seconds: Double?
+    public var message: String?
+
+    public static func from(_ outcomes: [VertexOutcome]) -> [StepReport] {
+        outcomes.map { outcome in
+            switch outcome.result {
+            case let .done(seconds): StepReport(step: outcome.label, result: "done", seconds: (seconds * 1000).rounded() / 1000)
+            case let .failed(message): StepReport(step: outcome.label, result: "failed", message: message)
+            case let .skipped(because): StepReport(step: outcome.label, result: "skipped", message: "\(because) failed")
+            case .notStarted: StepReport(step: outcome.label, result: "not started")
+            }
+        }
+    }
+
+    public var completed: Bool { result == "done" }
+}
+
+/// Every operation on environments, one call each, reporting progress as events. The command line
+/// and the server only read their input, call these, and render what comes back.
+public struct Operations: Sendable {
+    public typealias Events = @Sendable (OperationEvent) -> Void
+
+    public var hypervisor: any Hypervisor
+    public var prober: any GuestProber
+    /// libvirt calls at once in a walk.
+    public var parallelism: Int
+    /// Where overlays go.
+    public var poolRoot: String
+    /// Packet captures run next to a local libvirtd only.
+    public var capture: (any TrafficCapture)?
+    /// Called once when another command holds an environment's lock, before waiting for it.
+    public var waiting: @Sendable (String) -> Void = { _ in }
+
+    public init(hypervisor: any Hypervisor, prober: any GuestProber, parallelism: Int = 8, poolRoot: String = Deployer.defaultPoolRoot,
+                capture: (any TrafficCapture)? = nil) {
+        self.hypervisor = hypervisor
+        self.prober = prober
+        self.parallelism = parallelism
+        self.poolRoot = poolRoot
+        self.capture = capture
+    }
+
+    /// Where overlays go: `DECOYNET_POOL_ROOT` when set, else the default.
+    public static var poolRootFromEnvironment: String {
+        ProcessInfo.processInfo.environment["DECOYNET_POOL_ROOT"].flatMap { $0.isEmpty ? nil : $0 } ?? Deployer.defaultPoolRoot
+    }
+
+    // MARK: - Validate
+
+    /// A topology read, checked and lowered. `forDeploy` on a local QEMU connection: a base image
+    /// that is missing is an error, since nothing could boot.
+    /// `imageRoots`: folders every image file must be in (for topologies that are not trusted).
+    public static func load(path: String, templates: String?, instance: InstanceSelector? = nil,
+                            forDeploy: Bool, uri: String?, imageRoots: [String]? = nil) -> (environment: ResolvedEnvironment?, diagnostics: [Diagnostic]) {
+        let images = ImagePolicy(requireFiles: forDeploy && (uri.map(Naming.isLocalQEMU) ?? true), allowedRoots: imageRoots)
+        let result = Compiler.lower(path: path, projectTemplates: templates, instance: instance, images: images)
+        return (result.diagnostics.hasErrors ? nil : result.environment, result.diagnostics)
+    }
+
+    // MARK: - Plan
+
+    /// What apply would do, changing nothing (address conflicts refused as apply refuses them).
+    public func plan(_ environments: [ResolvedEnvironment], acceleration: Acceleration) async throws -> [Plan] {
+        let conflicts = try await AddressCheck.conflicts(environments, hypervisor: hypervisor)
+        guard conflicts.isEmpty else {
+            throw OperationFailure(conflicts, hint: "choose other addresses (or other copies) for these networks")
+        }
+        var plans: [Plan] = []
+        for environment in environments {
+            plans.append(try await Deployer.plan(environment, hypervisor: hypervisor, acceleration: acceleration, poolRoot: poolRoot).plan)
+        }
+        return plans
+    }
+
+    // MARK: - Apply
+
+    public struct ApplyOptions: Sendable {
+        public var acceleration: Acceleration
+        public var wait: Bool
+        /// Seconds to wait for health, instead of each host's own timeout.
+        public var timeout: Double?
+        public var bootSlots: Int
+        public var overcommit: Double
+        /// On a local QEMU connection, refuse plans that do not fit this machine.
+        public var checkResources: Bool
+
+        public init(acceleration: Acceleration, wait: Bool = true, timeout: Double? = nil,
+                    bootSlots: Int = ProcessInfo.processInfo.activeProcessorCount, overcommit: Double = 1.5, checkResources: Bool = true) {
+            self.acceleration = acceleration
+            self.wait = wait
+            self.timeout = timeout
+            self.bootSlots = bootSlots
+            self.overcommit = overcommit
+            self.checkResources = checkResources
+        }
+    }
+
+    /// Environments locked, checked and planned: nothing has changed yet. The locks are held until
+    /// this is released.
+    public final class PreparedApply: @unchecked Sendable {
+        public let planned: [(plan: Plan, desired: DesiredState)]
+        public let environments: [ResolvedEnvironment]
+        /// The steps the walk will run (unless waiting, domains are defined here and started by the boot scheduler).
+        public let steps: [Vertex]
+        let locks: [EnvironmentLock]
+
+        init(planned: [(plan: Plan, desired: DesiredState)], environments: [ResolvedEnvironment], steps: [Vertex], locks: [EnvironmentLock]) {
+            self.planned = planned
+            self.environments = environments
+            self.steps = steps
+            self.locks = locks
+        }
+
+        /// Hosts the boot scheduler will start or check.
+        public var hosts: Int { environments.reduce(0) { $0 + $1.hosts.count } }
+
+        public var changes: Int { planned.reduce(0) { $0 + $1.plan.actions.filter { $0.kind != .keep }.count } }
+    }
+
+    public struct ApplyReport: Sendable, Codable {
+        public var plans: [PlanReport]
+        public var steps: [StepReport]
+        public var health: [HostHealth]?
+        public var restarted: [String]
+        public var succeeded: Bool
+        public var interrupted: Bool
+    }
+
+    /// Locks the environments, refuses address conflicts and (locally) plans that do not fit, and plans.
+    public func prepareApply(_ environments: [ResolvedEnvironment], options: ApplyOptions) async throws -> PreparedApply {
+        let locks = try lock(environments.map(\.name))
+        let conflicts = try await AddressCheck.conflicts(environments, hypervisor: hypervisor)
+        guard conflicts.isEmpty else {
+            throw OperationFailure(conflicts, hint: "nothing was changed; choose other addresses (or other copies) for these networks")
+        }
+        var planned: [(plan: Plan, desired: DesiredState)] = []
+        for environment in environments {
+            let (desired, plan) = try await Deployer.plan(environment, hypervisor: hypervisor, acceleration: options.acceleration, poolRoot: poolRoot)
+            planned.append((plan, desired))
+        }
+        if options.checkResources, Naming.isLocalQEMU(hypervisor.uri), let available = ResourceCheck.available(poolRoot: poolRoot) {
+            let problems = ResourceCheck.problems(ResourceCheck.needs(planned), available: available, overcommit: options.overcommit)
+            if !problems.isEmpty { throw OperationFailure(problems, hint: "nothing was changed") }
+        }
+        let steps = Deployer.steps(planned, hypervisor: hypervisor, capture: capture, startDomains: !options.wait)
+        return PreparedApply(planned: planned, environments: environments, steps: steps, locks: locks)
+    }
+
+    /// Carries out a prepared apply: the steps in one parallel walk, then (unless told not to wait)
+    /// the boot scheduler until every host is healthy.
+    public func apply(_ prepared: PreparedApply, options: ApplyOptions, cancellation: Cancellation = Cancellation(),
+                      events: @escaping Events = { _ in }) async throws -> ApplyReport {
+        defer { withExtendedLifetime(prepared) {} }
+        for (plan, _) in prepared.planned {
+            events(OperationEvent(.plan, "\(plan.environment): \(plan.count(.create)) to create, \(plan.count(.replace)) to replace, "
+                + "\(plan.count(.update)) to update, \(plan.count(.start)) to start, \(plan.count(.delete)) to delete, \(plan.count(.keep)) unchanged",
+                environment: plan.environment))
+        }
+        let outcomes = try await GraphWalker.walk(prepared.steps, parallelism: parallelism, cancellation: cancellation) { events(.step($0)) }
+        let steps = StepReport.from(outcomes)
+        var health: [HostHealth]?
+        if steps.allSatisfy(\.completed), options.wait, !cancellation.isCancelled {
+            events(OperationEvent(.info, "booting and waiting for health (\(prepared.hosts) hosts, \(options.bootSlots) at once)"))
+            var checker = HealthChecker(hypervisor: hypervisor, prober: prober)
+            // A boot slot is free again as soon as its host is seen healthy.
+            checker.interval = 0.5
+            let scheduler = BootScheduler(hypervisor: hypervisor, checker: checker, slots: options.bootSlots, timeout: options.timeout)
+            health = try await scheduler.boot(environments: prepared.environments.map(\.name), cancellation: cancellation) { events(.boot($0)) }
+        }
+        let healthy = health?.allSatisfy(\.healthy) ?? true
+        return ApplyReport(plans: prepared.planned.map { PlanReport($0.plan, uri: hypervisor.uri) }, steps: steps, health: health,
+                           restarted: (health ?? []).filter { ($0.attempts ?? 1) > 1 }.map(\.domain),
+                           succeeded: steps.allSatisfy(\.completed) && healthy, interrupted: cancellation.isCancelled)
+    }
+
+    // MARK: - Destroy
+
+    public struct DestroyReport: Sendable, Codable {
+        public var environments: [String]
+        public var objects: Int
+        public var steps: [StepReport]
+        public var succeeded: Bool
+        public var interrupted: Bool
+    }
+
+    /// Removes every domain, overlay, network, capture and pool of the environments, and nothing else.
+    public func destroy(_ names: [String], cancellation: Cancellation = Cancellation(), events: @escaping Events = { _ in }) async throws -> DestroyReport {
+        let locks = try lock(names)
+        defer { withExtendedLifetime(locks) {} }
+        var plans: [Plan] = []
+        for name in names { plans.append(try await Deployer.destroyPlan(environment: name, hypervisor: hypervisor)) }
+        let vertices = Deployer.destroySteps(plans, hypervisor: hypervisor, capture: capture)
+        let outcomes = try await GraphWalker.walk(vertices, parallelism: parallelism, cancellation: cancellation) { events(.step($0)) }
+        let steps = StepReport.from(outcomes)
+        return DestroyReport(environments: names, objects: plans.reduce(0) { $0 + $1.actions.count }, steps: steps,
+                             succeeded: steps.allSatisfy(\.completed), interrupted: cancellation.isCancelled)
+    }
+
+    // MARK: - Reset
+
+    public struct ResetReport: Sendable, Codable {
+        public var environment: String
+        public var hosts: [String]
+        public var steps: [StepReport]
+        public var evidence: String?
+        public var manifest: EvidenceManifest?
+        public var health: [HostHealth]?
+        public var succeeded: Bool
+        public var interrupted: Bool
+    }
+
+    /// Returns hosts to their clean state, keeping what the guests changed as evidence when asked;
+    /// then (when `wait`) waits until they are healthy again.
+    public func reset(_ environment: String, options: Resetter.Options, wait: Bool = true, timeout: Double? = nil,
+                      cancellation: Cancellation = Cancellation(), events: @escaping Events = { _ in }) async throws -> ResetReport {
+        let locks = try lock([environment])
+        defer { withExtendedLifetime(locks) {} }
+        var options = options
+        options.parallelism = parallelism
+        let report = try await Resetter.reset(environment: environment, options: options, hypervisor: hypervisor, capture: capture,
+                                              cancellation: cancellation) { events(.step($0)) }
+        let steps = StepReport.from(report.outcomes)
+        var health: [HostHealth]?
+        if steps.allSatisfy(\.completed), wait, !cancellation.isCancelled {
+            events(OperationEvent(.info, "waiting for health (\(report.hosts.count) hosts)", environment: environment))
+            let checker = HealthChecker(hypervisor: hypervisor, prober: prober)
+            health = try await checker.check(environment: environment, hosts: Set(report.hosts), wait: true, timeout: timeout, cancellation: cancellation) { host in
+                events(OperationEvent(host.healthy ? .healthy : .unhealthy, "\(host.host) \(host.healthy ? "healthy" : "unhealthy")",
+                                      environment: environment, domain: host.domain, seconds: host.seconds))
+            }
+        }
+        if let folder = report.evidenceFolder { events(OperationEvent(.info, "evidence kept in \(folder) (manifest.json, SHA256SUMS)", environment: environment)) }
+        let healthy = health?.allSatisfy(\.healthy) ?? true
+        return ResetReport(environment: environment, hosts: report.hosts, steps: steps, evidence: report.evidenceFolder, manifest: report.manifest,
+                           health: health, succeeded: steps.allSatisfy(\.completed) && healthy, interrupted: cancellation.isCancelled)
+    }
+
+    // MARK: - Reading
+
+    /// Every host's probes; `wait` retries until healthy or each host's timeout.
+    public func health(_ names: [String], wait: Bool, timeout: Double? = nil, cancellation: Cancellation = Cancellation()) async throws -> [HostHealth] {
+        try await HealthChecker(hypervisor: hypervisor, prober: prober).check(environments: names, wait: wait, timeout: timeout, cancellation: cancellation)
+    }
+
+    public struct StatusReport: Sendable, Codable {
+        public var status: EnvironmentStatus
+        public var health: [HostHealth]
+    }
+
+    /// Networks, domains and one try of every probe, per environment.
+    public func status(_ names: [String]) async throws -> [StatusReport] {
+        let checker = HealthChecker(hypervisor: hypervisor, prober: prober)
+        var reports: [StatusReport] = []
+        for name in names {
+            let status = try await StatusReader.status(environment: name, hypervisor: hypervisor)
+            reports.append(StatusReport(status: status, health: try await checker.check(environment: name, wait: false)))
+        }
+        return reports
+    }
+
+    /// The environments DecoyNet owns on the connection.
+    public func list() async throws -> [EnvironmentSummary] {
+        try await StatusReader.list(hypervisor: hypervisor)
+    }
+
+    /// The names of an environment's copies (`apply --instances`) on the connection.
+    public func copies(of environment: String) async throws -> [String] {
+        try await list().filter { $0.instanceOf == environment }.map(\.environment)
+    }
+
+    /// Every host's probes, then the topology's checks from inside its hosts.
+    public func test(_ environment: String, wait: Bool, timeout: Double? = nil) async throws -> [OperationResult] {
+        try await OperationTester(hypervisor: hypervisor, prober: prober).run(environment: environment, wait: wait, timeout: timeout)
+    }
+
+    /// A command in a running host, through its guest agent.
+    public func exec(_ environment: String, host: String, arguments: [String], timeout: Double) async throws -> ExecResult {
+        try await GuestExec(hypervisor: hypervisor).run(domain: Naming.object(environment: environment, name: host), arguments: arguments, timeout: timeout)
+    }
+
+    // MARK: -
+
+    /// One lock per environment, always taken in the same order, so that two operations cannot deadlock.
+    private func lock(_ names: [String]) throws -> [EnvironmentLock] {
+        let uri = hypervisor.uri
+        return try names.sorted().map { name in try EnvironmentLock(environment: name, uri: uri) { waiting(name) } }
+    }
+}

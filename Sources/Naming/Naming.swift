@@ -1,0 +1,42 @@
+/// Every name DecoyNet gives to what it creates on a hypervisor, and the conventions that tell its
+/// objects from others: one place, so that the compiler that names an object and the engine that
+/// finds it again cannot disagree.
+public enum Naming {
+    /// A network's or a domain's libvirt name: `ENV-NAME`.
+    public static func object(environment: String, name: String) -> String { "\(environment)-\(name)" }
+
+    /// The storage pool holding an environment's overlays and seeds.
+    public static func pool(environment: String) -> String { "decoynet-\(environment)" }
+
+    /// A domain's overlay volume in the environment's pool.
+    public static func overlay(domain: String) -> String { domain + overlaySuffix }
+
+    /// A domain's NoCloud seed volume (ISO 9660, label `cidata`) in the environment's pool.
+    public static func seed(domain: String) -> String { domain + seedSuffix }
+
+    /// The domain a volume of the pool belongs to, from its name.
+    public static func domain(ofVolume volume: String) -> String {
+        for suffix in [seedSuffix, overlaySuffix] where volume.hasSuffix(suffix) { return String(volume.dropLast(suffix.count)) }
+        return volume
+    }
+
+    static let overlaySuffix = ".qcow2"
+    static let seedSuffix = ".seed.iso"
+
+    /// The XML namespace of the metadata DecoyNet keeps in each domain it defines: how it knows its own.
+    public static let metadataNamespace = "https://decoynet.dev/xmlns/domain/1"
+    public static let metadataPrefix = "decoynet"
+
+    /// Seconds a host may take to become healthy when its topology does not say.
+    public static let defaultHealthTimeoutSeconds = 120
+
+    /// Where built base images are kept (`decoynet image build`), unless `DECOYNET_IMAGES` says otherwise.
+    public static let imageStore = "/var/lib/decoynet/images"
+
+    /// libvirt's own default when neither `--connect` nor `LIBVIRT_DEFAULT_URI` names one.
+    public static let defaultURI = "qemu:///system"
+
+    /// A connection to QEMU on this machine: the only one whose guests, disks, logs and routes this
+    /// process can also see (resource checks, packet captures, consoles from log files, image files).
+    public static func isLocalQEMU(_ uri: String) -> Bool { uri.hasPrefix("qemu:///") }
+}
