@@ -31,7 +31,7 @@ public struct EvidenceManifest: Sendable, Codable {
     public var captures: [EvidenceFile]
 }
 
-enum EvidenceFolder {
+public enum EvidenceFolder {
     /// `DIR/ENV-YYYYMMDDTHHMMSSZ`, never an existing folder: evidence is never overwritten.
     static func create(in directory: String, environment: String, at date: Date) throws -> String {
         let formatter = DateFormatter()
@@ -89,5 +89,48 @@ enum EvidenceFolder {
         let files = manifest.hosts.flatMap(\.files) + manifest.captures
         let sums = files.map { "\($0.sha256)  \($0.path)\n" }.joined()
         try Data(sums.utf8).write(to: URL(fileURLWithPath: folder + "/SHA256SUMS"))
+    }
+}
+
+/// One file of an evidence folder checked against its SHA256SUMS line.
+public struct EvidenceCheck: Sendable, Codable, Equatable {
+    public var path: String
+    public var sha256: String
+    public var bytes: UInt64
+    /// Its content hashes to the recorded value now.
+    public var verified: Bool
+}
+
+extension EvidenceFolder {
+    /// The folder's manifest, and every file of its SHA256SUMS hashed again. A listed file that is
+    /// gone, or a line naming a path outside the folder, does not verify.
+    public static func verify(_ folder: String) throws -> (manifest: EvidenceManifest, files: [EvidenceCheck]) {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        let manifest = try decoder.decode(EvidenceManifest.self, from: Data(contentsOf: URL(fileURLWithPath: folder + "/manifest.json")))
+        let sums = try String(contentsOfFile: folder + "/SHA256SUMS", encoding: .utf8)
+        let files = sums.split(separator: "\n").compactMap { line -> EvidenceCheck? in
+            let parts = line.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2 else { return nil }
+            let path = parts[1].trimmingCharacters(in: .whitespaces)
+            let expected = String(parts[0])
+            guard !path.hasPrefix("/"), !path.split(separator: "/").contains(".."),
+                  let described = try? describe(folder + "/" + path, relativeTo: folder) else {
+                return EvidenceCheck(path: path, sha256: expected, bytes: 0, verified: false)
+            }
+            return EvidenceCheck(path: path, sha256: expected, bytes: described.bytes, verified: described.sha256 == expected)
+        }
+        return (manifest, files)
+    }
+
+    /// The dated folders under `directory` kept for `environment`, newest first.
+    public static func list(in directory: String, environment: String) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.filter { $0.hasPrefix(environment + "-") && FileManager.default.fileExists(atPath: directory + "/" + $0 + "/manifest.json") }
+            .filter { name in
+                // `ENV-2026...`, not a copy's `ENV-i2-2026...`.
+                name.dropFirst(environment.count + 1).first?.isNumber ?? false
+            }
+            .sorted(by: >)
     }
 }

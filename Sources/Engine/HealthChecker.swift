@@ -11,6 +11,12 @@ public struct ProbeResult: Sendable, Codable, Equatable {
     public var passed: Bool
     /// Why it failed, in a few words; empty when it passed.
     public var detail: String
+
+    public init(probe: String, passed: Bool, detail: String) {
+        self.probe = probe
+        self.passed = passed
+        self.detail = detail
+    }
 }
 
 public struct HostHealth: Sendable, Codable {

@@ -246,7 +246,7 @@ public struct Operations: Sendable {
 
     /// Locks the environments, refuses address conflicts and (locally) plans that do not fit, and plans.
     public func prepareApply(_ environments: [ResolvedEnvironment], options: ApplyOptions) async throws -> PreparedApply {
-        let locks = try lock(environments.map(\.name))
+        let locks = try await lock(environments.map(\.name))
         let conflicts = try await AddressCheck.conflicts(environments, hypervisor: hypervisor)
         guard conflicts.isEmpty else {
             throw OperationFailure(conflicts, hint: "nothing was changed; choose other addresses (or other copies) for these networks")
@@ -303,7 +303,7 @@ public struct Operations: Sendable {
 
     /// Removes every domain, overlay, network, capture and pool of the environments, and nothing else.
     public func destroy(_ names: [String], cancellation: Cancellation = Cancellation(), events: @escaping Events = { _ in }) async throws -> DestroyReport {
-        let locks = try lock(names)
+        let locks = try await lock(names)
         defer { withExtendedLifetime(locks) {} }
         var plans: [Plan] = []
         for name in names { plans.append(try await Deployer.destroyPlan(environment: name, hypervisor: hypervisor)) }
@@ -331,7 +331,7 @@ public struct Operations: Sendable {
     /// then (when `wait`) waits until they are healthy again.
     public func reset(_ environment: String, options: Resetter.Options, wait: Bool = true, timeout: Double? = nil,
                       cancellation: Cancellation = Cancellation(), events: @escaping Events = { _ in }) async throws -> ResetReport {
-        let locks = try lock([environment])
+        let locks = try await lock([environment])
         defer { withExtendedLifetime(locks) {} }
         var options = options
         options.parallelism = parallelism
@@ -399,8 +399,11 @@ public struct Operations: Sendable {
     // MARK: -
 
     /// One lock per environment, always taken in the same order, so that two operations cannot deadlock.
-    private func lock(_ names: [String]) throws -> [EnvironmentLock] {
-        let uri = hypervisor.uri
-        return try names.sorted().map { name in try EnvironmentLock(environment: name, uri: uri) { waiting(name) } }
+    private func lock(_ names: [String]) async throws -> [EnvironmentLock] {
+        var locks: [EnvironmentLock] = []
+        for name in names.sorted() {
+            locks.append(try await EnvironmentLock.acquire(environment: name, uri: hypervisor.uri) { waiting(name) })
+        }
+        return locks
     }
 }

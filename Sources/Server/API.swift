@@ -1,0 +1,424 @@
+import Compiler
+import Engine
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Naming
+import Topology
+
+/// The REST API under `/api/v1`, as `OpenAPIDocument` describes it.
+enum API {
+    static func add(to router: Router<BasicRequestContext>, state: ServerState) {
+        router.get("/healthz") { _, _ in json(["status": "ok"]) }
+        router.get("/metrics") { _, _ in
+            await state.metrics.observe(environments: (try? state.store.environments().count) ?? 0, hosts: state.catalog.hostCounts())
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: ResponseBody(byteBuffer: ByteBuffer(string: state.metrics.text())))
+        }
+        router.get("/api/v1/openapi.json") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+                     body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+        }
+
+        let api = router.group("/api/v1")
+        api.get("me") { request, _ in json(UserView(try state.auth.require(request).user)) }
+        api.get("users") { request, _ in
+            let principal = try state.auth.require(request)
+            guard principal.role == .admin else { throw ServerError.forbidden("only an admin lists users") }
+            return json(try state.store.users().map(UserView.init))
+        }
+        api.post("users") { request, _ in
+            let principal = try state.auth.require(request)
+            try state.auth.checkCSRF(principal, request: request)
+            guard principal.role == .admin else { throw ServerError.forbidden("only an admin makes users") }
+            let body = try await decode(NewUser.self, request)
+            return json(try makeUser(body, state: state), status: .created)
+        }
+        api.post("validate") { request, _ in
+            _ = try state.auth.require(request)
+            let source = try await text(request)
+            let (environment, diagnostics) = try await state.catalog.validate(source)
+            return json(Validation(valid: environment != nil, environment: environment?.name, diagnostics: diagnostics))
+        }
+
+        api.get("environments") { request, _ in
+            let principal = try state.auth.require(request)
+            return json(try await environmentList(principal, state: state))
+        }
+        api.post("environments") { request, _ in
+            let principal = try state.auth.require(request)
+            try state.auth.checkCSRF(principal, request: request)
+            let (record, created) = try await createEnvironment(try await text(request), principal: principal, state: state)
+            return json(try await summary(record, state: state), status: created ? .created : .ok)
+        }
+        api.get("environments/:name") { request, context in
+            let (_, record) = try visible(request, context, state: state)
+            return json(try await detail(record, state: state))
+        }
+        api.delete("environments/:name") { request, context in
+            let (principal, record) = try visible(request, context, state: state)
+            try state.auth.checkCSRF(principal, request: request)
+            guard principal.mayManage else { throw ServerError.forbidden("only an admin or instructor removes environments") }
+            try await forget(record, state: state)
+            return Response(status: .noContent)
+        }
+        api.get("environments/:name/topology") { request, context in
+            let (_, record) = try visible(request, context, state: state)
+            return Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(string: record.source)))
+        }
+        api.get("environments/:name/status") { request, context in
+            let (_, record) = try visible(request, context, state: state)
+            let status = await state.catalog.status(record.name)
+            let resolved = await state.catalog.resolved(record)
+            return json(StatusView(environment: record.name, checkedAt: status?.at, hosts: ViewBuilder.hosts(resolved, status: status?.reports)))
+        }
+        for kind in JobKind.allCases {
+            api.post("environments/:name/\(kind.rawValue)") { request, context in
+                let (principal, record) = try visible(request, context, state: state)
+                try state.auth.checkCSRF(principal, request: request)
+                let options = kind == .reset ? try await decode(ResetRequest.self, request, empty: ResetRequest()) : ResetRequest()
+                let job = try await submit(kind, record, options: options, principal: principal, state: state)
+                return json(JobView(job), status: .accepted)
+            }
+        }
+        api.post("environments/:name/copies") { request, context in
+            let (principal, record) = try visible(request, context, state: state)
+            try state.auth.checkCSRF(principal, request: request)
+            let body = try await decode(CopiesRequest.self, request)
+            return json(try await makeCopies(record, body, principal: principal, state: state, base: baseURL(request)), status: .created)
+        }
+        api.get("environments/:name/evidence") { request, context in
+            let (_, record) = try visible(request, context, state: state)
+            return json(EvidenceFolder.list(in: state.evidenceDirectory, environment: record.name).map { EvidenceSummary(name: $0) })
+        }
+        api.get("environments/:name/evidence/:folder") { request, context in
+            let (_, record) = try visible(request, context, state: state)
+            let folder = try evidenceFolder(record, context, state: state)
+            let (manifest, files) = try EvidenceFolder.verify(folder)
+            return json(EvidenceDetail(name: URL(fileURLWithPath: folder).lastPathComponent, manifest: manifest, files: files))
+        }
+        api.get("environments/:name/evidence/:folder/file") { request, context in
+            let (_, record) = try visible(request, context, state: state)
+            let folder = try evidenceFolder(record, context, state: state)
+            guard let path = request.uri.queryParameters.get("path") else { throw ServerError.badRequest("give the file as ?path=HOST/FILE") }
+            let listed = try EvidenceFolder.verify(folder).files.map(\.path) + ["manifest.json", "SHA256SUMS"]
+            // Only the files the folder lists: no path of the caller's choosing reaches the disk.
+            guard listed.contains(path) else { throw ServerError.notFound("file \(path) in this evidence folder") }
+            return try fileResponse(folder + "/" + path, name: URL(fileURLWithPath: path).lastPathComponent)
+        }
+
+        api.get("jobs") { request, _ in
+            let principal = try state.auth.require(request)
+            let jobs = try state.store.jobs().filter { job in try mayWatch(job, principal, state: state) }
+            return json(jobs.map(JobView.init))
+        }
+        api.get("jobs/:id") { request, context in
+            let (_, job) = try visibleJob(request, context, state: state)
+            return json(JobView(job))
+        }
+        api.get("jobs/:id/events") { request, context in
+            let (_, job) = try visibleJob(request, context, state: state)
+            let after = request.uri.queryParameters.get("after").flatMap(Int.init) ?? request.headers[HTTPField.Name("Last-Event-ID")!].flatMap(Int.init) ?? -1
+            guard request.headers[.accept]?.contains("text/event-stream") ?? false else {
+                return json(try state.store.events(job: job.id, after: after).compactMap(EventView.init))
+            }
+            let stream = try await state.jobs.watch(job.id, after: after)
+            let store = state.store
+            return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"], body: ResponseBody { writer in
+                for await record in stream {
+                    guard let view = EventView(record) else { continue }
+                    try await writer.write(ByteBuffer(string: "id: \(record.sequence)\nevent: \(view.event.kind.rawValue)\ndata: \(JSON.string(view))\n\n"))
+                }
+                let finished = (try? store.job(job.id)).flatMap { $0 } ?? job
+                try await writer.write(ByteBuffer(string: "event: end\ndata: \(JSON.string(JobView(finished)))\n\n"))
+                try await writer.finish(nil)
+            })
+        }
+    }
+
+    // MARK: - Requests
+
+    struct NewUser: Codable {
+        var name: String
+        var role: Role
+        var password: String?
+    }
+
+    struct NewUserAnswer: Codable {
+        var user: UserView
+        /// Shown once: only its hash is kept.
+        var token: String
+    }
+
+    struct Validation: Codable {
+        var valid: Bool
+        var environment: String?
+        var diagnostics: [DiagnosticView]
+    }
+
+    struct StatusView: Codable {
+        var environment: String
+        var checkedAt: Date?
+        var hosts: [HostView]
+    }
+
+    enum JobKind: String, CaseIterable {
+        case apply, destroy, reset, test
+    }
+
+    struct ResetRequest: Codable {
+        var hosts: [String]? = nil
+        var evidence: Bool? = nil
+        var memory: Bool? = nil
+    }
+
+    struct CopiesRequest: Codable {
+        var count: Int
+        /// Names of the students, one per copy; `ENV-iK-student` when omitted.
+        var students: [String]?
+    }
+
+    struct CopyAnswer: Codable {
+        var environment: String
+        var student: String
+        /// Opens the student's copy, signed in as them.
+        var link: String
+        var token: String
+    }
+
+    struct CopiesAnswer: Codable {
+        var copies: [CopyAnswer]
+        var job: JobView
+    }
+
+    struct EvidenceSummary: Codable {
+        var name: String
+    }
+
+    struct EvidenceDetail: Codable {
+        var name: String
+        var manifest: EvidenceManifest
+        var files: [EvidenceCheck]
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ request: Request, empty: T? = nil) async throws -> T {
+        let buffer = try await request.body.collect(upTo: 64 * 1024)
+        if buffer.readableBytes == 0, let empty { return empty }
+        do {
+            return try JSON.decode(type, from: Array(buffer: buffer))
+        } catch {
+            throw ServerError.badRequest("the body is not the JSON this call takes: \(error)")
+        }
+    }
+
+    /// A topology's text: the body as sent (YAML), or a form's `topology` field.
+    static func text(_ request: Request) async throws -> String {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: Catalog.sizeLimit)
+        } catch {
+            throw ServerError(status: .contentTooLarge, message: "a topology may be at most \(Catalog.sizeLimit / 1024) KiB")
+        }
+        guard let text = String(validating: buffer.readableBytesView, as: UTF8.self) else { throw ServerError.badRequest("the topology is not UTF-8 text") }
+        return text
+    }
+
+    static func baseURL(_ request: Request) -> String {
+        "http://" + (request.head.authority ?? "127.0.0.1")
+    }
+
+    // MARK: - Access
+
+    /// The environment named in the path, if the caller may see it; 404 otherwise (a student learns
+    /// nothing of copies that are not theirs, not even that they exist).
+    static func visible(_ request: Request, _ context: BasicRequestContext, state: ServerState) throws -> (Principal, EnvironmentRecord) {
+        let principal = try state.auth.require(request)
+        let name = try context.parameters.require("name")
+        guard let record = try state.store.environment(name), principal.maySee(record) else { throw ServerError.notFound("environment \(name)") }
+        return (principal, record)
+    }
+
+    static func visibleJob(_ request: Request, _ context: BasicRequestContext, state: ServerState) throws -> (Principal, Job) {
+        let principal = try state.auth.require(request)
+        let id = try context.parameters.require("id")
+        guard let job = try state.store.job(id), try mayWatch(job, principal, state: state) else { throw ServerError.notFound("job \(id)") }
+        return (principal, job)
+    }
+
+    static func mayWatch(_ job: Job, _ principal: Principal, state: ServerState) throws -> Bool {
+        if principal.mayManage { return true }
+        guard let record = try state.store.environment(job.environment) else { return false }
+        return principal.maySee(record)
+    }
+
+    static func evidenceFolder(_ record: EnvironmentRecord, _ context: BasicRequestContext, state: ServerState) throws -> String {
+        let name = try context.parameters.require("folder")
+        guard EvidenceFolder.list(in: state.evidenceDirectory, environment: record.name).contains(name) else {
+            throw ServerError.notFound("evidence folder \(name)")
+        }
+        return state.evidenceDirectory + "/" + name
+    }
+
+    static func fileResponse(_ path: String, name: String) throws -> Response {
+        guard let data = FileManager.default.contents(atPath: path) else { throw ServerError.notFound("file \(name)") }
+        let safe = name.filter { $0.isLetter || $0.isNumber || ".-_".contains($0) }
+        return Response(status: .ok, headers: [.contentType: "application/octet-stream", .contentDisposition: "attachment; filename=\"\(safe)\""],
+                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    // MARK: - Operations
+
+    static func makeUser(_ body: NewUser, state: ServerState) throws -> NewUserAnswer {
+        guard Language.isValidName(body.name, limit: 40) else { throw ServerError.badRequest("a user name is lowercase letters, digits and '-', at most 40") }
+        guard try state.store.user(named: body.name) == nil else { throw ServerError(status: .conflict, message: "there is a user \(body.name) already") }
+        if let password = body.password, password.count < 8 { throw ServerError.badRequest("a password has at least 8 characters") }
+        let user = try state.store.insert(User(name: body.name, role: body.role, passwordHash: body.password.map(Secrets.hashPassword) ?? "", createdAt: Date()))
+        let token = Secrets.make()
+        try state.store.addToken(token, userID: user.id!)
+        return NewUserAnswer(user: UserView(user), token: token)
+    }
+
+    static func environmentList(_ principal: Principal, state: ServerState) async throws -> [EnvironmentView] {
+        var views: [EnvironmentView] = []
+        for record in try state.store.environments() where principal.maySee(record) {
+            views.append(try await summary(record, state: state))
+        }
+        return views
+    }
+
+    static func summary(_ record: EnvironmentRecord, state: ServerState) async throws -> EnvironmentView {
+        let student = try record.studentID.flatMap { try state.store.user(id: $0)?.name }
+        let copies = record.copyOf == nil ? try state.store.copies(of: record.name).map(\.name) : []
+        return ViewBuilder.summary(record, resolved: await state.catalog.resolved(record), status: await state.catalog.status(record.name),
+                                   student: student, copies: copies)
+    }
+
+    static func detail(_ record: EnvironmentRecord, state: ServerState) async throws -> EnvironmentDetail {
+        let resolved = await state.catalog.resolved(record)
+        let status = await state.catalog.status(record.name)
+        let active = Set(status?.reports.flatMap(\.status.networks).filter(\.active).map(\.name) ?? [])
+        let networks = (resolved?.networks ?? []).map {
+            NetworkView(name: $0.name, cidr: $0.cidr.description, gateway: $0.gateway, active: active.contains($0.libvirtName))
+        }
+        let jobs = try state.store.jobs(limit: 500).filter { $0.targets.split(separator: " ").contains(Substring(record.name)) }.prefix(10)
+        return EnvironmentDetail(environment: try await summary(record, state: state), networks: networks,
+                                 hostList: ViewBuilder.hosts(resolved, status: status?.reports),
+                                 checks: (resolved?.checks ?? []).map { CheckView(label: $0.label) }, jobs: jobs.map(JobView.init))
+    }
+
+    /// Stores a topology that validates (as a deploy would, images confined to the store), under
+    /// the name it gives; an existing environment of that name gets the new version.
+    static func createEnvironment(_ source: String, principal: Principal, state: ServerState) async throws -> (EnvironmentRecord, Bool) {
+        guard principal.mayManage else { throw ServerError.forbidden("only an admin or instructor adds environments") }
+        let (environment, diagnostics) = try await state.catalog.validate(source)
+        guard let environment else {
+            throw ServerError(status: .unprocessableContent, message: "the topology has errors", details: diagnostics)
+        }
+        let existing = try state.store.environment(environment.name)
+        if let existing, existing.copyOf != nil {
+            throw ServerError(status: .conflict, message: "\(environment.name) is a copy of \(existing.copyOf!); name the topology otherwise")
+        }
+        let record = EnvironmentRecord(name: environment.name, source: source, copyOf: nil, studentID: nil, createdBy: principal.user.id,
+                                       createdAt: existing?.createdAt ?? Date(), updatedAt: Date())
+        try state.store.save(record)
+        // Copies follow their original's topology.
+        for var copy in try state.store.copies(of: record.name) {
+            copy.source = source
+            copy.updatedAt = Date()
+            try state.store.save(copy)
+        }
+        return (record, existing == nil)
+    }
+
+    static func forget(_ record: EnvironmentRecord, state: ServerState) async throws {
+        let names = [record.name] + (try state.store.copies(of: record.name).map(\.name))
+        for name in names {
+            let status = try await state.operations.status([name])
+            if status.contains(where: { !$0.status.domains.isEmpty || !$0.status.networks.isEmpty || $0.status.pool != nil }) {
+                throw ServerError(status: .conflict, message: "\(name) is still deployed: destroy it first")
+            }
+        }
+        try state.store.removeEnvironments(names)
+        await state.catalog.forget(names)
+    }
+
+    static func submit(_ kind: JobKind, _ record: EnvironmentRecord, options: ResetRequest, principal: Principal, state: ServerState,
+                       targets explicit: [EnvironmentRecord]? = nil) async throws -> Job {
+        if principal.role == .student, kind == .destroy { throw ServerError.forbidden("a student cannot destroy their copy; reset it instead") }
+        let records = explicit ?? [record]
+        var environments: [ResolvedEnvironment] = []
+        for target in records {
+            guard let resolved = await state.catalog.resolved(target) else {
+                throw ServerError(status: .unprocessableContent, message: "the topology of \(target.name) no longer validates; upload it again")
+            }
+            environments.append(resolved)
+        }
+        let operations = state.operations
+        let names = records.map(\.name)
+        let resolved = environments
+        let evidence = options.evidence ?? false ? state.evidenceDirectory : nil
+        if evidence != nil { try FileManager.default.createDirectory(atPath: state.evidenceDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) }
+        return try await state.jobs.submit(kind: kind.rawValue, environment: record.name, targets: names, userID: principal.user.id) { cancellation, events in
+            do {
+                switch kind {
+                case .apply:
+                    let options = Operations.ApplyOptions(acceleration: Acceleration.detect(uri: operations.hypervisor.uri))
+                    let prepared = try await operations.prepareApply(resolved, options: options)
+                    let report = try await operations.apply(prepared, options: options, cancellation: cancellation, events: events)
+                    return (JSON.string(report), report.succeeded)
+                case .destroy:
+                    let report = try await operations.destroy(names, cancellation: cancellation, events: events)
+                    return (JSON.string(report), report.succeeded)
+                case .reset:
+                    let resetOptions = Resetter.Options(hosts: options.hosts ?? [], evidenceDirectory: evidence, memory: options.memory ?? false)
+                    let report = try await operations.reset(record.name, options: resetOptions, cancellation: cancellation, events: events)
+                    return (JSON.string(report), report.succeeded)
+                case .test:
+                    events(OperationEvent(.info, "running operation tests of \(record.name)", environment: record.name))
+                    let results = try await operations.test(record.name, wait: true)
+                    for result in results {
+                        events(OperationEvent(result.passed ? .stepDone : .stepFailed, "\(result.kind) \(result.host) \(result.test)\(result.passed ? "" : ": \(result.detail)")",
+                                              environment: record.name))
+                    }
+                    return (JSON.string(results), !results.isEmpty && results.allSatisfy(\.passed))
+                }
+            } catch let failure as OperationFailure {
+                for problem in failure.problems { events(OperationEvent(.error, problem)) }
+                if let hint = failure.hint { events(OperationEvent(.info, hint)) }
+                throw failure
+            }
+        }
+    }
+
+    /// Copies `ENV-i1` ... `ENV-iN` of an environment, each given to a student (made now, with a
+    /// token that the link carries), and one job applying them all.
+    static func makeCopies(_ record: EnvironmentRecord, _ body: CopiesRequest, principal: Principal, state: ServerState, base: String) async throws -> CopiesAnswer {
+        guard principal.mayManage else { throw ServerError.forbidden("only an admin or instructor makes copies") }
+        guard record.copyOf == nil else { throw ServerError.badRequest("\(record.name) is a copy: make copies of \(record.copyOf!)") }
+        guard (1 ... 200).contains(body.count) else { throw ServerError.badRequest("count must be 1 to 200") }
+        if let students = body.students, students.count != body.count { throw ServerError.badRequest("give one student name per copy, or none") }
+        var answers: [CopyAnswer] = []
+        var records: [EnvironmentRecord] = []
+        for number in 1 ... body.count {
+            let name = "\(record.name)-i\(number)"
+            let studentName = body.students?[number - 1] ?? "\(name)-student"
+            let student: User
+            if let existing = try state.store.user(named: studentName) {
+                guard existing.role == .student else { throw ServerError(status: .conflict, message: "\(studentName) is not a student") }
+                student = existing
+            } else {
+                guard Language.isValidName(studentName, limit: 40) else { throw ServerError.badRequest("'\(studentName)' is not a user name (lowercase letters, digits, '-')") }
+                student = try state.store.insert(User(name: studentName, role: .student, passwordHash: "", createdAt: Date()))
+            }
+            let copy = EnvironmentRecord(name: name, source: record.source, copyOf: record.name, studentID: student.id, createdBy: principal.user.id,
+                                         createdAt: (try state.store.environment(name))?.createdAt ?? Date(), updatedAt: Date())
+            try state.store.save(copy)
+            let token = Secrets.make()
+            try state.store.addToken(token, userID: student.id!)
+            records.append(copy)
+            answers.append(CopyAnswer(environment: name, student: studentName, link: "\(base)/s/\(token)", token: token))
+        }
+        let job = try await submit(.apply, record, options: ResetRequest(), principal: principal, state: state, targets: records)
+        return CopiesAnswer(copies: answers, job: JobView(job))
+    }
+}
