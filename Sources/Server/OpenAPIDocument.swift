@@ -1,0 +1,213 @@
+import Engine
+
+/// The API as an OpenAPI 3.0 document, served at `/api/v1/openapi.json`. The tests call every
+/// path it lists and check each answer against the schema it gives.
+enum OpenAPIDocument {
+    static let json: String = {
+        let kinds = OperationEvent.Kind.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
+        let states = JobState.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
+        let roles = Role.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
+        return template.replacingOccurrences(of: "EVENT_KINDS", with: kinds).replacingOccurrences(of: "JOB_STATES", with: states)
+            .replacingOccurrences(of: "ROLES", with: roles)
+    }()
+
+    private static let template = #"""
+    {
+      "openapi": "3.0.3",
+      "info": {
+        "title": "DecoyNet",
+        "version": "1",
+        "description": "Environments of decoy networks on libvirt: upload a topology, apply, reset with evidence, test, destroy, copies for students. Every change is a job whose events stream live. Sign in with 'Authorization: Bearer TOKEN'; the admin's token is in admin.token in the server's data folder."
+      },
+      "servers": [{ "url": "/" }],
+      "security": [{ "bearer": [] }],
+      "paths": {
+        "/healthz": { "get": { "summary": "Whether the server answers", "security": [], "responses": {
+          "200": { "description": "It does", "content": { "application/json": { "schema": { "type": "object", "required": ["status"], "properties": { "status": { "type": "string", "enum": ["ok"] } } } } } } } } },
+        "/metrics": { "get": { "summary": "Prometheus metrics: environments, hosts by state, jobs and their durations", "security": [], "responses": {
+          "200": { "description": "Prometheus text format", "content": { "text/plain": { "schema": { "type": "string" } } } } } } },
+        "/api/v1/openapi.json": { "get": { "summary": "This document", "security": [], "responses": { "200": { "description": "OpenAPI 3", "content": { "application/json": { "schema": { "type": "object" } } } } } } },
+        "/api/v1/me": { "get": { "summary": "Who the token belongs to", "responses": {
+          "200": { "description": "The caller", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/User" } } } },
+          "401": { "$ref": "#/components/responses/Unauthorized" } } } },
+        "/api/v1/users": {
+          "get": { "summary": "Every user (admin)", "responses": {
+            "200": { "description": "Users", "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/User" } } } } },
+            "401": { "$ref": "#/components/responses/Unauthorized" }, "403": { "$ref": "#/components/responses/Forbidden" } } },
+          "post": { "summary": "Make a user and their first token (admin)", "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NewUser" } } } },
+            "responses": {
+              "201": { "description": "The user, and their token (shown once)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NewUserAnswer" } } } },
+              "400": { "$ref": "#/components/responses/BadRequest" }, "401": { "$ref": "#/components/responses/Unauthorized" },
+              "403": { "$ref": "#/components/responses/Forbidden" }, "409": { "$ref": "#/components/responses/Conflict" } } } },
+        "/api/v1/validate": { "post": { "summary": "Check a topology as a deploy would, without keeping it",
+          "requestBody": { "required": true, "content": { "application/yaml": { "schema": { "type": "string" } } } },
+          "responses": {
+            "200": { "description": "Its diagnostics", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Validation" } } } },
+            "401": { "$ref": "#/components/responses/Unauthorized" }, "413": { "$ref": "#/components/responses/TooLarge" } } } },
+        "/api/v1/environments": {
+          "get": { "summary": "Environments the caller may see, with host counts by health", "responses": {
+            "200": { "description": "Environments", "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/Environment" } } } } },
+            "401": { "$ref": "#/components/responses/Unauthorized" } } },
+          "post": { "summary": "Add a topology, or a new version of one (admin, instructor); images must be in the image store",
+            "requestBody": { "required": true, "content": { "application/yaml": { "schema": { "type": "string" } } } },
+            "responses": {
+              "200": { "description": "Updated", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Environment" } } } },
+              "201": { "description": "Added", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Environment" } } } },
+              "401": { "$ref": "#/components/responses/Unauthorized" }, "403": { "$ref": "#/components/responses/Forbidden" },
+              "409": { "$ref": "#/components/responses/Conflict" }, "413": { "$ref": "#/components/responses/TooLarge" },
+              "422": { "description": "The topology has errors, each at its line", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } } } } },
+        "/api/v1/environments/{name}": {
+          "parameters": [{ "$ref": "#/components/parameters/Name" }],
+          "get": { "summary": "An environment: networks, hosts with addresses, probes and health, operation tests, recent jobs", "responses": {
+            "200": { "description": "The environment", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/EnvironmentDetail" } } } },
+            "401": { "$ref": "#/components/responses/Unauthorized" }, "404": { "$ref": "#/components/responses/NotFound" } } },
+          "delete": { "summary": "Forget an environment and its copies, once destroyed (admin, instructor)", "responses": {
+            "204": { "description": "Forgotten" }, "401": { "$ref": "#/components/responses/Unauthorized" }, "403": { "$ref": "#/components/responses/Forbidden" },
+            "404": { "$ref": "#/components/responses/NotFound" }, "409": { "$ref": "#/components/responses/Conflict" } } } },
+        "/api/v1/environments/{name}/topology": { "parameters": [{ "$ref": "#/components/parameters/Name" }],
+          "get": { "summary": "The topology as uploaded", "responses": {
+            "200": { "description": "YAML", "content": { "application/yaml": { "schema": { "type": "string" } } } },
+            "401": { "$ref": "#/components/responses/Unauthorized" }, "404": { "$ref": "#/components/responses/NotFound" } } } },
+        "/api/v1/environments/{name}/status": { "parameters": [{ "$ref": "#/components/parameters/Name" }],
+          "get": { "summary": "Hosts and their latest health (refreshed in the background every few seconds)", "responses": {
+            "200": { "description": "Status", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Status" } } } },
+            "401": { "$ref": "#/components/responses/Unauthorized" }, "404": { "$ref": "#/components/responses/NotFound" } } } },
+        "/api/v1/environments/{name}/apply": { "parameters": [{ "$ref": "#/components/parameters/Name" }],
+          "post": { "summary": "Create or update every network and host, then boot them until healthy (a job)", "responses": { "$ref_job": "" } } },
+        "/api/v1/environments/{name}/destroy": { "parameters": [{ "$ref": "#/components/parameters/Name" }],
+          "post": { "summary": "Remove every host, disk and network (a job; admin, instructor)", "responses": { "$ref_job": "" } } },
+        "/api/v1/environments/{name}/reset": { "parameters": [{ "$ref": "#/components/parameters/Name" }],
+          "post": { "summary": "Return hosts to their clean state, with evidence when asked (a job)",
+            "requestBody": { "required": false, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ResetRequest" } } } },
+            "responses": { "$ref_job": "" } } },
+        "/api/v1/environments/{name}/test": { "parameters": [{ "$ref": "#/components/parameters/Name" }],
+          "post": { "summary": "Probes and operation tests from inside the hosts (a job)", "responses": { "$ref_job": "" } } },
+        "/api/v1/environments/{name}/copies": { "parameters": [{ "$ref": "#/components/parameters/Name" }],
+          "post": { "summary": "Copies ENV-i1 ... ENV-iN, one per student, and a job that builds them (admin, instructor)",
+            "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/CopiesRequest" } } } },
+            "responses": {
+              "201": { "description": "A link per student (shown once) and the job", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/CopiesAnswer" } } } },
+              "400": { "$ref": "#/components/responses/BadRequest" }, "401": { "$ref": "#/components/responses/Unauthorized" },
+              "403": { "$ref": "#/components/responses/Forbidden" }, "404": { "$ref": "#/components/responses/NotFound" }, "409": { "$ref": "#/components/responses/Conflict" } } } },
+        "/api/v1/environments/{name}/evidence": { "parameters": [{ "$ref": "#/components/parameters/Name" }],
+          "get": { "summary": "Evidence folders kept by resets, newest first", "responses": {
+            "200": { "description": "Folders", "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/EvidenceSummary" } } } } },
+            "401": { "$ref": "#/components/responses/Unauthorized" }, "404": { "$ref": "#/components/responses/NotFound" } } } },
+        "/api/v1/environments/{name}/evidence/{folder}": { "parameters": [{ "$ref": "#/components/parameters/Name" }, { "$ref": "#/components/parameters/Folder" }],
+          "get": { "summary": "A folder's manifest, and every file hashed again against SHA256SUMS", "responses": {
+            "200": { "description": "The folder", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/EvidenceDetail" } } } },
+            "401": { "$ref": "#/components/responses/Unauthorized" }, "404": { "$ref": "#/components/responses/NotFound" } } } },
+        "/api/v1/environments/{name}/evidence/{folder}/file": { "parameters": [{ "$ref": "#/components/parameters/Name" }, { "$ref": "#/components/parameters/Folder" },
+            { "name": "path", "in": "query", "required": true, "description": "A path listed in the folder's SHA256SUMS, or manifest.json, or SHA256SUMS", "schema": { "type": "string" } }],
+          "get": { "summary": "Download one file of the folder", "responses": {
+            "200": { "description": "The file", "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } },
+            "400": { "$ref": "#/components/responses/BadRequest" }, "401": { "$ref": "#/components/responses/Unauthorized" }, "404": { "$ref": "#/components/responses/NotFound" } } } },
+        "/api/v1/environments/{name}/hosts/{host}/console": { "parameters": [{ "$ref": "#/components/parameters/Name" },
+            { "name": "host", "in": "path", "required": true, "schema": { "type": "string" } }],
+          "get": { "summary": "The host's serial console as a WebSocket (send 'Upgrade: websocket'): guest output in binary frames, keystrokes back",
+            "responses": { "101": { "description": "Switching to the WebSocket protocol" } } } },
+        "/api/v1/jobs": { "get": { "summary": "The latest jobs the caller may see", "responses": {
+          "200": { "description": "Jobs, newest first", "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/Job" } } } } },
+          "401": { "$ref": "#/components/responses/Unauthorized" } } } },
+        "/api/v1/jobs/{id}": { "parameters": [{ "$ref": "#/components/parameters/JobID" }],
+          "get": { "summary": "A job: state, timings, outcome", "responses": {
+            "200": { "description": "The job", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Job" } } } },
+            "401": { "$ref": "#/components/responses/Unauthorized" }, "404": { "$ref": "#/components/responses/NotFound" } } } },
+        "/api/v1/jobs/{id}/events": { "parameters": [{ "$ref": "#/components/parameters/JobID" },
+            { "name": "after", "in": "query", "required": false, "description": "Only events after this sequence number", "schema": { "type": "integer" } }],
+          "get": { "summary": "A job's events; with 'Accept: text/event-stream', Server-Sent Events live until the job ends (then an 'end' event with the job)", "responses": {
+            "200": { "description": "Events", "content": {
+              "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/Event" } } },
+              "text/event-stream": { "schema": { "type": "string" } } } },
+            "401": { "$ref": "#/components/responses/Unauthorized" }, "404": { "$ref": "#/components/responses/NotFound" } } } }
+      },
+      "components": {
+        "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
+        "parameters": {
+          "Name": { "name": "name", "in": "path", "required": true, "schema": { "type": "string" } },
+          "Folder": { "name": "folder", "in": "path", "required": true, "schema": { "type": "string" } },
+          "JobID": { "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }
+        },
+        "responses": {
+          "BadRequest": { "description": "The request is not one this call takes", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+          "Unauthorized": { "description": "No valid token or session", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+          "Forbidden": { "description": "The caller's role may not do this", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+          "NotFound": { "description": "No such object the caller may see", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+          "Conflict": { "description": "In conflict with what exists", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+          "TooLarge": { "description": "Beyond the size limit", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+          "Unprocessable": { "description": "The stored topology no longer validates", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+          "Job": { "description": "The job, queued", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Job" } } } }
+        },
+        "schemas": {
+          "Error": { "type": "object", "required": ["error"], "properties": {
+            "error": { "type": "string" }, "diagnostics": { "type": "array", "items": { "$ref": "#/components/schemas/Diagnostic" } } } },
+          "User": { "type": "object", "required": ["id", "name", "role"], "properties": {
+            "id": { "type": "integer" }, "name": { "type": "string" }, "role": { "type": "string", "enum": [ROLES] } } },
+          "NewUser": { "type": "object", "required": ["name", "role"], "properties": {
+            "name": { "type": "string" }, "role": { "type": "string", "enum": [ROLES] }, "password": { "type": "string", "minLength": 8 } } },
+          "NewUserAnswer": { "type": "object", "required": ["user", "token"], "properties": {
+            "user": { "$ref": "#/components/schemas/User" }, "token": { "type": "string" } } },
+          "Diagnostic": { "type": "object", "required": ["severity", "id", "message", "line", "column", "rendered"], "properties": {
+            "severity": { "type": "string", "enum": ["error", "warning", "note"] }, "id": { "type": "string" }, "message": { "type": "string" },
+            "line": { "type": "integer" }, "column": { "type": "integer" }, "rendered": { "type": "string" } } },
+          "Validation": { "type": "object", "required": ["valid", "diagnostics"], "properties": {
+            "valid": { "type": "boolean" }, "environment": { "type": "string" }, "diagnostics": { "type": "array", "items": { "$ref": "#/components/schemas/Diagnostic" } } } },
+          "Environment": { "type": "object", "required": ["name", "deployed", "hosts", "healthy", "unhealthy", "absent", "copies"], "properties": {
+            "name": { "type": "string" }, "description": { "type": "string" }, "copyOf": { "type": "string" }, "student": { "type": "string" },
+            "deployed": { "type": "boolean" }, "hosts": { "type": "integer" }, "healthy": { "type": "integer" }, "unhealthy": { "type": "integer" },
+            "absent": { "type": "integer" }, "checkedAt": { "type": "string", "format": "date-time" }, "copies": { "type": "array", "items": { "type": "string" } } } },
+          "Probe": { "type": "object", "required": ["probe", "passed", "detail"], "properties": {
+            "probe": { "type": "string" }, "passed": { "type": "boolean" }, "detail": { "type": "string" } } },
+          "Host": { "type": "object", "required": ["name", "domain", "networks", "addresses", "services", "state", "health", "probes"], "properties": {
+            "name": { "type": "string" }, "domain": { "type": "string" }, "template": { "type": "string" },
+            "networks": { "type": "array", "items": { "type": "string" } }, "addresses": { "type": "array", "items": { "type": "string" } },
+            "services": { "type": "array", "items": { "type": "string" } }, "owner": { "type": "string" }, "state": { "type": "string" },
+            "health": { "type": "string", "enum": ["healthy", "unhealthy", "absent"] }, "probes": { "type": "array", "items": { "$ref": "#/components/schemas/Probe" } } } },
+          "Network": { "type": "object", "required": ["name", "cidr", "active"], "properties": {
+            "name": { "type": "string" }, "cidr": { "type": "string" }, "gateway": { "type": "string" }, "active": { "type": "boolean" } } },
+          "EnvironmentDetail": { "type": "object", "required": ["environment", "networks", "hosts", "checks", "jobs"], "properties": {
+            "environment": { "$ref": "#/components/schemas/Environment" }, "networks": { "type": "array", "items": { "$ref": "#/components/schemas/Network" } },
+            "hosts": { "type": "array", "items": { "$ref": "#/components/schemas/Host" } },
+            "checks": { "type": "array", "items": { "type": "object", "required": ["label"], "properties": { "label": { "type": "string" } } } },
+            "jobs": { "type": "array", "items": { "$ref": "#/components/schemas/Job" } } } },
+          "Status": { "type": "object", "required": ["environment", "hosts"], "properties": {
+            "environment": { "type": "string" }, "checkedAt": { "type": "string", "format": "date-time" }, "hosts": { "type": "array", "items": { "$ref": "#/components/schemas/Host" } } } },
+          "Job": { "type": "object", "required": ["id", "kind", "environment", "targets", "state", "createdAt"], "properties": {
+            "id": { "type": "string" }, "kind": { "type": "string", "enum": ["apply", "destroy", "reset", "test"] }, "environment": { "type": "string" },
+            "targets": { "type": "array", "items": { "type": "string" } }, "state": { "type": "string", "enum": [JOB_STATES] },
+            "createdAt": { "type": "string", "format": "date-time" }, "startedAt": { "type": "string", "format": "date-time" },
+            "finishedAt": { "type": "string", "format": "date-time" }, "seconds": { "type": "number" },
+            "outcome": { "description": "The operation's report, as the command line's --json prints it" }, "error": { "type": "string" } } },
+          "OperationEvent": { "type": "object", "required": ["kind", "message"], "properties": {
+            "kind": { "type": "string", "enum": [EVENT_KINDS] }, "message": { "type": "string" }, "environment": { "type": "string" }, "domain": { "type": "string" },
+            "seconds": { "type": "number" }, "attempt": { "type": "integer" }, "lines": { "type": "array", "items": { "type": "string" } } } },
+          "Event": { "type": "object", "required": ["sequence", "at", "event"], "properties": {
+            "sequence": { "type": "integer" }, "at": { "type": "string", "format": "date-time" }, "event": { "$ref": "#/components/schemas/OperationEvent" } } },
+          "ResetRequest": { "type": "object", "properties": {
+            "hosts": { "type": "array", "items": { "type": "string" } }, "evidence": { "type": "boolean" }, "memory": { "type": "boolean" } } },
+          "CopiesRequest": { "type": "object", "required": ["count"], "properties": {
+            "count": { "type": "integer", "minimum": 1, "maximum": 200 }, "students": { "type": "array", "items": { "type": "string" } } } },
+          "CopyAnswer": { "type": "object", "required": ["environment", "student", "link", "token"], "properties": {
+            "environment": { "type": "string" }, "student": { "type": "string" }, "link": { "type": "string" }, "token": { "type": "string" } } },
+          "CopiesAnswer": { "type": "object", "required": ["copies", "job"], "properties": {
+            "copies": { "type": "array", "items": { "$ref": "#/components/schemas/CopyAnswer" } }, "job": { "$ref": "#/components/schemas/Job" } } },
+          "EvidenceSummary": { "type": "object", "required": ["name"], "properties": { "name": { "type": "string" } } },
+          "EvidenceFile": { "type": "object", "required": ["path", "sha256", "bytes", "modified"], "properties": {
+            "path": { "type": "string" }, "sha256": { "type": "string" }, "bytes": { "type": "integer" }, "modified": { "type": "string", "format": "date-time" } } },
+          "EvidenceCheck": { "type": "object", "required": ["path", "sha256", "bytes", "verified"], "properties": {
+            "path": { "type": "string" }, "sha256": { "type": "string" }, "bytes": { "type": "integer" }, "verified": { "type": "boolean" } } },
+          "EvidenceDetail": { "type": "object", "required": ["name", "manifest", "files"], "properties": {
+            "name": { "type": "string" }, "files": { "type": "array", "items": { "$ref": "#/components/schemas/EvidenceCheck" } },
+            "manifest": { "type": "object", "required": ["environment", "topologyDigest", "created", "tool", "hosts", "captures"], "properties": {
+              "environment": { "type": "string" }, "topologyDigest": { "type": "string" }, "created": { "type": "string", "format": "date-time" },
+              "tool": { "type": "string" }, "captures": { "type": "array", "items": { "$ref": "#/components/schemas/EvidenceFile" } },
+              "hosts": { "type": "array", "items": { "type": "object", "required": ["host", "domain", "files"], "properties": {
+                "host": { "type": "string" }, "domain": { "type": "string" }, "files": { "type": "array", "items": { "$ref": "#/components/schemas/EvidenceFile" } } } } } } } } }
+        }
+      }
+    }
+    """#.replacingOccurrences(of: #"{ "$ref_job": "" }"#, with: """
+    { "202": { "$ref": "#/components/responses/Job" }, "401": { "$ref": "#/components/responses/Unauthorized" }, "403": { "$ref": "#/components/responses/Forbidden" },
+      "404": { "$ref": "#/components/responses/NotFound" }, "422": { "$ref": "#/components/responses/Unprocessable" } }
+    """)
+}

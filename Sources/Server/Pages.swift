@@ -1,0 +1,335 @@
+import Compiler
+import Engine
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Mustache
+
+/// The server-rendered pages: the same calls as the API, with sessions, forms and CSRF tokens.
+enum Pages {
+    static func add(to router: Router<BasicRequestContext>, state: ServerState) {
+        Assets.add(to: router)
+        router.get("/") { request, _ in
+            try state.auth.principal(request) == nil ? redirect("/login") : redirect("/environments")
+        }
+        router.get("/login") { _, _ in page("Sign in", "login", [:], principal: nil) }
+        router.post("/login") { request, _ in
+            let form = try await Form.read(request)
+            let name = form["name"] ?? ""
+            guard let user = try state.auth.signIn(name: name, password: form["password"] ?? "") else {
+                return page("Sign in", "login", ["problem": "Wrong user or password.", "name": name], principal: nil, status: .unauthorized)
+            }
+            return try signedIn(user, state: state, to: "/environments")
+        }
+        // A student's link: signs them in and opens their copy.
+        router.get("/s/:token") { _, context in
+            let token = try context.parameters.require("token")
+            guard let user = try state.store.user(token: token) else {
+                return page("Link not valid", "message", ["title": "Link not valid", "message": "This link is not (or no longer) valid: ask your instructor for a new one."],
+                            principal: nil, status: .notFound)
+            }
+            let copy = try state.store.environments().first { $0.studentID == user.id }
+            return try signedIn(user, state: state, to: copy.map { "/environments/\($0.name)" } ?? "/environments")
+        }
+        router.post("/logout") { request, _ in
+            let principal = try state.auth.require(request)
+            try state.auth.checkCSRF(principal, request: request, form: try await Form.read(request))
+            if let cookie = request.cookies[Authenticator.sessionCookie]?.value { try state.store.removeSession(cookie) }
+            var response = redirect("/login")
+            response.setCookie(Cookie(name: Authenticator.sessionCookie, value: "", maxAge: 0, path: "/", httpOnly: true, sameSite: .strict))
+            return response
+        }
+
+        router.get("/environments") { request, _ in
+            let principal = try signedInOrRedirect(request, state: state)
+            return try await environmentsPage(principal, state: state)
+        }
+        router.post("/environments") { request, _ in
+            let principal = try signedInOrRedirect(request, state: state)
+            let form = try await Form.read(request, limit: Catalog.sizeLimit * 4)
+            try state.auth.checkCSRF(principal, request: request, form: form)
+            let source = form["topology"] ?? ""
+            do {
+                let (record, _) = try await API.createEnvironment(source, principal: principal, state: state)
+                return redirect("/environments/\(record.name)")
+            } catch let error as ServerError where error.details != nil {
+                return try await environmentsPage(principal, state: state, source: source, diagnostics: error.details ?? [], status: .unprocessableContent)
+            }
+        }
+        router.get("/environments/:name") { request, context in
+            let principal = try signedInOrRedirect(request, state: state)
+            let record = try visible(principal, context, state: state)
+            let detail = try await API.detail(record, state: state)
+            let job = request.uri.queryParameters.get("job").flatMap { try? state.store.job(String($0)) }
+                ?? detail.jobs.first { $0.state == .running || $0.state == .queued }.flatMap { try? state.store.job($0.id) }
+            return page(record.name, "environment", environmentContext(detail, job: job, principal: principal), principal: principal)
+        }
+        for kind in API.JobKind.allCases {
+            router.post("/environments/:name/\(kind.rawValue)") { request, context in
+                let principal = try signedInOrRedirect(request, state: state)
+                let record = try visible(principal, context, state: state)
+                let form = try await Form.read(request)
+                try state.auth.checkCSRF(principal, request: request, form: form)
+                let options = API.ResetRequest(evidence: form["evidence"] == "on")
+                let job = try await API.submit(kind, record, options: options, principal: principal, state: state)
+                return redirect("/environments/\(record.name)?job=\(job.id)")
+            }
+        }
+        router.get("/environments/:name/classroom") { request, context in
+            let principal = try signedInOrRedirect(request, state: state)
+            let record = try visible(principal, context, state: state)
+            guard principal.mayManage else { throw ServerError.forbidden("only an admin or instructor makes copies") }
+            return page("Classroom", "classroom", try await classroomContext(record, links: nil, state: state, principal: principal), principal: principal)
+        }
+        router.post("/environments/:name/classroom") { request, context in
+            let principal = try signedInOrRedirect(request, state: state)
+            let record = try visible(principal, context, state: state)
+            let form = try await Form.read(request)
+            try state.auth.checkCSRF(principal, request: request, form: form)
+            let students = (form["students"] ?? "").split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let body = API.CopiesRequest(count: Int(form["count"] ?? "") ?? 0, students: students.isEmpty ? nil : students)
+            let answer = try await API.makeCopies(record, body, principal: principal, state: state, base: API.baseURL(request))
+            return page("Classroom", "classroom", try await classroomContext(record, links: answer, state: state, principal: principal), principal: principal)
+        }
+        router.get("/environments/:name/evidence") { request, context in
+            let principal = try signedInOrRedirect(request, state: state)
+            let record = try visible(principal, context, state: state)
+            let folders = EvidenceFolder.list(in: state.evidenceDirectory, environment: record.name).map { ["name": $0, "environment": record.name] }
+            return page("Evidence", "evidence", ["name": record.name, "folders": folders], principal: principal)
+        }
+        router.get("/environments/:name/evidence/:folder") { request, context in
+            let principal = try signedInOrRedirect(request, state: state)
+            let record = try visible(principal, context, state: state)
+            let folder = try API.evidenceFolder(record, context, state: state)
+            let (manifest, files) = try EvidenceFolder.verify(folder)
+            let name = URL(fileURLWithPath: folder).lastPathComponent
+            return page("Evidence", "evidence-folder", [
+                "name": record.name, "folder": name, "verified": files.filter(\.verified).count, "total": files.count,
+                "manifest": ["topologyDigest": manifest.topologyDigest, "created": manifest.created.description, "tool": manifest.tool],
+                "files": files.map { ["path": $0.path, "bytes": $0.bytes, "sha256": $0.sha256, "verified": $0.verified, "name": record.name, "folder": name] as [String: Any] },
+            ], principal: principal)
+        }
+        router.get("/environments/:name/hosts/:host/console") { request, context in
+            let principal = try signedInOrRedirect(request, state: state)
+            let record = try visible(principal, context, state: state)
+            let host = try context.parameters.require("host")
+            guard let resolved = await state.catalog.resolved(record), resolved.hosts.contains(where: { $0.name == host }) else {
+                throw ServerError.notFound("host \(host) in \(record.name)")
+            }
+            return page("Console of \(host)", "console", ["name": record.name, "host": host], principal: principal, xterm: true)
+        }
+        router.get("/jobs") { request, _ in
+            let principal = try signedInOrRedirect(request, state: state)
+            let jobs = try state.store.jobs().filter { try API.mayWatch($0, principal, state: state) }.map(JobView.init)
+            return page("Jobs", "jobs", ["jobs": jobs.map(jobContext)], principal: principal)
+        }
+        router.get("/jobs/:id") { request, context in
+            let principal = try signedInOrRedirect(request, state: state)
+            let id = try context.parameters.require("id")
+            guard let job = try state.store.job(id), try API.mayWatch(job, principal, state: state) else { throw ServerError.notFound("job \(id)") }
+            return page("Job", "job", jobContext(JobView(job)), principal: principal)
+        }
+    }
+
+    // MARK: - Plumbing
+
+    /// Pages send a browser without a session to the sign-in page instead of answering 401.
+    struct SignInFirst: Error, HTTPResponseError {
+        var status: HTTPResponse.Status { .seeOther }
+        func response(from request: Request, context: some RequestContext) -> Response { redirect("/login") }
+    }
+
+    static func signedInOrRedirect(_ request: Request, state: ServerState) throws -> Principal {
+        guard let principal = try state.auth.principal(request) else { throw SignInFirst() }
+        return principal
+    }
+
+    static func visible(_ principal: Principal, _ context: BasicRequestContext, state: ServerState) throws -> EnvironmentRecord {
+        let name = try context.parameters.require("name")
+        guard let record = try state.store.environment(name), principal.maySee(record) else { throw ServerError.notFound("environment \(name)") }
+        return record
+    }
+
+    static func signedIn(_ user: User, state: ServerState, to location: String) throws -> Response {
+        let (cookie, _) = try state.auth.startSession(for: user)
+        var response = redirect(location)
+        response.setCookie(Cookie(name: Authenticator.sessionCookie, value: cookie, maxAge: Int(Authenticator.sessionSeconds), path: "/",
+                                  httpOnly: true, sameSite: .strict))
+        return response
+    }
+
+    static func redirect(_ location: String) -> Response {
+        Response(status: .seeOther, headers: [.location: location])
+    }
+
+    static func page(_ title: String, _ template: String, _ context: [String: Any], principal: Principal?, status: HTTPResponse.Status = .ok,
+                     xterm: Bool = false) -> Response {
+        var context = context
+        context["csrf"] = principal?.csrf ?? ""
+        context["manage"] = principal?.mayManage ?? false
+        let body = Templates.library.render(context, withTemplate: template) ?? ""
+        var layout: [String: Any] = ["title": title, "body": body, "xterm": xterm]
+        if let principal { layout["user"] = ["name": principal.user.name, "role": principal.role.rawValue, "csrf": principal.csrf ?? ""] }
+        let html = Templates.library.render(layout, withTemplate: "layout") ?? body
+        return Response(status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    // MARK: - Page contexts
+
+    static func environmentsPage(_ principal: Principal, state: ServerState, source: String = "", diagnostics: [DiagnosticView] = [],
+                                 status: HTTPResponse.Status = .ok) async throws -> Response {
+        let environments = try await API.environmentList(principal, state: state).map { view -> [String: Any] in
+            var context = summaryContext(view)
+            context["bar"] = healthBar(view)
+            return context
+        }
+        let marked = Set(diagnostics.map(\.line))
+        let lines = source.split(separator: "\n", omittingEmptySubsequences: false).enumerated().map { index, text in
+            ["number": index + 1, "text": String(text), "marked": marked.contains(index + 1)] as [String: Any]
+        }
+        return page("Environments", "environments", [
+            "environments": environments, "topology": source, "hasDiagnostics": !diagnostics.isEmpty, "lines": lines,
+            "errors": diagnostics.filter { $0.severity == "error" }.count,
+            "diagnostics": diagnostics.map { ["line": $0.line, "column": $0.column, "severity": $0.severity, "message": $0.message, "id": $0.id] as [String: Any] },
+        ], principal: principal, status: status)
+    }
+
+    static func summaryContext(_ view: EnvironmentView) -> [String: Any] {
+        var context: [String: Any] = ["name": view.name, "hosts": view.hosts, "healthy": view.healthy, "unhealthy": view.unhealthy, "absent": view.absent,
+                                      "deployed": view.deployed, "description": view.description ?? ""]
+        if let copyOf = view.copyOf { context["copyOf"] = copyOf }
+        if let student = view.student { context["student"] = student }
+        if let checkedAt = view.checkedAt { context["checkedAt"] = time(checkedAt) }
+        return context
+    }
+
+    static func environmentContext(_ detail: EnvironmentDetail, job: Job?, principal: Principal) -> [String: Any] {
+        var context = summaryContext(detail.environment)
+        context["picture"] = TopologyPicture.svg(networks: detail.networks, hosts: detail.hostList)
+        context["hostList"] = detail.hostList.map { host -> [String: Any] in
+            ["name": host.name, "domain": host.domain, "addresses": host.addresses, "networks": host.networks, "state": host.state, "health": host.health,
+             "owner": host.owner ?? "", "environment": detail.environment.name,
+             "probes": host.probes.map { ["probe": $0.probe, "passed": $0.passed, "detail": $0.detail] as [String: Any] }]
+        }
+        context["hasChecks"] = !detail.checks.isEmpty
+        context["checks"] = detail.checks.map { ["label": $0.label] }
+        context["hasJobs"] = !detail.jobs.isEmpty
+        context["jobs"] = detail.jobs.map(jobContext)
+        if let job {
+            context["job"] = jobContext(JobView(job))
+        }
+        return context
+    }
+
+    static func jobContext(_ job: JobView) -> [String: Any] {
+        var context: [String: Any] = ["id": job.id, "kind": job.kind, "environment": job.environment, "state": job.state.rawValue,
+                                      "createdAt": time(job.createdAt), "error": job.error ?? ""]
+        if let seconds = job.seconds { context["seconds"] = String(format: "%.1f", seconds) }
+        return context
+    }
+
+    static func classroomContext(_ record: EnvironmentRecord, links: API.CopiesAnswer?, state: ServerState, principal: Principal) async throws -> [String: Any] {
+        var copies: [[String: Any]] = []
+        for copy in try state.store.copies(of: record.name) { copies.append(summaryContext(try await API.summary(copy, state: state))) }
+        var context: [String: Any] = ["name": record.name, "copies": copies, "hasCopies": !copies.isEmpty, "hasLinks": links != nil]
+        if let links {
+            context["links"] = links.copies.map { ["student": $0.student, "environment": $0.environment, "link": $0.link] }
+            context["job"] = ["id": links.job.id]
+        }
+        return context
+    }
+
+    static func time(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: date).replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: "Z", with: " UTC")
+    }
+
+    /// Healthy, unhealthy and not-running hosts as one bar (SVG: no inline styles under the pages' CSP).
+    static func healthBar(_ view: EnvironmentView) -> String {
+        let width = 120.0
+        let total = Double(max(1, view.hosts))
+        let healthy = width * Double(view.healthy) / total
+        let unhealthy = width * Double(view.unhealthy) / total
+        return #"<svg class="bar" width="120" height="10" role="img" aria-label="health"><rect width="120" height="10" rx="5"/>"#
+            + String(format: #"<rect class="healthy" width="%.1f" height="10"/><rect class="unhealthy" x="%.1f" width="%.1f" height="10"/></svg>"#,
+                     healthy, healthy, unhealthy)
+    }
+}
+
+/// `application/x-www-form-urlencoded` bodies of the pages' forms.
+enum Form {
+    static func read(_ request: Request, limit: Int = 64 * 1024) async throws -> [String: String] {
+        let buffer = try await request.body.collect(upTo: limit)
+        return parse(String(buffer: buffer))
+    }
+
+    static func parse(_ body: String) -> [String: String] {
+        var fields: [String: String] = [:]
+        for pair in body.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let key = decode(parts[0])
+            fields[key] = parts.count > 1 ? decode(parts[1]) : ""
+        }
+        return fields
+    }
+
+    private static func decode(_ text: Substring) -> String {
+        String(text).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
+    }
+}
+
+/// The topology as a picture: each network a band, its hosts as boxes coloured by health; a host
+/// on several networks (a gateway) is drawn in its first and joined to the others by lines.
+enum TopologyPicture {
+    static let columns = 12
+    static let boxWidth = 92.0
+    static let boxHeight = 22.0
+    static let gap = 8.0
+    static let labelWidth = 150.0
+
+    static func svg(networks: [NetworkView], hosts: [HostView]) -> String {
+        var bands: [(network: NetworkView, hosts: [HostView])] = networks.map { network in (network, hosts.filter { $0.networks.first == network.name }) }
+        let unplaced = hosts.filter { $0.networks.isEmpty || !networks.map(\.name).contains($0.networks[0]) }
+        if !unplaced.isEmpty { bands.append((NetworkView(name: "other", cidr: "", gateway: nil, active: false), unplaced)) }
+        var y = 10.0
+        var body = ""
+        var bandTop: [String: Double] = [:]
+        var position: [String: (x: Double, y: Double)] = [:]
+        for (network, members) in bands {
+            let rows = max(1, Int((Double(members.count) / Double(columns)).rounded(.up)))
+            let height = Double(rows) * (boxHeight + gap) + gap + 6
+            bandTop[network.name] = y
+            body += String(format: #"<rect class="net" x="4" y="%.0f" width="%.0f" height="%.0f" rx="6"/>"#, y, labelWidth + Double(columns) * (boxWidth + gap) + gap, height)
+            body += String(format: #"<text x="14" y="%.0f" font-weight="600">%@</text><text x="14" y="%.0f">%@</text>"#,
+                           y + 20, escape(network.name), y + 36, escape(network.cidr))
+            for (index, host) in members.enumerated() {
+                let x = labelWidth + gap + Double(index % columns) * (boxWidth + gap)
+                let top = y + gap + 3 + Double(index / columns) * (boxHeight + gap)
+                position[host.name] = (x, top)
+                body += String(format: #"<g class="host %@" data-domain="%@"><title>%@ %@ (%@)</title><rect x="%.0f" y="%.0f" width="%.0f" height="%.0f" rx="4"/><text x="%.0f" y="%.0f">%@</text></g>"#,
+                               host.health, escape(host.domain), escape(host.name), escape(host.addresses.joined(separator: ", ")), host.health,
+                               x, top, boxWidth, boxHeight, x + 6, top + 15, escape(String(host.name.prefix(14))))
+            }
+            y += height + 10
+        }
+        // A gateway's other networks: a line from its box to each band's label.
+        var lines = ""
+        for host in hosts where host.networks.count > 1 {
+            guard let from = position[host.name] else { continue }
+            for network in host.networks.dropFirst() {
+                guard let top = bandTop[network] else { continue }
+                lines += String(format: #"<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f"/>"#, from.x + boxWidth / 2, from.y + boxHeight, labelWidth - 10, top + 28)
+            }
+        }
+        let width = labelWidth + Double(columns) * (boxWidth + gap) + gap + 8
+        return String(format: #"<svg class="topology" id="topology" xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" role="img" aria-label="topology">"#,
+                      width, y, width, y) + body + lines + "</svg>"
+    }
+
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+            .replacingOccurrences(of: "\"", with: "&quot;")
+    }
+}

@@ -1,0 +1,127 @@
+import Mustache
+
+/// The pages' Mustache templates. `layout` wraps every page; `{{{body}}}` is the page rendered first.
+enum Templates {
+    static let library: MustacheLibrary = {
+        var library = MustacheLibrary()
+        for (name, text) in sources {
+            // The templates are part of the binary: one that does not parse is a bug caught by the tests.
+            try! library.register(text, named: name)
+        }
+        return library
+    }()
+
+    static let sources: [String: String] = [
+        "layout": """
+        <!doctype html>
+        <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>{{title}} · DecoyNet</title><link rel="stylesheet" href="/assets/app.css">{{#xterm}}<link rel="stylesheet" href="/assets/xterm.css">{{/xterm}}</head>
+        <body>
+        <header><a class="brand" href="/">DecoyNet</a>{{#user}}<a href="/environments">Environments</a><a href="/jobs">Jobs</a>
+        <span class="who">{{name}} ({{role}})</span><form method="post" action="/logout"><input type="hidden" name="csrf" value="{{csrf}}"><button>Sign out</button></form>{{/user}}</header>
+        <main>{{{body}}}</main>
+        <script src="/assets/app.js"></script>{{#xterm}}<script src="/assets/xterm.js"></script><script src="/assets/console.js"></script>{{/xterm}}
+        </body></html>
+        """,
+        "login": """
+        <div class="login card"><h1>Sign in</h1>
+        {{#problem}}<p class="error">{{problem}}</p>{{/problem}}
+        <form method="post" action="/login">
+        <label for="name">User</label><input type="text" id="name" name="name" value="{{name}}" autocomplete="username" autofocus>
+        <label for="password">Password or API token</label><input type="password" id="password" name="password" autocomplete="current-password">
+        <p><button id="sign-in">Sign in</button></p></form>
+        <p class="muted">On its first start the server wrote the admin's token to <code>admin.token</code> in its data folder.</p></div>
+        """,
+        "environments": """
+        <h1>Environments</h1>
+        {{^environments}}<p class="muted">No environments yet{{#manage}}: add a topology below{{/manage}}.</p>{{/environments}}
+        <table id="environment-list"><thead><tr><th>Environment</th><th>Description</th><th>Copy of</th><th>Student</th><th>Hosts</th><th>Health</th><th>Deployed</th></tr></thead><tbody>
+        {{#environments}}<tr><td><a href="/environments/{{name}}">{{name}}</a></td><td>{{description}}</td><td>{{copyOf}}</td><td>{{student}}</td>
+        <td>{{hosts}}</td><td>{{{bar}}} {{healthy}} healthy{{#unhealthy}}, {{unhealthy}} unhealthy{{/unhealthy}}{{#absent}}, {{absent}} absent{{/absent}}</td><td>{{#deployed}}yes{{/deployed}}{{^deployed}}no{{/deployed}}</td></tr>{{/environments}}
+        </tbody></table>
+        {{#manage}}<h2>Add or update a topology</h2>
+        <form method="post" action="/environments" class="card"><input type="hidden" name="csrf" value="{{csrf}}">
+        <p>Paste a topology, or pick a file: <input type="file" id="topology-file" accept=".yaml,.yml"></p>
+        <textarea name="topology" id="topology-text" spellcheck="false">{{topology}}</textarea>
+        <p><button id="upload">Validate and save</button></p></form>
+        {{#hasDiagnostics}}<div class="card" id="diagnostics"><h2>The topology has {{errors}} errors</h2><ul class="diagnostics">
+        {{#diagnostics}}<li class="{{severity}}"><a href="#line-{{line}}">line {{line}}, column {{column}}</a>: {{severity}}: {{message}} <span class="muted">[{{id}}]</span></li>{{/diagnostics}}</ul>
+        <div class="source">{{#lines}}<div id="line-{{number}}" class="{{#marked}}marked{{/marked}}"><span class="n">{{number}}</span>{{text}}</div>{{/lines}}</div></div>{{/hasDiagnostics}}{{/manage}}
+        """,
+        "environment": """
+        <h1>{{name}} {{#copyOf}}<span class="muted">copy of {{copyOf}}{{#student}}, for {{student}}{{/student}}</span>{{/copyOf}}</h1>
+        <p>{{description}}</p>
+        <p><span class="pill healthy" id="healthy-count">{{healthy}} healthy</span> <span class="pill unhealthy">{{unhealthy}} unhealthy</span> <span class="pill absent">{{absent}} not running</span>
+        <span class="muted">of {{hosts}} hosts{{#checkedAt}}, seen {{checkedAt}}{{/checkedAt}}</span></p>
+        <div class="actions">
+        <form method="post" action="/environments/{{name}}/apply" data-confirm="Apply {{name}}: create or update every network and host?"><input type="hidden" name="csrf" value="{{csrf}}"><button id="apply">Apply</button></form>
+        <form method="post" action="/environments/{{name}}/reset" data-confirm="Reset every host of {{name}} to its clean state?"><input type="hidden" name="csrf" value="{{csrf}}">
+        <label><input type="checkbox" name="evidence" value="on" checked> keep evidence</label><button id="reset" class="quiet">Reset</button></form>
+        <form method="post" action="/environments/{{name}}/test" data-confirm="Run the operation tests of {{name}}?"><input type="hidden" name="csrf" value="{{csrf}}"><button id="test" class="quiet">Test</button></form>
+        {{#manage}}<form method="post" action="/environments/{{name}}/destroy" data-confirm="Destroy {{name}}: remove every host, disk and network?"><input type="hidden" name="csrf" value="{{csrf}}"><button id="destroy" class="danger">Destroy</button></form>
+        {{^copyOf}}<a class="button quiet" href="/environments/{{name}}/classroom">Classroom copies</a>{{/copyOf}}{{/manage}}
+        <a class="button quiet" href="/environments/{{name}}/evidence">Evidence</a>
+        </div>
+        {{#job}}<div class="card"><h2>Job {{kind}} <span id="job-state" class="pill {{state}}">{{state}}</span></h2><div id="events" data-job="{{id}}" data-reload="/environments/{{name}}"></div></div>{{/job}}
+        <h2>Topology</h2>
+        {{{picture}}}
+        <h2>Hosts</h2>
+        <table id="hosts"><thead><tr><th>Host</th><th>Addresses</th><th>Networks</th><th>State</th><th>Health</th><th>Probes</th><th>Owner</th><th></th></tr></thead><tbody>
+        {{#hostList}}<tr id="host-{{name}}"><td>{{name}}</td><td class="mono">{{#addresses}}{{.}} {{/addresses}}</td><td>{{#networks}}{{.}} {{/networks}}</td><td>{{state}}</td>
+        <td><span class="pill {{health}}" data-domain="{{domain}}">{{health}}</span></td>
+        <td>{{#probes}}<span class="{{^passed}}error{{/passed}}" title="{{detail}}">{{probe}}{{#passed}} ✓{{/passed}}{{^passed}} ✗{{/passed}}</span> {{/probes}}</td><td>{{owner}}</td>
+        <td><a href="/environments/{{environment}}/hosts/{{name}}/console">console</a></td></tr>{{/hostList}}
+        </tbody></table>
+        {{#hasChecks}}<h2>Operation tests</h2><ul>{{#checks}}<li>{{label}}</li>{{/checks}}</ul>{{/hasChecks}}
+        {{#hasJobs}}<h2>Recent jobs</h2><table><thead><tr><th>Job</th><th>State</th><th>Started</th><th>Seconds</th></tr></thead><tbody>
+        {{#jobs}}<tr><td><a href="/jobs/{{id}}">{{kind}}</a></td><td><span class="pill {{state}}">{{state}}</span></td><td>{{createdAt}}</td><td>{{seconds}}</td></tr>{{/jobs}}</tbody></table>{{/hasJobs}}
+        """,
+        "classroom": """
+        <h1>Classroom copies of {{name}}</h1>
+        <p>Each copy is its own environment in its own addresses, for one student, who sees only theirs.</p>
+        {{#hasLinks}}<div class="card"><h2>Links for the students</h2><p>Hand each student their link; it signs them in. The links are shown only now.</p>
+        <ul class="links" id="student-links">{{#links}}<li><b>{{student}}</b> ({{environment}}): <a href="{{link}}">{{link}}</a></li>{{/links}}</ul>
+        {{#job}}<p>Building the copies: <a href="/jobs/{{id}}">job {{id}}</a></p>{{/job}}</div>{{/hasLinks}}
+        <form method="post" action="/environments/{{name}}/classroom" class="card" data-confirm="Make these copies and build them?"><input type="hidden" name="csrf" value="{{csrf}}">
+        <p><label>Copies <input type="number" name="count" id="count" min="1" max="200" value="3"></label></p>
+        <p><label>Student names, one per line (optional)<br><textarea name="students" id="students" style="min-height:6em"></textarea></label></p>
+        <p><button id="make-copies">Make copies</button></p></form>
+        {{#hasCopies}}<h2>Copies</h2><table><thead><tr><th>Copy</th><th>Student</th><th>Health</th></tr></thead><tbody>
+        {{#copies}}<tr><td><a href="/environments/{{name}}">{{name}}</a></td><td>{{student}}</td><td>{{healthy}}/{{hosts}} healthy</td></tr>{{/copies}}</tbody></table>{{/hasCopies}}
+        """,
+        "evidence": """
+        <h1>Evidence of {{name}}</h1>
+        <p>Each reset with evidence keeps a dated folder: every host's overlay, console log, definition and leases, with a manifest and SHA256SUMS.</p>
+        {{^folders}}<p class="muted">None yet: reset with “keep evidence”.</p>{{/folders}}
+        <ul>{{#folders}}<li><a href="/environments/{{environment}}/evidence/{{name}}">{{name}}</a></li>{{/folders}}</ul>
+        """,
+        "evidence-folder": """
+        <h1>Evidence {{folder}}</h1>
+        <p>Topology digest <code>{{manifest.topologyDigest}}</code>, made {{manifest.created}} by {{manifest.tool}}. {{verified}} of {{total}} files verify against SHA256SUMS.</p>
+        <p><a href="/api/v1/environments/{{name}}/evidence/{{folder}}/file?path=manifest.json">manifest.json</a> · <a href="/api/v1/environments/{{name}}/evidence/{{folder}}/file?path=SHA256SUMS">SHA256SUMS</a></p>
+        <table id="evidence-files"><thead><tr><th>File</th><th>Bytes</th><th>SHA-256</th><th>Verified</th></tr></thead><tbody>
+        {{#files}}<tr><td><a href="/api/v1/environments/{{name}}/evidence/{{folder}}/file?path={{path}}">{{path}}</a></td><td>{{bytes}}</td><td class="mono">{{sha256}}</td>
+        <td>{{#verified}}<span class="pill healthy">verified</span>{{/verified}}{{^verified}}<span class="pill unhealthy">MISMATCH</span>{{/verified}}</td></tr>{{/files}}</tbody></table>
+        """,
+        "console": """
+        <h1>Console of {{host}} <span class="muted">in {{name}}</span> <span id="console-state" class="pill booting">connecting</span></h1>
+        <p class="muted">The host's serial console, as <code>decoynet console</code> shows it. Press Enter for a prompt.</p>
+        <div id="terminal" data-socket="/api/v1/environments/{{name}}/hosts/{{host}}/console"></div>
+        """,
+        "jobs": """
+        <h1>Jobs</h1>
+        <table id="jobs"><thead><tr><th>Job</th><th>Environment</th><th>State</th><th>Created</th><th>Seconds</th><th>Error</th></tr></thead><tbody>
+        {{#jobs}}<tr><td><a href="/jobs/{{id}}">{{kind}}</a></td><td><a href="/environments/{{environment}}">{{environment}}</a></td><td><span class="pill {{state}}">{{state}}</span></td>
+        <td>{{createdAt}}</td><td>{{seconds}}</td><td>{{error}}</td></tr>{{/jobs}}</tbody></table>
+        """,
+        "job": """
+        <h1>Job {{kind}} of <a href="/environments/{{environment}}">{{environment}}</a> <span id="job-state" class="pill {{state}}">{{state}}</span></h1>
+        <p class="muted">{{id}} · created {{createdAt}}{{#seconds}} · {{seconds}} s{{/seconds}}</p>
+        {{#error}}<p class="error">{{error}}</p>{{/error}}
+        <div id="events" data-job="{{id}}"></div>
+        """,
+        "message": """
+        <h1>{{title}}</h1><p>{{message}}</p><p><a href="/environments">Environments</a></p>
+        """,
+    ]
+}
