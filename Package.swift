@@ -108,6 +108,8 @@ let package = Package(
         /// Finds the checkout and the built binary for the tests that run it as a user would.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "DecoynetTests", dependencies: ["decoynet", "TestSupport"]),
+        /// The server on loopback over libvirt's test driver: the API against its OpenAPI document, roles, restarts.
+        .testTarget(name: "ServerTests", dependencies: ["decoynet", "Server", "Engine", "TestSupport"]),
         /// Real libvirtd and QEMU in the lab's network namespace (`make test` sets it up).
         .testTarget(name: "EndToEndTests", dependencies: ["decoynet", "TestSupport"]),
     ]

@@ -359,6 +359,8 @@ enum API {
         let evidence = options.evidence ?? false ? state.evidenceDirectory : nil
         if evidence != nil { try FileManager.default.createDirectory(atPath: state.evidenceDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) }
         return try await state.jobs.submit(kind: kind.rawValue, environment: record.name, targets: names, userID: principal.user.id) { cancellation, events in
+            var operations = operations
+            operations.waiting = { name in events(OperationEvent(.info, "waiting for another decoynet command on environment \(name) to finish", environment: name)) }
             do {
                 switch kind {
                 case .apply:
