@@ -2,19 +2,20 @@
 # Installs the Debian packages DecoyNet builds and tests with. Idempotent: installs only what is
 # missing, and runs apt-get update only when something is.
 #   scripts/install-deps.sh            packages for building and testing the compiler
-#   scripts/install-deps.sh bench      also /usr/bin/time for the benchmarks
+#   scripts/install-deps.sh bench      also /usr/bin/time and wrk for the benchmarks
 #   scripts/install-deps.sh lab        also libvirtd, QEMU, what the test guest is built from, and
 #                                      mmdebstrap, which builds the decoy images from the Debian archive
 set -euo pipefail
 
-packages=(pkg-config libxml2-dev libvirt-dev libvirt-clients libxml2-utils)
+# The server's SQLite (GRDB), xterm.js for its console page, and headless Chromium for its browser tests.
+packages=(pkg-config libxml2-dev libvirt-dev libvirt-clients libxml2-utils libsqlite3-dev node-xterm chromium chromium-driver curl)
 lab=(libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils dnsmasq-base iproute2 iptables
      linux-image-cloud-amd64 busybox-static cpio kmod e2fsprogs ovmf curl tcpdump util-linux procps
      mmdebstrap debian-archive-keyring)
 case "${1:-}" in
-    bench) packages+=(time bc) ;;
+    bench) packages+=(time bc wrk) ;;
     lab) packages+=("${lab[@]}") ;;
-    all) packages+=(time bc "${lab[@]}") ;;
+    all) packages+=(time bc wrk "${lab[@]}") ;;
 esac
 
 missing=()

@@ -71,7 +71,8 @@ enum Assets {
     svg.topology .host.healthy rect { fill: var(--ok); } svg.topology .host.unhealthy rect { fill: var(--bad); }
     svg.topology .host.booting rect { fill: var(--boot); } svg.topology .host.absent rect, svg.topology .host.shutoff rect { fill: var(--off); }
     svg.topology .host text { fill: #fff; font-size: 10px; }
-    svg.topology line { stroke: #7d8ca3; stroke-width: 1.2; }
+    svg.topology line { stroke: #51627d; stroke-width: 3; }
+    svg.topology .host.gateway rect { stroke: #1d2330; stroke-width: 2; }
     .links li { margin: .3em 0; }
     #terminal { background: #000; padding: .4em; border-radius: 6px; min-height: 26em; }
     .muted { color: var(--off); }
@@ -133,7 +134,7 @@ enum Assets {
     "use strict";
     (function () {
       var box = document.getElementById("terminal");
-      var term = new Terminal({ cols: 100, rows: 30, convertEol: false, cursorBlink: true });
+      var term = new Terminal({ cols: 100, rows: 30, convertEol: false, cursorBlink: true, rendererType: "dom" });
       term.open(box);
       var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
       var socket = new WebSocket(scheme + window.location.host + box.dataset.socket);

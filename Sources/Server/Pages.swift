@@ -48,7 +48,8 @@ enum Pages {
             let principal = try signedInOrRedirect(request, state: state)
             let form = try await Form.read(request, limit: Catalog.sizeLimit * 4)
             try state.auth.checkCSRF(principal, request: request, form: form)
-            let source = form["topology"] ?? ""
+            // Browsers send a textarea's lines with CRLF.
+            let source = (form["topology"] ?? "").replacingOccurrences(of: "\r\n", with: "\n")
             do {
                 let (record, _) = try await API.createEnvironment(source, principal: principal, state: state)
                 return redirect("/environments/\(record.name)")
@@ -133,6 +134,21 @@ enum Pages {
 
     // MARK: - Plumbing
 
+    /// Errors on pages as pages (the API keeps its JSON).
+    struct ErrorPages: RouterMiddleware {
+        typealias Context = BasicRequestContext
+
+        func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+            do {
+                return try await next(request, context)
+            } catch let error as ServerError where !request.uri.path.hasPrefix("/api/") && !request.uri.path.hasPrefix("/assets/") {
+                let title = error.status == .notFound ? "Not found" : error.status == .forbidden ? "Not allowed" : "Cannot do that"
+                return page(title, "message", ["title": title, "message": error.message.prefix(1).uppercased() + error.message.dropFirst() + "."],
+                            principal: nil, status: error.status)
+            }
+        }
+    }
+
     /// Pages send a browser without a session to the sign-in page instead of answering 401.
     struct SignInFirst: Error, HTTPResponseError {
         var status: HTTPResponse.Status { .seeOther }
@@ -185,7 +201,7 @@ enum Pages {
             return context
         }
         let marked = Set(diagnostics.map(\.line))
-        let lines = source.split(separator: "\n", omittingEmptySubsequences: false).enumerated().map { index, text in
+        let lines = source.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated().map { index, text in
             ["number": index + 1, "text": String(text), "marked": marked.contains(index + 1)] as [String: Any]
         }
         return page("Environments", "environments", [
@@ -280,52 +296,60 @@ enum Form {
     }
 }
 
-/// The topology as a picture: each network a band, its hosts as boxes coloured by health; a host
-/// on several networks (a gateway) is drawn in its first and joined to the others by lines.
+/// The topology as a picture: each network a band with its hosts as boxes coloured by health; a
+/// host on several networks (a gateway) stands in a column of its own in each of its bands, its
+/// boxes joined by a line.
 enum TopologyPicture {
-    static let columns = 12
+    static let columns = 11
     static let boxWidth = 92.0
     static let boxHeight = 22.0
     static let gap = 8.0
     static let labelWidth = 150.0
 
     static func svg(networks: [NetworkView], hosts: [HostView]) -> String {
-        var bands: [(network: NetworkView, hosts: [HostView])] = networks.map { network in (network, hosts.filter { $0.networks.first == network.name }) }
-        let unplaced = hosts.filter { $0.networks.isEmpty || !networks.map(\.name).contains($0.networks[0]) }
-        if !unplaced.isEmpty { bands.append((NetworkView(name: "other", cidr: "", gateway: nil, active: false), unplaced)) }
+        let known = Set(networks.map(\.name))
+        var bands: [(network: NetworkView, gateways: [HostView], hosts: [HostView])] = networks.map { network in
+            (network, hosts.filter { $0.networks.count > 1 && $0.networks.contains(network.name) },
+             hosts.filter { $0.networks.count <= 1 && $0.networks.first == network.name })
+        }
+        let unplaced = hosts.filter { $0.networks.isEmpty || !$0.networks.contains(where: known.contains) }
+        if !unplaced.isEmpty { bands.append((NetworkView(name: "other", cidr: "", gateway: nil, active: false), [], unplaced)) }
+        let gatewayX = labelWidth + gap
+        let gridX = gatewayX + boxWidth + 3 * gap
+        let width = gridX + Double(columns) * (boxWidth + gap) + gap
         var y = 10.0
         var body = ""
-        var bandTop: [String: Double] = [:]
-        var position: [String: (x: Double, y: Double)] = [:]
-        for (network, members) in bands {
-            let rows = max(1, Int((Double(members.count) / Double(columns)).rounded(.up)))
+        var appearances: [String: [(x: Double, y: Double)]] = [:]
+        func box(_ host: HostView, x: Double, y: Double, gateway: Bool) -> String {
+            String(format: #"<g class="host %@%@" data-domain="%@"><title>%@ %@ (%@)</title><rect x="%.0f" y="%.0f" width="%.0f" height="%.0f" rx="4"/><text x="%.0f" y="%.0f">%@</text></g>"#,
+                   host.health, gateway ? " gateway" : "", escape(host.domain), escape(host.name), escape(host.addresses.joined(separator: ", ")),
+                   host.health, x, y, boxWidth, boxHeight, x + 6, y + 15, escape(String(host.name.prefix(14))))
+        }
+        for (network, gateways, members) in bands {
+            let rows = max(1, gateways.count, Int((Double(members.count) / Double(columns)).rounded(.up)))
             let height = Double(rows) * (boxHeight + gap) + gap + 6
-            bandTop[network.name] = y
-            body += String(format: #"<rect class="net" x="4" y="%.0f" width="%.0f" height="%.0f" rx="6"/>"#, y, labelWidth + Double(columns) * (boxWidth + gap) + gap, height)
+            body += String(format: #"<rect class="net" x="4" y="%.0f" width="%.0f" height="%.0f" rx="6"/>"#, y, width - 8, height)
             body += String(format: #"<text x="14" y="%.0f" font-weight="600">%@</text><text x="14" y="%.0f">%@</text>"#,
                            y + 20, escape(network.name), y + 36, escape(network.cidr))
+            for (index, host) in gateways.enumerated() {
+                let top = y + gap + 3 + Double(index) * (boxHeight + gap)
+                appearances[host.name, default: []].append((gatewayX, top))
+                body += box(host, x: gatewayX, y: top, gateway: true)
+            }
             for (index, host) in members.enumerated() {
-                let x = labelWidth + gap + Double(index % columns) * (boxWidth + gap)
-                let top = y + gap + 3 + Double(index / columns) * (boxHeight + gap)
-                position[host.name] = (x, top)
-                body += String(format: #"<g class="host %@" data-domain="%@"><title>%@ %@ (%@)</title><rect x="%.0f" y="%.0f" width="%.0f" height="%.0f" rx="4"/><text x="%.0f" y="%.0f">%@</text></g>"#,
-                               host.health, escape(host.domain), escape(host.name), escape(host.addresses.joined(separator: ", ")), host.health,
-                               x, top, boxWidth, boxHeight, x + 6, top + 15, escape(String(host.name.prefix(14))))
+                body += box(host, x: gridX + Double(index % columns) * (boxWidth + gap), y: y + gap + 3 + Double(index / columns) * (boxHeight + gap), gateway: false)
             }
             y += height + 10
         }
-        // A gateway's other networks: a line from its box to each band's label.
+        // A gateway's boxes, joined down the gateway column.
         var lines = ""
-        for host in hosts where host.networks.count > 1 {
-            guard let from = position[host.name] else { continue }
-            for network in host.networks.dropFirst() {
-                guard let top = bandTop[network] else { continue }
-                lines += String(format: #"<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f"/>"#, from.x + boxWidth / 2, from.y + boxHeight, labelWidth - 10, top + 28)
+        for boxes in appearances.values where boxes.count > 1 {
+            for (upper, lower) in zip(boxes, boxes.dropFirst()) {
+                lines += String(format: #"<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f"/>"#, upper.x + boxWidth / 2, upper.y + boxHeight, lower.x + boxWidth / 2, lower.y)
             }
         }
-        let width = labelWidth + Double(columns) * (boxWidth + gap) + gap + 8
         return String(format: #"<svg class="topology" id="topology" xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" role="img" aria-label="topology">"#,
-                      width, y, width, y) + body + lines + "</svg>"
+                      width, y, width, y) + lines + body + "</svg>"
     }
 
     static func escape(_ text: String) -> String {

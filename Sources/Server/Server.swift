@@ -53,6 +53,7 @@ public enum DecoyNetServer {
 
         let router = Router(context: BasicRequestContext.self)
         router.middlewares.add(SecurityHeaders())
+        router.middlewares.add(Pages.ErrorPages())
         API.add(to: router, state: state)
         Pages.add(to: router, state: state)
         let console = ConsoleSocket(state: state)
