@@ -69,6 +69,7 @@ public final class ServerProcess: @unchecked Sendable {
 
 public struct ServerFailure: Error, CustomStringConvertible {
     public var message: String
+    public init(message: String) { self.message = message }
     public var description: String { message }
 }
 
