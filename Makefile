@@ -3,7 +3,7 @@ SWIFT ?= swift
 BIN := .build/debug/decoynet
 LAB := ip netns exec decoynet-lab
 
-.PHONY: all deps build release test demo demo-down lab lab-down bench bench-deploy bench-images bench-enterprise images clean
+.PHONY: all deps build release test demo demo-down lab lab-down bench bench-deploy bench-images bench-enterprise bench-server images serve clean
 
 all: build
 
@@ -46,6 +46,16 @@ bench-deploy: build lab
 	$(SWIFT) build -c release --product decoynet
 	benchmarks/deploy.sh
 	benchmarks/reset.sh
+
+# The server on libvirt's test driver with 130 hosts: status under 50 concurrent clients (wrk), the page's time.
+bench-server: deps
+	@scripts/install-deps.sh bench
+	$(SWIFT) build -c release --product decoynet
+	benchmarks/server.sh
+
+# The web pages and API on http://127.0.0.1:8080 over the lab (its token: /var/lib/decoynet/server/admin.token).
+serve: build lab
+	$(LAB) $(BIN) serve
 
 # The decoy images from images/*.yaml (cached: an unchanged recipe is not rebuilt).
 images: build

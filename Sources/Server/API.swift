@@ -68,9 +68,8 @@ enum API {
         }
         api.get("environments/:name/status") { request, context in
             let (_, record) = try visible(request, context, state: state)
-            let status = await state.catalog.status(record.name)
-            let resolved = await state.catalog.resolved(record)
-            return json(StatusView(environment: record.name, checkedAt: status?.at, hosts: ViewBuilder.hosts(resolved, status: status?.reports)))
+            return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
+                            body: ResponseBody(byteBuffer: ByteBuffer(bytes: await state.catalog.statusAnswer(record))))
         }
         for kind in JobKind.allCases {
             api.post("environments/:name/\(kind.rawValue)") { request, context in
@@ -154,12 +153,6 @@ enum API {
         var valid: Bool
         var environment: String?
         var diagnostics: [DiagnosticView]
-    }
-
-    struct StatusView: Codable {
-        var environment: String
-        var checkedAt: Date?
-        var hosts: [HostView]
     }
 
     enum JobKind: String, CaseIterable {

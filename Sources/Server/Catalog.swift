@@ -43,6 +43,8 @@ actor Catalog {
     private var lowered: [String: (source: String, environment: ResolvedEnvironment)] = [:]
     private var health: [String: (reports: [Operations.StatusReport], at: Date)] = [:]
     private var refreshing: [String: Task<Void, Never>] = [:]
+    /// The status answer as sent, per environment, for the health it was made from.
+    private var statusAnswers: [String: (at: Date, source: String, bytes: [UInt8])] = [:]
 
     init(folder: String, templates: String?, operations: Operations, imageRoots: [String]) throws {
         self.folder = folder
@@ -100,6 +102,20 @@ actor Catalog {
         return health[name]
     }
 
+    /// The status API's answer: encoded once per health reading, since pipelines and pages poll it.
+    func statusAnswer(_ record: EnvironmentRecord) async -> [UInt8] {
+        let status = await status(record.name)
+        if let cached = statusAnswers[record.name], cached.at == status?.at, cached.source == record.source { return cached.bytes }
+        struct Answer: Encodable {
+            var environment: String
+            var checkedAt: Date?
+            var hosts: [HostView]
+        }
+        let bytes = JSON.encode(Answer(environment: record.name, checkedAt: status?.at, hosts: ViewBuilder.hosts(resolved(record), status: status?.reports)))
+        if let at = status?.at { statusAnswers[record.name] = (at, record.source, bytes) }
+        return bytes
+    }
+
     /// Forgets what is known (after a job) and reads it again.
     func invalidate(_ names: [String]) async {
         for name in names {
@@ -113,6 +129,7 @@ actor Catalog {
         for name in names {
             health[name] = nil
             lowered[name] = nil
+            statusAnswers[name] = nil
         }
     }
 
