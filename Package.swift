@@ -104,9 +104,9 @@ let package = Package(
             dependencies: ["Compiler", "LibvirtXML", "Topology", "Digest"],
             exclude: ["Golden"]
         ),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Planner", "Hypervisor", "Compiler", "LibvirtXML"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Planner", "Hypervisor", "Compiler", "LibvirtXML", "TestSupport"]),
         /// Finds the checkout and the built binary for the tests that run it as a user would.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Hypervisor"], path: "Tests/TestSupport"),
         .testTarget(name: "DecoynetTests", dependencies: ["decoynet", "TestSupport"]),
         /// The server on loopback over libvirt's test driver: the API against its OpenAPI document, roles, restarts.
         .testTarget(name: "ServerTests", dependencies: ["decoynet", "Server", "Engine", "TestSupport"]),
