@@ -51,7 +51,7 @@ done
     for n in $(seq 0 49); do echo "  h$n: { image: { disk: /var/lib/images/base.qcow2 }, disk: 1MiB, count: 20, interfaces: [{ network: n$n }] }"; done
 } >"$work/scale.yaml"
 for _ in $(seq 1 "$runs"); do
-    start=$(now); $bin apply "$work/scale.yaml" --connect test:///default --no-wait >/dev/null 2>&1; record scale "$(since "$start")"
+    start=$(now); $bin apply "$work/scale.yaml" --connect test:///default --no-wait --allow-images /var/lib/images >/dev/null 2>&1; record scale "$(since "$start")"
 done
 
 stat() { sort -g "$work/$1" | awk '{v[NR]=$1} END {printf "%s (%s-%s)", v[int((NR+1)/2)], v[1], v[NR]}'; }

@@ -48,7 +48,7 @@ boot_row() { # label, host fields (YAML flow mapping body), optional top-level Y
         "$environment" "$octet" "$2" "${3:-}" >"$file"
     for _ in $(seq 1 "$rounds"); do
         start=$(now)
-        "${lab[@]}" "$bin" apply "$file" --json >"$work/out.json" 2>/dev/null || true
+        "${lab[@]}" "$bin" apply "$file" --json --allow-images "$work" >"$work/out.json" 2>/dev/null || true
         seconds+=("$(echo "$(now) - $start" | bc)")
         pid=$(pgrep -f "guest=$environment-h," | head -n 1)
         ticks=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")

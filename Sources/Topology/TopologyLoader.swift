@@ -45,6 +45,38 @@ public struct ImagePolicy: Sendable {
         self.allowedRoots = allowedRoots
     }
 
+    /// What is wrong with an image file under this policy, if anything: outside the allowed folders
+    /// (after symbolic links), not a regular file (a device reads the host's disk), or a qcow2 whose
+    /// backing chain leaves the allowed folders.
+    public func problem(_ path: String) -> ImageProblem? {
+        guard let roots = allowedRoots else { return nil }
+        guard Self.isInside(path, roots: roots) else { return .outside }
+        var status = stat()
+        let real = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        if stat(real, &status) == 0, (status.st_mode & S_IFMT) != S_IFREG { return .notAFile }
+        var current = real
+        for _ in 0 ..< 16 {
+            guard let backing = Self.qcow2BackingFile(current) else { return nil }
+            let resolved = backing.hasPrefix("/") ? backing : URL(fileURLWithPath: current).deletingLastPathComponent().appendingPathComponent(backing).path
+            guard Self.isInside(resolved, roots: roots) else { return .backingOutside(backing) }
+            current = URL(fileURLWithPath: resolved).resolvingSymlinksInPath().path
+        }
+        return .backingOutside("a chain longer than 16")
+    }
+
+    /// The backing file a qcow2 image names in its header (QEMU's format: magic `QFI\xfb`, then the
+    /// backing name's offset at byte 8 and length at byte 16), or nil for none or another format.
+    public static func qcow2BackingFile(_ path: String) -> String? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        guard let header = try? handle.read(upToCount: 20), header.count == 20, Array(header.prefix(4)) == [0x51, 0x46, 0x49, 0xFB] else { return nil }
+        let offset = header[8 ..< 16].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        let length = header[16 ..< 20].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        guard offset > 0, length > 0, length <= 1023, (try? handle.seek(toOffset: offset)) != nil,
+              let name = try? handle.read(upToCount: Int(length)), name.count == Int(length) else { return nil }
+        return String(decoding: name, as: UTF8.self)
+    }
+
     /// Whether `path`, with every symbolic link and `..` resolved, is inside one of `roots`.
     public static func isInside(_ path: String, roots: [String]) -> Bool {
         let real = URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path
@@ -53,4 +85,10 @@ public struct ImagePolicy: Sendable {
             return real.hasPrefix(base.hasSuffix("/") ? base : base + "/")
         }
     }
+}
+
+public enum ImageProblem: Sendable, Equatable {
+    case outside
+    case notAFile
+    case backingOutside(String)
 }

@@ -165,9 +165,17 @@ public enum TopologyMessages {
                        "image file '\(path)' \(state); \(required ? "build or copy it before applying" : "the deployer will need it")")
     }
 
-    static func imageOutsideStore(_ path: String, roots: [String]) -> Message {
-        Message(id: "image-outside-store", "image file '\(path)' is outside the image store (\(roots.joined(separator: ", "))); "
-            + "name an image built there with 'decoynet image build'")
+    static func imageRefused(_ path: String, _ problem: ImageProblem, roots: [String]) -> Message {
+        let folders = roots.joined(separator: ", ")
+        switch problem {
+        case .outside:
+            return Message(id: "image-outside-store", "image file '\(path)' is outside the image folders (\(folders)); "
+                + "build it there with 'decoynet image build', or allow its folder with --allow-images DIR")
+        case .notAFile:
+            return Message(id: "image-not-a-file", "image file '\(path)' is not a regular file (a device or a folder would give the guest the host's data)")
+        case let .backingOutside(backing):
+            return Message(id: "image-backing-outside-store", "image file '\(path)' is a qcow2 whose backing file '\(backing)' is outside the image folders (\(folders))")
+        }
     }
 
     static func unknownImage(_ name: String, hint: String) -> Message {

@@ -171,8 +171,8 @@ struct TopologyValidator {
             guard checked.insert(spec.location).inserted else { continue }
             for path in [spec.disk, spec.kernel, spec.initrd].compactMap({ $0 }) {
                 let resolved = TopologyResolver.resolvePath(path.value, from: spec.baseDirectory)
-                if let roots = images.allowedRoots, !ImagePolicy.isInside(resolved, roots: roots) {
-                    reader.report(TopologyMessages.imageOutsideStore(path.value, roots: roots), at: path.location)
+                if let problem = images.problem(resolved) {
+                    reader.report(TopologyMessages.imageRefused(path.value, problem, roots: images.allowedRoots ?? []), at: path.location)
                 } else if !FileManager.default.fileExists(atPath: resolved) {
                     reader.report(TopologyMessages.imageFileMissing(path.value, required: images.requireFiles), at: path.location)
                 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Compiler
 import Diagnostics
 import Foundation
+import Topology
 
 struct CompileCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -33,7 +34,7 @@ struct CompileCommand: ParsableCommand {
     }
 
     func run() throws {
-        let result = Compiler.lower(path: file, projectTemplates: topology.templatesDirectory)
+        let result = Compiler.lower(path: file, projectTemplates: topology.templatesDirectory, images: topology.imagePolicy())
         DiagnosticOutput.printToStandardError(result.diagnostics)
         guard let environment = result.environment, !result.diagnostics.hasErrors else {
             if !json { print("\(file): not compiled (\(DiagnosticOutput.summary(result.diagnostics)))") }

@@ -14,7 +14,7 @@ import Topology
 func loadEnvironment(_ file: String, topology: TopologyOptions, forDeploy: Bool, connection: ConnectionOptions? = nil,
                      instance: InstanceSelector? = nil) throws -> ResolvedEnvironment {
     let loaded = Operations.load(path: file, templates: topology.templatesDirectory, instance: instance, forDeploy: forDeploy,
-                                 uri: connection?.resolvedURI)
+                                 uri: connection?.resolvedURI, imageRoots: topology.imageRoots)
     DiagnosticOutput.printToStandardError(loaded.diagnostics)
     guard let environment = loaded.environment else { throw ExitCode.failure }
     return environment

@@ -2,6 +2,7 @@ import ArgumentParser
 import Compiler
 import Diagnostics
 import Foundation
+import Topology
 
 struct GraphCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,7 +22,7 @@ struct GraphCommand: ParsableCommand {
     @OptionGroup var topology: TopologyOptions
 
     func run() throws {
-        let result = Compiler.lower(path: file, projectTemplates: topology.templatesDirectory)
+        let result = Compiler.lower(path: file, projectTemplates: topology.templatesDirectory, images: topology.imagePolicy())
         DiagnosticOutput.printToStandardError(result.diagnostics)
         guard let environment = result.environment, !result.diagnostics.hasErrors else { throw ExitCode.failure }
         let graph = GraphRenderer.render(environment, format: format)

@@ -3,6 +3,7 @@ import Compiler
 import Engine
 import Foundation
 import Hypervisor
+import Naming
 import Topology
 
 /// Options every verb that reads a topology shares.
@@ -14,6 +15,21 @@ struct TopologyOptions: ParsableArguments {
     /// was built in, else the installed share folder.
     var templatesDirectory: String? {
         projectTemplates ?? projectFolder("templates", variable: "DECOYNET_TEMPLATES")
+    }
+
+    @Option(name: .customLong("allow-images"), help: ArgumentHelp("A folder base images may come from besides the image store (repeatable).", valueName: "dir"))
+    var allowedImageFolders: [String] = []
+
+    /// Where base images, kernels and initrds may come from: the image store (`DECOYNET_IMAGES`,
+    /// else /var/lib/decoynet/images) and the folders `--allow-images` names.
+    var imageRoots: [String] {
+        let store = ProcessInfo.processInfo.environment["DECOYNET_IMAGES"].flatMap { $0.isEmpty ? nil : $0 } ?? Naming.imageStore
+        return [store] + allowedImageFolders.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+    }
+
+    /// The policy for a topology's image files: confined to `imageRoots`; present, for a deploy.
+    func imagePolicy(requireFiles: Bool = false) -> ImagePolicy {
+        ImagePolicy(requireFiles: requireFiles, allowedRoots: imageRoots)
     }
 }
 

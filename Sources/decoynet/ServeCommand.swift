@@ -38,9 +38,8 @@ struct ServeCommand: AsyncParsableCommand {
             Terminal.error("warning: listening on \(host), beyond this machine: anyone who can reach it can try to sign in")
         }
         let operations = try openOperations(connection)
-        let images = ProcessInfo.processInfo.environment["DECOYNET_IMAGES"].flatMap { $0.isEmpty ? nil : $0 } ?? Naming.imageStore
         let configuration = ServerConfiguration(host: host, port: port, dataDirectory: URL(fileURLWithPath: data).standardizedFileURL.path,
-                                                operations: operations, templates: topology.templatesDirectory, imageRoots: [images])
+                                                operations: operations, templates: topology.templatesDirectory, imageRoots: topology.imageRoots)
         do {
             try await DecoyNetServer.run(configuration) { Terminal.error($0) }
         } catch {

@@ -41,7 +41,7 @@ struct ValidateCommand: ParsableCommand {
         var all: [Diagnostic] = []
         var reports: [FileReport] = []
         for file in files {
-            let result = Compiler.lower(path: file, projectTemplates: templates)
+            let result = Compiler.lower(path: file, projectTemplates: templates, images: topology.imagePolicy())
             all += result.diagnostics
             let environment = result.environment
             reports.append(FileReport(file: file, valid: !result.diagnostics.hasErrors, environment: environment?.name,

@@ -73,9 +73,11 @@ func scratchFolder() -> String {
         let lines = output.stderr.split(separator: "\n").map(String.init).filter { $0.contains("error:") }
         #expect(lines == [
             "acme.yaml:3:30: error: unknown key 'egres' in network lan; did you mean 'egress'?",
+            "acme.yaml:6:22: error: image file '/k' is outside the image folders (/var/lib/decoynet/images); build it there with 'decoynet image build', or allow its folder with --allow-images DIR",
+            "acme.yaml:6:34: error: image file '/i' is outside the image folders (/var/lib/decoynet/images); build it there with 'decoynet image build', or allow its folder with --allow-images DIR",
             "acme.yaml:7:43: error: address 10.30.0.5 is outside network lan (10.10.0.0/22)",
         ])
-        #expect(output.stdout.contains("acme.yaml: invalid (2 errors"))
+        #expect(output.stdout.contains("acme.yaml: invalid (4 errors"))
     }
 
     @Test func validateJSONIsMachineReadable() throws {
