@@ -175,12 +175,23 @@ public enum YAMLLoader {
             return YAMLNode(kind: .scalar(scalar.string, plain: scalar.style == .plain), location: location)
         case let .mapping(mapping):
             var pairs: [YAMLPair] = []
+            var merged: [YAMLPair] = []
             pairs.reserveCapacity(mapping.count)
             for (key, value) in mapping {
                 guard let key = convert(key, file: file, budget: &budget),
                       let value = convert(value, file: file, budget: &budget) else { return nil }
+                // A merge key (`<<: *base`, or `<<: [*a, *b]`): the aliased mappings' entries, the
+                // first source winning among them; the mapping's own keys win over all of them.
+                if case .scalar("<<", plain: true) = key.kind, let sources = mergeSources(value) {
+                    for source in sources {
+                        for pair in source where !merged.contains(where: { $0.key.scalar == pair.key.scalar }) { merged.append(pair) }
+                    }
+                    continue
+                }
                 pairs.append(YAMLPair(key: key, value: value))
             }
+            let own = Set(pairs.compactMap(\.key.scalar))
+            pairs += merged.filter { $0.key.scalar.map { !own.contains($0) } ?? true }
             return YAMLNode(kind: .mapping(pairs), location: location)
         case let .sequence(sequence):
             var items: [YAMLNode] = []
@@ -192,6 +203,18 @@ public enum YAMLLoader {
             return YAMLNode(kind: .sequence(items), location: location)
         case let .alias(alias):
             return YAMLNode(kind: .scalar("*\(alias.anchor.rawValue)", plain: false), location: location)
+        }
+    }
+
+    /// The mappings a merge key's value names: one mapping, or a list of mappings; nil otherwise
+    /// (then `<<` stays an ordinary key, and the validator says it is unknown).
+    private static func mergeSources(_ value: YAMLNode) -> [[YAMLPair]]? {
+        switch value.kind {
+        case let .mapping(pairs): return [pairs]
+        case let .sequence(items):
+            let mappings = items.compactMap { item -> [YAMLPair]? in if case let .mapping(pairs) = item.kind { pairs } else { nil } }
+            return mappings.count == items.count ? mappings : nil
+        case .scalar: return nil
         }
     }
 
