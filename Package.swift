@@ -104,7 +104,7 @@ let package = Package(
             dependencies: ["Compiler", "LibvirtXML", "Topology", "Digest"],
             exclude: ["Golden"]
         ),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Planner", "Hypervisor", "Compiler", "LibvirtXML", "TestSupport"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Planner", "Hypervisor", "Compiler", "LibvirtXML", "Topology", "TestSupport"]),
         /// Finds the checkout and the built binary for the tests that run it as a user would.
         .target(name: "TestSupport", dependencies: ["Hypervisor"], path: "Tests/TestSupport"),
         .testTarget(name: "DecoynetTests", dependencies: ["decoynet", "TestSupport"]),

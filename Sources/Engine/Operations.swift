@@ -214,19 +214,25 @@ public struct Operations: Sendable {
     }
 
     /// Environments locked, checked and planned: nothing has changed yet. The locks are held until
-    /// this is released.
+    /// `apply` has run it (or this is released unapplied).
     public final class PreparedApply: @unchecked Sendable {
         public let planned: [(plan: Plan, desired: DesiredState)]
         public let environments: [ResolvedEnvironment]
         /// The steps the walk will run (unless waiting, domains are defined here and started by the boot scheduler).
         public let steps: [Vertex]
-        let locks: [EnvironmentLock]
+        private let guard_ = NSLock()
+        private var locks: [EnvironmentLock]
 
         init(planned: [(plan: Plan, desired: DesiredState)], environments: [ResolvedEnvironment], steps: [Vertex], locks: [EnvironmentLock]) {
             self.planned = planned
             self.environments = environments
             self.steps = steps
             self.locks = locks
+        }
+
+        /// Lets other commands at the environments again.
+        public func release() {
+            guard_.withLock { locks = [] }
         }
 
         /// Hosts the boot scheduler will start or check.
@@ -268,7 +274,7 @@ public struct Operations: Sendable {
     /// the boot scheduler until every host is healthy.
     public func apply(_ prepared: PreparedApply, options: ApplyOptions, cancellation: Cancellation = Cancellation(),
                       events: @escaping Events = { _ in }) async throws -> ApplyReport {
-        defer { withExtendedLifetime(prepared) {} }
+        defer { prepared.release() }
         for (plan, _) in prepared.planned {
             events(OperationEvent(.plan, "\(plan.environment): \(plan.count(.create)) to create, \(plan.count(.replace)) to replace, "
                 + "\(plan.count(.update)) to update, \(plan.count(.start)) to start, \(plan.count(.delete)) to delete, \(plan.count(.keep)) unchanged",
@@ -384,6 +390,14 @@ public struct Operations: Sendable {
     /// The names of an environment's copies (`apply --instances`) on the connection.
     public func copies(of environment: String) async throws -> [String] {
         try await list().filter { $0.instanceOf == environment }.map(\.environment)
+    }
+
+    /// Why `environment` is not on the connection, when it has copies instead: the sentence to add to
+    /// "no environment NAME", naming them and how to reach them; nil when it has none.
+    public func copiesHint(_ environment: String) async -> String? {
+        guard let copies = try? await copies(of: environment), !copies.isEmpty else { return nil }
+        let shown = copies.prefix(5).joined(separator: ", ") + (copies.count > 5 ? ", ..." : "")
+        return "\(environment) has \(copies.count) \(copies.count == 1 ? "copy" : "copies") (\(shown)): name one, or add --instances for all of them"
     }
 
     /// Every host's probes, then the topology's checks from inside its hosts.

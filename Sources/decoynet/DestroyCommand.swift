@@ -28,6 +28,7 @@ struct DestroyCommand: AsyncParsableCommand {
             print(DiagnosticOutput.json(report.steps))
         } else if report.steps.isEmpty {
             Terminal.error("nothing to destroy: no environment \(environment) on \(operations.hypervisor.uri)")
+            if !copies.all, let hint = await operations.copiesHint(environment) { Terminal.error(hint) }
         } else if failures.isEmpty {
             Terminal.error("destroyed \(names.joined(separator: ", ")): \(report.objects) objects removed in \(printer.elapsed)")
         } else {

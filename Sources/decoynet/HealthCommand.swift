@@ -25,6 +25,7 @@ struct HealthCommand: AsyncParsableCommand {
         let hosts = try await failing { try await operations.health(names, wait: !noWait, timeout: timeout) }
         if hosts.isEmpty {
             Terminal.error("error: no environment \(environment) on \(operations.hypervisor.uri)")
+            if !copies.all, let hint = await operations.copiesHint(environment) { Terminal.error(hint) }
             throw ExitCode.failure
         }
         if json {

@@ -28,6 +28,7 @@ struct StatusCommand: AsyncParsableCommand {
         let reports = try await failing { try await operations.status(names) }
         if let environment, !copies.all, reports.first.map({ $0.status.domains.isEmpty && $0.status.networks.isEmpty && $0.status.pool == nil }) ?? true {
             Terminal.error("error: no environment \(environment) on \(hypervisor.uri)")
+            if let hint = await operations.copiesHint(environment) { Terminal.error(hint) }
             throw ExitCode.failure
         }
         if json {
