@@ -108,12 +108,7 @@ extension EvidenceFolder {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         let manifest = try decoder.decode(EvidenceManifest.self, from: Data(contentsOf: URL(fileURLWithPath: folder + "/manifest.json")))
-        let sums = try String(contentsOfFile: folder + "/SHA256SUMS", encoding: .utf8)
-        let files = sums.split(separator: "\n").compactMap { line -> EvidenceCheck? in
-            let parts = line.split(separator: " ", maxSplits: 1)
-            guard parts.count == 2 else { return nil }
-            let path = parts[1].trimmingCharacters(in: .whitespaces)
-            let expected = String(parts[0])
+        let files = try sums(folder).map { path, expected -> EvidenceCheck in
             guard !path.hasPrefix("/"), !path.split(separator: "/").contains(".."),
                   let described = try? describe(folder + "/" + path, relativeTo: folder) else {
                 return EvidenceCheck(path: path, sha256: expected, bytes: 0, verified: false)
@@ -121,6 +116,20 @@ extension EvidenceFolder {
             return EvidenceCheck(path: path, sha256: expected, bytes: described.bytes, verified: described.sha256 == expected)
         }
         return (manifest, files)
+    }
+
+    /// The paths the folder's SHA256SUMS lists, without hashing them (for serving one of them).
+    public static func listedPaths(_ folder: String) throws -> [String] {
+        try sums(folder).map(\.path)
+    }
+
+    /// SHA256SUMS as (path, recorded hash) pairs, in its order.
+    private static func sums(_ folder: String) throws -> [(path: String, sha256: String)] {
+        try String(contentsOfFile: folder + "/SHA256SUMS", encoding: .utf8).split(separator: "\n").compactMap { line in
+            let parts = line.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2 else { return nil }
+            return (parts[1].trimmingCharacters(in: .whitespaces), String(parts[0]))
+        }
     }
 
     /// The dated folders under `directory` kept for `environment`, newest first.

@@ -100,7 +100,7 @@ enum API {
             let (_, record) = try visible(request, context, state: state)
             let folder = try evidenceFolder(record, context, state: state)
             guard let path = request.uri.queryParameters.get("path") else { throw ServerError.badRequest("give the file as ?path=HOST/FILE") }
-            let listed = try EvidenceFolder.verify(folder).files.map(\.path) + ["manifest.json", "SHA256SUMS"]
+            let listed = try EvidenceFolder.listedPaths(folder) + ["manifest.json", "SHA256SUMS"]
             // Only the files the folder lists: no path of the caller's choosing reaches the disk.
             guard listed.contains(path) else { throw ServerError.notFound("file \(path) in this evidence folder") }
             return try fileResponse(folder + "/" + path, name: URL(fileURLWithPath: path).lastPathComponent)
@@ -226,9 +226,14 @@ enum API {
     /// nothing of copies that are not theirs, not even that they exist).
     static func visible(_ request: Request, _ context: BasicRequestContext, state: ServerState) throws -> (Principal, EnvironmentRecord) {
         let principal = try state.auth.require(request)
+        return (principal, try visible(to: principal, context, state: state))
+    }
+
+    /// The environment named in the path, as `principal` may see it (pages and API alike).
+    static func visible(to principal: Principal, _ context: BasicRequestContext, state: ServerState) throws -> EnvironmentRecord {
         let name = try context.parameters.require("name")
         guard let record = try state.store.environment(name), principal.maySee(record) else { throw ServerError.notFound("environment \(name)") }
-        return (principal, record)
+        return record
     }
 
     static func visibleJob(_ request: Request, _ context: BasicRequestContext, state: ServerState) throws -> (Principal, Job) {
@@ -280,10 +285,17 @@ enum API {
     }
 
     static func summary(_ record: EnvironmentRecord, state: ServerState) async throws -> EnvironmentView {
+        let resolved = await state.catalog.resolved(record)
+        let status = await state.catalog.status(record.name)
+        return try summary(record, state: state, resolved: resolved, status: status, hosts: ViewBuilder.hosts(resolved, status: status?.reports))
+    }
+
+    /// The summary of what the caller has already read and built.
+    static func summary(_ record: EnvironmentRecord, state: ServerState, resolved: ResolvedEnvironment?,
+                        status: (reports: [Operations.StatusReport], at: Date)?, hosts: [HostView]) throws -> EnvironmentView {
         let student = try record.studentID.flatMap { try state.store.user(id: $0)?.name }
         let copies = record.copyOf == nil ? try state.store.copies(of: record.name).map(\.name) : []
-        return ViewBuilder.summary(record, resolved: await state.catalog.resolved(record), status: await state.catalog.status(record.name),
-                                   student: student, copies: copies)
+        return ViewBuilder.summary(record, description: resolved?.description, status: status, hosts: hosts, student: student, copies: copies)
     }
 
     static func detail(_ record: EnvironmentRecord, state: ServerState) async throws -> EnvironmentDetail {
@@ -294,8 +306,9 @@ enum API {
             NetworkView(name: $0.name, cidr: $0.cidr.description, gateway: $0.gateway, active: active.contains($0.libvirtName))
         }
         let jobs = try state.store.jobs(limit: 500).filter { $0.targets.split(separator: " ").contains(Substring(record.name)) }.prefix(10)
-        return EnvironmentDetail(environment: try await summary(record, state: state), networks: networks,
-                                 hostList: ViewBuilder.hosts(resolved, status: status?.reports),
+        let hosts = ViewBuilder.hosts(resolved, status: status?.reports)
+        return EnvironmentDetail(environment: try summary(record, state: state, resolved: resolved, status: status, hosts: hosts), networks: networks,
+                                 hostList: hosts,
                                  checks: (resolved?.checks ?? []).map { CheckView(label: $0.label) }, jobs: jobs.map(JobView.init))
     }
 

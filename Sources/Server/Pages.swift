@@ -59,7 +59,7 @@ enum Pages {
         }
         router.get("/environments/:name") { request, context in
             let principal = try signedInOrRedirect(request, state: state)
-            let record = try visible(principal, context, state: state)
+            let record = try API.visible(to: principal, context, state: state)
             let detail = try await API.detail(record, state: state)
             let job = request.uri.queryParameters.get("job").flatMap { try? state.store.job(String($0)) }
                 ?? detail.jobs.first { $0.state == .running || $0.state == .queued }.flatMap { try? state.store.job($0.id) }
@@ -68,7 +68,7 @@ enum Pages {
         for kind in API.JobKind.allCases {
             router.post("/environments/:name/\(kind.rawValue)") { request, context in
                 let principal = try signedInOrRedirect(request, state: state)
-                let record = try visible(principal, context, state: state)
+                let record = try API.visible(to: principal, context, state: state)
                 let form = try await Form.read(request)
                 try state.auth.checkCSRF(principal, request: request, form: form)
                 let options = API.ResetRequest(evidence: form["evidence"] == "on")
@@ -78,13 +78,13 @@ enum Pages {
         }
         router.get("/environments/:name/classroom") { request, context in
             let principal = try signedInOrRedirect(request, state: state)
-            let record = try visible(principal, context, state: state)
+            let record = try API.visible(to: principal, context, state: state)
             guard principal.mayManage else { throw ServerError.forbidden("only an admin or instructor makes copies") }
             return page("Classroom", "classroom", try await classroomContext(record, links: nil, state: state, principal: principal), principal: principal)
         }
         router.post("/environments/:name/classroom") { request, context in
             let principal = try signedInOrRedirect(request, state: state)
-            let record = try visible(principal, context, state: state)
+            let record = try API.visible(to: principal, context, state: state)
             let form = try await Form.read(request)
             try state.auth.checkCSRF(principal, request: request, form: form)
             let students = (form["students"] ?? "").split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
@@ -94,13 +94,13 @@ enum Pages {
         }
         router.get("/environments/:name/evidence") { request, context in
             let principal = try signedInOrRedirect(request, state: state)
-            let record = try visible(principal, context, state: state)
+            let record = try API.visible(to: principal, context, state: state)
             let folders = EvidenceFolder.list(in: state.evidenceDirectory, environment: record.name).map { ["name": $0, "environment": record.name] }
             return page("Evidence", "evidence", ["name": record.name, "folders": folders], principal: principal)
         }
         router.get("/environments/:name/evidence/:folder") { request, context in
             let principal = try signedInOrRedirect(request, state: state)
-            let record = try visible(principal, context, state: state)
+            let record = try API.visible(to: principal, context, state: state)
             let folder = try API.evidenceFolder(record, context, state: state)
             let (manifest, files) = try EvidenceFolder.verify(folder)
             let name = URL(fileURLWithPath: folder).lastPathComponent
@@ -112,7 +112,7 @@ enum Pages {
         }
         router.get("/environments/:name/hosts/:host/console") { request, context in
             let principal = try signedInOrRedirect(request, state: state)
-            let record = try visible(principal, context, state: state)
+            let record = try API.visible(to: principal, context, state: state)
             let host = try context.parameters.require("host")
             guard let resolved = await state.catalog.resolved(record), resolved.hosts.contains(where: { $0.name == host }) else {
                 throw ServerError.notFound("host \(host) in \(record.name)")
@@ -158,12 +158,6 @@ enum Pages {
     static func signedInOrRedirect(_ request: Request, state: ServerState) throws -> Principal {
         guard let principal = try state.auth.principal(request) else { throw SignInFirst() }
         return principal
-    }
-
-    static func visible(_ principal: Principal, _ context: BasicRequestContext, state: ServerState) throws -> EnvironmentRecord {
-        let name = try context.parameters.require("name")
-        guard let record = try state.store.environment(name), principal.maySee(record) else { throw ServerError.notFound("environment \(name)") }
-        return record
     }
 
     static func signedIn(_ user: User, state: ServerState, to location: String) throws -> Response {

@@ -159,11 +159,10 @@ enum ViewBuilder {
         }
     }
 
-    static func summary(_ record: EnvironmentRecord, resolved: ResolvedEnvironment?, status: (reports: [Operations.StatusReport], at: Date)?,
-                        student: String?, copies: [String]) -> EnvironmentView {
-        let hosts = Self.hosts(resolved, status: status?.reports)
+    static func summary(_ record: EnvironmentRecord, description: String?, status: (reports: [Operations.StatusReport], at: Date)?,
+                        hosts: [HostView], student: String?, copies: [String]) -> EnvironmentView {
         let deployed = status?.reports.contains { !$0.status.domains.isEmpty || !$0.status.networks.isEmpty } ?? false
-        return EnvironmentView(name: record.name, description: resolved?.description, copyOf: record.copyOf, student: student,
+        return EnvironmentView(name: record.name, description: description, copyOf: record.copyOf, student: student,
                                deployed: deployed, hosts: hosts.count,
                                healthy: hosts.filter { $0.health == "healthy" }.count, unhealthy: hosts.filter { $0.health == "unhealthy" }.count,
                                absent: hosts.filter { $0.health == "absent" }.count, checkedAt: status?.at, copies: copies)
