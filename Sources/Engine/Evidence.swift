@@ -39,18 +39,36 @@ public enum EvidenceFolder {
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
         let base = directory + "/" + environment + "-" + formatter.string(from: date)
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: rootOnly])
         var candidate = base
         var suffix = 2
         while true {
             do {
-                try FileManager.default.createDirectory(atPath: candidate, withIntermediateDirectories: false)
+                try FileManager.default.createDirectory(atPath: candidate, withIntermediateDirectories: false,
+                                                        attributes: [.posixPermissions: rootOnly])
                 return candidate
             } catch CocoaError.fileWriteFileExists {
                 candidate = base + "-\(suffix)"
                 suffix += 1
             }
         }
+    }
+
+    /// Folders being written: only their owner (root) may enter them.
+    static let rootOnly = 0o700
+
+    /// Makes a finished evidence folder read-only for root and closed to everyone else: folders
+    /// 0500, files 0400. Evidence is looked at, copied and hashed, never changed in place.
+    static func seal(_ folder: String) throws {
+        let manager = FileManager.default
+        for relative in try manager.subpathsOfDirectory(atPath: folder) {
+            let path = folder + "/" + relative
+            var isFolder: ObjCBool = false
+            guard manager.fileExists(atPath: path, isDirectory: &isFolder) else { continue }
+            try manager.setAttributes([.posixPermissions: isFolder.boolValue ? 0o500 : 0o400], ofItemAtPath: path)
+        }
+        try manager.setAttributes([.posixPermissions: 0o500], ofItemAtPath: folder)
     }
 
     /// Moves a file, across file systems too (then by copy and removal): the original is gone either way.

@@ -53,6 +53,10 @@ public enum Resetter {
         }
         let selected = owned.filter { options.hosts.isEmpty || options.hosts.contains($0.metadata.host) }
         let volumes = Dictionary(actual.volumes.map { ($0.name, $0.path) }, uniquingKeysWith: { first, _ in first })
+        if let directory = options.evidenceDirectory {
+            try await checkSpace(in: directory, for: selected, volumes: volumes, environment: environment, memory: options.memory,
+                                 hypervisor: hypervisor, capture: capture)
+        }
         let started = Date()
         let folder = try options.evidenceDirectory.map { try EvidenceFolder.create(in: $0, environment: environment, at: started) }
         let collected = EvidenceCollector()
@@ -86,8 +90,30 @@ public enum Resetter {
                                         created: started, tool: "decoynet", hosts: await collected.hosts.sorted { $0.host < $1.host },
                                         captures: captures)
             try EvidenceFolder.writeManifest(manifest!, in: folder)
+            try EvidenceFolder.seal(folder)
         }
         return Report(hosts: selected.map(\.metadata.host), outcomes: outcomes, evidenceFolder: folder, manifest: manifest)
+    }
+
+    /// Refuses, before any host stops, a reset whose evidence would not fit on its folder's disk.
+    private static func checkSpace(in directory: String, for selected: [(domain: LiveDomain, metadata: DomainMetadata)],
+                                   volumes: [String: String], environment: String, memory: Bool,
+                                   hypervisor: any Hypervisor, capture: (any TrafficCapture)?) async throws {
+        var moved: [String] = []
+        var written: UInt64 = 0
+        for (live, _) in selected {
+            let definition = try await hypervisor.domainXML(name: live.name)
+            if let overlay = volumes[Naming.overlay(domain: live.name)] { moved.append(overlay) }
+            if let log = consoleLog(in: definition) { moved.append(log) }
+            if memory, live.state == .running { written += EvidenceSpace.memoryBytes(definition: definition) }
+            written += EvidenceSpace.smallFilesPerHost
+        }
+        moved += capture?.running(environment: environment).map(\.file) ?? []
+        let space = try EvidenceSpace.measure(directory: directory, moved: moved, written: written)
+        guard space.suffices else {
+            throw Failure(description: "the evidence needs about \(readableBytes(space.needed)) but \(directory) has \(readableBytes(space.available)) free; "
+                + "nothing was stopped: free some space there or give --evidence a folder on a larger disk")
+        }
     }
 
     private static func resetHost(_ live: LiveDomain, _ metadata: DomainMetadata, environment: String, poolName: String, volumePath: String?,

@@ -23,6 +23,19 @@ extension EndToEnd {
         #expect(try Lab.run(["ip", "netns", "exec", Lab.namespace, "curl", "-s", "--max-time", "5", "http://\(Lab.address("1.2"))/cgi-bin/read"]).stdout.contains(marker))
         let gwBefore = try Lab.virsh(["domid", "\(environment)-gw"])
         let webBefore = try Lab.virsh(["domid", "\(environment)-web"])
+        let wsBefore = try Lab.virsh(["domid", "\(environment)-ws"])
+
+        // Evidence that would not fit: refused before ws stops, nothing written there.
+        let small = FileManager.default.temporaryDirectory.appendingPathComponent("decoynet-small-" + UUID().uuidString).path
+        try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: true)
+        #expect(try Lab.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", small]).status == 0)
+        let full = try Lab.decoynet(["reset", environment, "ws", "--evidence", small + "/evidence"])
+        _ = try Lab.run(["umount", small])
+        try? FileManager.default.removeItem(atPath: small)
+        #expect(full.status == 1)
+        #expect(full.stderr.contains("free; nothing was stopped: free some space there or give --evidence a folder on a larger disk"), "\(full.stderr)")
+        #expect(try Lab.virsh(["domid", "\(environment)-ws"]) == wsBefore, "ws kept running")
+        #expect(try Lab.run(["ip", "netns", "exec", Lab.namespace, "curl", "-s", "--max-time", "5", "http://\(Lab.address("1.2"))/cgi-bin/read"]).stdout.contains(marker))
 
         let reset = try Lab.decoynet(["reset", environment, "ws", "--evidence", evidence, "--json"])
         #expect(reset.status == 0, "\(reset.stderr)\n\(reset.stdout)")
@@ -38,7 +51,7 @@ extension EndToEnd {
         #expect(try Lab.virsh(["domid", "\(environment)-web"]) == webBefore)
 
         // The kept overlay holds the marker's bytes.
-        let raw = folder + "/ws.raw"
+        let raw = evidence + "-ws.raw"
         #expect(try Lab.run(["qemu-img", "convert", "-O", "raw", folder + "/ws/overlay.qcow2", raw]).status == 0)
         let bytes = try Data(contentsOf: URL(fileURLWithPath: raw))
         try FileManager.default.removeItem(atPath: raw)
@@ -54,6 +67,13 @@ extension EndToEnd {
         let check = try Lab.run(["sh", "-c", "cd '\(folder)' && sha256sum -c SHA256SUMS"])
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
         #expect(try String(contentsOfFile: folder + "/ws/leases.json", encoding: .utf8).contains(Lab.address("1.2")))
+        // Root's alone, and read-only: folders 0500, files 0400.
+        for path in [folder, folder + "/ws"] {
+            #expect(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int == 0o500, "\(path)")
+        }
+        for path in ["manifest.json", "SHA256SUMS", "ws/overlay.qcow2", "ws/domain.xml"] {
+            #expect(try FileManager.default.attributesOfItem(atPath: folder + "/" + path)[.posixPermissions] as? Int == 0o400, "\(path)")
+        }
 
         // The capture of lan was closed and kept, and tcpdump reads it; a new one runs.
         let captures = try #require(manifest["captures"] as? [[String: Any]])
