@@ -9,31 +9,23 @@ import Naming
 /// hypervisor opens one connection for every three threads and spreads calls over them.
 public final class LibvirtHypervisor: Hypervisor, @unchecked Sendable {
     public let uri: String
-    private let connections: [virConnectPtr]
+    private let connections: [ConnectionSlot]
     private let pool: BlockingPool
     private let next = Counter()
 
     /// Opens `uri` (or `LIBVIRT_DEFAULT_URI`, else `qemu:///system`) for `parallelism` calls at once.
     public init(uri: String? = nil, parallelism: Int = 8) throws {
         Self.silenceDefaultErrorPrinting()
+        Self.surviveClosedSockets()
         let resolved = Self.resolveURI(uri)
         self.uri = resolved
         let count = max(1, (max(1, parallelism) + 2) / 3)
-        var opened: [virConnectPtr] = []
+        var opened: [ConnectionSlot] = []
         for _ in 0 ..< count {
-            guard let connection = virConnectOpen(resolved) else {
-                let message = Self.lastError()
-                opened.forEach { virConnectClose($0) }
-                throw HypervisorError(operation: "connect to", object: resolved, message: message)
-            }
-            opened.append(connection)
+            opened.append(try ConnectionSlot(uri: resolved))
         }
         connections = opened
         pool = BlockingPool(threads: max(1, parallelism), name: "libvirt")
-    }
-
-    deinit {
-        connections.forEach { virConnectClose($0) }
     }
 
     /// The URI libvirt would pick: the given one, else `LIBVIRT_DEFAULT_URI`, else `qemu:///system`.
@@ -50,16 +42,33 @@ public final class LibvirtHypervisor: Hypervisor, @unchecked Sendable {
     /// libvirt prints every error to standard error unless told otherwise; DecoyNet reports them itself.
     static func silenceDefaultErrorPrinting() { _ = silenced }
 
+    private static let pipesIgnored: Void = {
+        signal(SIGPIPE, SIG_IGN)
+    }()
+
+    /// libvirt's client writes to its socket without MSG_NOSIGNAL: libvirtd restarting between two
+    /// calls would kill the whole process with SIGPIPE (exit 141, no message) instead of failing the
+    /// call. libvirt's documentation asks applications to ignore the signal.
+    static func surviveClosedSockets() { _ = pipesIgnored }
+
     static func lastError() -> String {
         guard let error = virGetLastError(), let message = error.pointee.message else { return "unknown libvirt error" }
         return String(cString: message)
     }
 
     /// Runs `body` on a libvirt thread with a connection, turning a failure into `HypervisorError`.
+    /// A call on a connection libvirtd closed (it stopped or restarted) fails with a message that
+    /// says so; the next call opens the connection again, so a long-running server recovers.
     private func call<T: Sendable>(_ operation: String, _ object: String?, _ body: @escaping @Sendable (virConnectPtr) throws -> T) async throws -> T {
-        let connection = SendablePointer(pointer: connections[next.increment() % connections.count])
+        let slot = connections[next.increment() % connections.count]
         return try await pool.run {
-            try body(connection.pointer)
+            let connection = try slot.take(operation: operation, object: object)
+            defer { virConnectClose(connection) }
+            do {
+                return try body(connection)
+            } catch let error as HypervisorError where virConnectIsAlive(connection) == 0 {
+                throw HypervisorError.lost(operation: operation, object: object, uri: slot.uri, message: error.message)
+            }
         }
     }
 
@@ -458,10 +467,6 @@ public final class LibvirtHypervisor: Hypervisor, @unchecked Sendable {
     }
 }
 
-private struct SendablePointer: @unchecked Sendable {
-    let pointer: virConnectPtr
-}
-
 private final class Counter: @unchecked Sendable {
     private let lock = NSLock()
     private var value = 0
@@ -471,5 +476,53 @@ private final class Counter: @unchecked Sendable {
         defer { lock.unlock() }
         value += 1
         return value
+    }
+}
+
+/// One of the hypervisor's connections, opened again when libvirtd closed it.
+private final class ConnectionSlot: @unchecked Sendable {
+    let uri: String
+    private let lock = NSLock()
+    private var connection: virConnectPtr
+
+    init(uri: String) throws {
+        self.uri = uri
+        connection = try Self.open(uri, operation: "connect to", object: nil)
+    }
+
+    deinit {
+        virConnectClose(connection)
+    }
+
+    /// The connection with a reference taken for the caller, who closes it when done; a dead one
+    /// is replaced first (calls still holding the old one keep their own reference).
+    func take(operation: String, object: String?) throws -> virConnectPtr {
+        try lock.withLock {
+            if virConnectIsAlive(connection) == 0 {
+                let fresh = try Self.open(uri, operation: operation, object: object)
+                virConnectClose(connection)
+                connection = fresh
+            }
+            virConnectRef(connection)
+            return connection
+        }
+    }
+
+    private static func open(_ uri: String, operation: String, object: String?) throws -> virConnectPtr {
+        guard let connection = virConnectOpen(uri) else {
+            let message = LibvirtHypervisor.lastError()
+            if operation == "connect to" { throw HypervisorError(operation: operation, object: object ?? uri, message: message) }
+            throw HypervisorError.lost(operation: operation, object: object, uri: uri, message: message)
+        }
+        return connection
+    }
+}
+
+extension HypervisorError {
+    /// libvirtd went away under a call: what happened and what to do, with libvirt's own words last.
+    static func lost(operation: String, object: String?, uri: String, message: String) -> HypervisorError {
+        HypervisorError(operation: operation, object: object,
+                        message: "the connection to libvirt (\(uri)) was lost: libvirtd stopped or restarted; "
+                            + "run the command again once it answers (virsh -c \(uri) version): it carries on from what exists (libvirt: \(message))")
     }
 }

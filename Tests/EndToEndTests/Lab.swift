@@ -25,9 +25,34 @@ enum Lab {
     /// exit of a child that had started a detached grandchild (a packet capture), hanging the test.
     @discardableResult
     static func run(_ arguments: [String], timeout: Double = 600) throws -> Output {
+        try start(arguments).wait(timeout: timeout)
+    }
+
+    /// A program left running, to be waited for later.
+    struct Running {
+        var pid: pid_t
+        var folder: String
+
+        /// Waits for the program (at most `timeout` seconds, then it is killed) and returns its output.
+        func wait(timeout: Double = 600) throws -> Output {
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            var status: Int32 = 0
+            let deadline = Date().addingTimeInterval(timeout)
+            while waitpid(pid, &status, WNOHANG) == 0 {
+                if Date() > deadline { kill(pid, SIGKILL) }
+                usleep(20000)
+            }
+            let exit = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+            let stdout = (try? String(contentsOfFile: folder + "/out", encoding: .utf8)) ?? ""
+            let stderr = (try? String(contentsOfFile: folder + "/err", encoding: .utf8)) ?? ""
+            return Output(status: exit, stdout: stdout, stderr: stderr)
+        }
+    }
+
+    /// Starts a program without waiting for it.
+    static func start(_ arguments: [String]) throws -> Running {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("decoynet-run-" + UUID().uuidString).path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: folder) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -38,17 +63,30 @@ enum Lab {
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
         let result = posix_spawn(&pid, "/usr/bin/env", &actions, nil, argv, environ)
-        guard result == 0 else { throw POSIXError(POSIXErrorCode(rawValue: result) ?? .EINVAL) }
-        var status: Int32 = 0
-        let deadline = Date().addingTimeInterval(timeout)
-        while waitpid(pid, &status, WNOHANG) == 0 {
-            if Date() > deadline { kill(pid, SIGKILL) }
-            usleep(20000)
+        guard result == 0 else {
+            try? FileManager.default.removeItem(atPath: folder)
+            throw POSIXError(POSIXErrorCode(rawValue: result) ?? .EINVAL)
         }
-        let exit = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
-        let stdout = (try? String(contentsOfFile: folder + "/out", encoding: .utf8)) ?? ""
-        let stderr = (try? String(contentsOfFile: folder + "/err", encoding: .utf8)) ?? ""
-        return Output(status: exit, stdout: stdout, stderr: stderr)
+        return Running(pid: pid, folder: folder)
+    }
+
+    /// `decoynet ARGS` in the namespace, left running.
+    static func startDecoynet(_ arguments: [String]) throws -> Running {
+        try start(["ip", "netns", "exec", namespace, binary] + arguments)
+    }
+
+    /// Stops the lab's libvirtd and starts it again, as a package upgrade or an operator would;
+    /// guests keep running. Returns once the new one answers.
+    static func restartLibvirtd() throws {
+        let pid = try run(["pgrep", "-x", "libvirtd"], timeout: 10).stdout.split(separator: "\n").first.map(String.init) ?? ""
+        if let number = pid_t(pid) {
+            kill(number, SIGTERM)
+            let deadline = Date().addingTimeInterval(30)
+            while kill(number, 0) == 0, Date() < deadline { usleep(50000) }
+        }
+        _ = try run(["ip", "netns", "exec", namespace, "libvirtd", "-d"], timeout: 30)
+        let deadline = Date().addingTimeInterval(30)
+        while try run(["virsh", "-c", "qemu:///system", "version"], timeout: 10).status != 0, Date() < deadline { usleep(200000) }
     }
 
     /// `decoynet ARGS` inside the lab's namespace, as users run it to reach guests.
@@ -96,9 +134,19 @@ enum Lab {
         found += try virsh(["list", "--all", "--name"]).split(separator: "\n").map(String.init).filter { $0.hasPrefix(environment + "-") }.map { "domain \($0)" }
         found += try virsh(["net-list", "--all", "--name"]).split(separator: "\n").map(String.init).filter { $0.hasPrefix(environment + "-") }.map { "network \($0)" }
         found += try virsh(["pool-list", "--all", "--name"]).split(separator: "\n").map(String.init).filter { $0 == "decoynet-" + environment }.map { "pool \($0)" }
+        found += try run(["pgrep", "-f", "dnsmasq/\(environment)-"], timeout: 10).stdout.split(separator: "\n").map { "dnsmasq \($0)" }
+        let configs = (try? FileManager.default.contentsOfDirectory(atPath: "/var/lib/libvirt/dnsmasq")) ?? []
+        found += configs.filter { $0.hasPrefix(environment + "-") }.map { "dnsmasq file \($0)" }
         if FileManager.default.fileExists(atPath: "/var/lib/decoynet/captures/" + environment) { found.append("captures of \(environment)") }
         if FileManager.default.fileExists(atPath: "/var/lib/decoynet/pools/" + environment) { found.append("folder /var/lib/decoynet/pools/\(environment)") }
         return found
+    }
+
+    /// Every network interface in the lab's namespace (bridges, taps): what must be the same
+    /// before an apply and after its destroy.
+    static func interfaces() throws -> Set<String> {
+        Set(try run(["ip", "-n", namespace, "-o", "link", "show"], timeout: 20).stdout
+            .split(separator: "\n").compactMap { $0.split(separator: ":").dropFirst().first.map { $0.trimmingCharacters(in: .whitespaces) } })
     }
 
     static func bridges() throws -> [String] {
