@@ -58,9 +58,13 @@ public enum DocumentRenderer {
     public static func networkDocument(_ network: ResolvedNetwork, in environment: ResolvedEnvironment) -> Network {
         var dnsHosts: [NetworkDNSHost] = []
         var dhcpHosts: [NetworkDHCPHost] = []
+        // A network names its own hosts; the rest of the domain is asked of the environment's DNS
+        // server (listing every host on every network grew the documents with networks x hosts).
+        // Without a DNS server, every network names every host, at its address there if it has one.
+        let server = environment.domain == nil ? nil : dnsServer(environment)
         for host in environment.hosts {
-            guard let first = host.interfaces.first else { continue }
-            let local = host.interfaces.first { $0.network == network.name } ?? first
+            let here = host.interfaces.first { $0.network == network.name }
+            guard let local = here ?? (server == nil ? host.interfaces.first : nil) else { continue }
             var names = [host.name]
             if let domain = environment.domain { names.append(host.name + "." + domain) }
             dnsHosts.append(NetworkDNSHost(ip: local.address.description, hostnames: names))
@@ -69,6 +73,11 @@ public enum DocumentRenderer {
                 dhcpHosts.append(NetworkDHCPHost(mac: interface.mac.description, name: named ? nil : host.name, ip: interface.address.description))
                 named = true
             }
+        }
+        var forwarders: [NetworkDNSForwarder] = []
+        if let domain = environment.domain, let server {
+            let address = (server.interfaces.first { $0.network == network.name } ?? server.interfaces[0]).address
+            forwarders.append(NetworkDNSForwarder(domain: domain, address: address.description))
         }
         let forward: NetworkForward? = switch network.egress {
         case .isolated: nil
@@ -83,12 +92,20 @@ public enum DocumentRenderer {
             forward: forward,
             bridge: NetworkBridge(name: network.bridge),
             mtu: network.mtu,
-            domain: environment.domain.map { NetworkDomain(name: $0) },
-            dns: NetworkDNS(hosts: dnsHosts),
+            domain: environment.domain.map { NetworkDomain(name: $0, localOnly: forwarders.isEmpty) },
+            dns: NetworkDNS(hosts: dnsHosts, forwarders: forwarders),
             ips: [NetworkIP(address: network.bridgeAddress.description, prefix: network.cidr.prefixLength,
                             dhcp: network.dhcp ? NetworkDHCP(hosts: dhcpHosts) : nil)],
             dnsmasqOptions: options
         )
+    }
+
+    /// The host that answers for the whole domain: the first with a `dns` service that serves a zone
+    /// of every host (a domain controller's own DNS knows only what joined it).
+    static func dnsServer(_ environment: ResolvedEnvironment) -> ResolvedHost? {
+        environment.hosts.first { host in
+            !host.interfaces.isEmpty && host.services.contains { $0.name == "dns" } && !DomainNames.isDomainController(services: host.services)
+        }
     }
 
     /// The directory pool of the environment's overlays, under `root`.

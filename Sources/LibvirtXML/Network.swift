@@ -32,8 +32,10 @@ public struct Network: LibvirtDocument, Equatable {
         children.append(XMLElement("bridge", attributes: [("name", bridge.name), ("stp", bridge.stp ? "on" : "off"), ("delay", "0")]))
         if let mtu { children.append(XMLElement("mtu", attributes: [("size", String(mtu))])) }
         if let domain { children.append(XMLElement("domain", attributes: [("name", domain.name), ("localOnly", domain.localOnly ? "yes" : "no")])) }
-        if let dns, !dns.hosts.isEmpty {
-            children.append(XMLElement("dns", children: dns.hosts.map { host in
+        if let dns, !dns.hosts.isEmpty || !dns.forwarders.isEmpty {
+            children.append(XMLElement("dns", children: dns.forwarders.map { forwarder in
+                XMLElement("forwarder", attributes: [("domain", forwarder.domain), ("addr", forwarder.address)])
+            } + dns.hosts.map { host in
                 XMLElement("host", attributes: [("ip", host.ip)], children: host.hostnames.map { XMLElement("hostname", text: $0) })
             }))
         }
@@ -86,8 +88,24 @@ public struct NetworkDomain: Sendable, Equatable {
 
 public struct NetworkDNS: Sendable, Equatable, Hashable {
     public var hosts: [NetworkDNSHost]
+    public var forwarders: [NetworkDNSForwarder]
 
-    public init(hosts: [NetworkDNSHost]) { self.hosts = hosts }
+    public init(hosts: [NetworkDNSHost], forwarders: [NetworkDNSForwarder] = []) {
+        self.hosts = hosts
+        self.forwarders = forwarders
+    }
+}
+
+/// `<forwarder domain=... addr=.../>`: names under `domain` that the network does not list itself
+/// are asked of the server at `address`.
+public struct NetworkDNSForwarder: Sendable, Equatable, Hashable {
+    public var domain: String
+    public var address: String
+
+    public init(domain: String, address: String) {
+        self.domain = domain
+        self.address = address
+    }
 }
 
 public struct NetworkDNSHost: Sendable, Equatable, Hashable {

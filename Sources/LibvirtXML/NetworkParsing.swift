@@ -16,7 +16,11 @@ extension Network {
             guard let ip = host[attribute: "ip"] else { return nil }
             return NetworkDNSHost(ip: ip, hostnames: host.children("hostname").compactMap(\.text))
         } ?? []
-        dns = dnsHosts.isEmpty ? nil : NetworkDNS(hosts: dnsHosts)
+        let forwarders = root.child("dns")?.children("forwarder").compactMap { forwarder -> NetworkDNSForwarder? in
+            guard let domain = forwarder[attribute: "domain"], let address = forwarder[attribute: "addr"] else { return nil }
+            return NetworkDNSForwarder(domain: domain, address: address)
+        } ?? []
+        dns = dnsHosts.isEmpty && forwarders.isEmpty ? nil : NetworkDNS(hosts: dnsHosts, forwarders: forwarders)
         ips = root.children("ip").compactMap { ip -> NetworkIP? in
             guard let address = ip[attribute: "address"] else { return nil }
             let prefix = ip[attribute: "prefix"].flatMap(Int.init) ?? ip[attribute: "netmask"].map(Self.prefixLength) ?? 0
@@ -38,11 +42,12 @@ extension Network {
             .children("option").compactMap { $0[attribute: "value"] } ?? []
     }
 
-    /// The network without its DHCP reservations and DNS names: what cannot change while it runs.
+    /// The network without its DHCP reservations and DNS names: what cannot change while it runs
+    /// (its DNS forwarders can only change with a restart).
     public var structure: Network {
         var copy = self
         copy.uuid = ""
-        copy.dns = nil
+        copy.dns = dns.flatMap { $0.forwarders.isEmpty ? nil : NetworkDNS(hosts: [], forwarders: $0.forwarders) }
         copy.ips = ips.map { ip in
             var ip = ip
             ip.dhcp = ip.dhcp.map { NetworkDHCP(ranges: $0.ranges, hosts: []) }

@@ -62,10 +62,38 @@ import Testing
         let lan = compiled.networks[0].xml
         #expect(lan.contains(#"<host mac="#) && lan.contains(#"name="ws" ip="10.77.1.2"/>"#))
         #expect(lan.contains("<dnsmasq:option value=\"dhcp-option=option:router,10.77.1.254\"/>"))
-        #expect(lan.contains("<hostname>web.quickstart.test</hostname>"))
+        #expect(lan.contains("<hostname>web.quickstart.test</hostname>"), "without a DNS server a network names every host")
+        #expect(lan.contains(#"<domain name="quickstart.test" localOnly="yes"/>"#), "and forwards nothing")
         let gateway = compiled.domains[0].xml
         #expect(gateway.contains(#"<decoynet:host xmlns:decoynet="https://decoynet.dev/xmlns/domain/1" environment="quickstart" name="gw" digest="sha256:"#))
         #expect(gateway.contains("<kernel>/var/lib/decoynet/images/tiny/vmlinuz</kernel>"))
+    }
+
+    /// The network documents grow with their own hosts, not with networks x hosts: the rest of the
+    /// domain is forwarded to the environment's DNS server.
+    @Test func aNetworkNamesItsOwnHostsAndForwardsTheDomainToItsDNSServer() throws {
+        let environment = try #require(lower("""
+            name: n
+            domain: corp.example
+            images: { i: { disk: /var/lib/images/base.qcow2 } }
+            networks:
+              a: { cidr: 10.1.0.0/24 }
+              b: { cidr: 10.2.0.0/24 }
+              c: { cidr: 10.3.0.0/24 }
+            hosts:
+              ns: { image: i, services: [dns], interfaces: [{ network: b }] }
+              pc: { image: i, count: 30, interfaces: [{ network: a }] }
+              srv: { image: i, count: 30, interfaces: [{ network: c }] }
+            """))
+        let documents = environment.networks.map { DocumentRenderer.networkDocument($0, in: environment) }
+        #expect(documents.map { $0.dns?.hosts.count } == [30, 1, 30])
+        for document in documents {
+            #expect(document.dns?.forwarders == [NetworkDNSForwarder(domain: "corp.example", address: "10.2.0.2")])
+            #expect(document.domain == NetworkDomain(name: "corp.example", localOnly: false))
+        }
+        let parsed = try #require(Network(xml: documents[0].serialized()))
+        #expect(parsed.dns == documents[0].dns, "the forwarder is read back from libvirt's document")
+        #expect(parsed.structure.dns?.forwarders.count == 1, "a changed forwarder needs the network redefined")
     }
 
     @Test(arguments: ["quickstart.yaml", "enterprise.yaml", "classroom.yaml", "office.yaml"])
