@@ -14,8 +14,9 @@ public enum Compiler {
 
     /// Loads, validates and lowers `path`. Lowering runs only on a file without errors, so that its
     /// findings (exhausted address pools) never repeat a problem already reported.
-    public static func lower(path: String, projectTemplates: String?, instance: InstanceSelector? = nil, images: ImagePolicy = ImagePolicy()) -> Result {
-        let loaded = TopologyLoader.load(path: path, projectTemplates: projectTemplates, instance: instance, images: images)
+    public static func lower(path: String, projectTemplates: String?, instance: InstanceSelector? = nil, images: ImagePolicy = ImagePolicy(),
+                             templateRoots: [String]? = nil) -> Result {
+        let loaded = TopologyLoader.load(path: path, projectTemplates: projectTemplates, instance: instance, images: images, templateRoots: templateRoots)
         guard let topology = loaded.topology, !loaded.diagnostics.hasErrors else {
             return Result(diagnostics: loaded.diagnostics, environment: nil)
         }

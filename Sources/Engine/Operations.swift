@@ -169,9 +169,10 @@ public struct Operations: Sendable {
     /// that is missing is an error, since nothing could boot.
     /// `imageRoots`: folders every image file must be in (for topologies that are not trusted).
     public static func load(path: String, templates: String?, instance: InstanceSelector? = nil,
-                            forDeploy: Bool, uri: String?, imageRoots: [String]? = nil) -> (environment: ResolvedEnvironment?, diagnostics: [Diagnostic]) {
+                            forDeploy: Bool, uri: String?, imageRoots: [String]? = nil,
+                            templateRoots: [String]? = nil) -> (environment: ResolvedEnvironment?, diagnostics: [Diagnostic]) {
         let images = ImagePolicy(requireFiles: forDeploy && (uri.map(Naming.isLocalQEMU) ?? true), allowedRoots: imageRoots)
-        let result = Compiler.lower(path: path, projectTemplates: templates, instance: instance, images: images)
+        let result = Compiler.lower(path: path, projectTemplates: templates, instance: instance, images: images, templateRoots: templateRoots)
         return (result.diagnostics.hasErrors ? nil : result.environment, result.diagnostics)
     }
 

@@ -37,6 +37,8 @@ actor Catalog {
     let operations: Operations
     /// Uploaded topologies may name images only here.
     let imageRoots: [String]
+    /// Uploaded topologies may read template files only from the server's own topology folder and the project's templates.
+    var templateRoots: [String] { [folder] + (templates.map { [$0] } ?? []) }
     /// Topologies beyond this size are refused.
     static let sizeLimit = 1 << 20
 
@@ -64,7 +66,7 @@ actor Catalog {
         let path = folder + "/uploads/" + UUID().uuidString.lowercased() + ".yaml"
         try source.write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let loaded = Operations.load(path: path, templates: templates, forDeploy: true, uri: uri, imageRoots: imageRoots)
+        let loaded = Operations.load(path: path, templates: templates, forDeploy: true, uri: uri, imageRoots: imageRoots, templateRoots: templateRoots)
         return (loaded.environment, loaded.diagnostics.map { DiagnosticView($0, file: path) })
     }
 
@@ -79,7 +81,7 @@ actor Catalog {
         }
         let instance = record.copyOf.flatMap { Self.copyNumber(record.name, of: $0) }.map(InstanceSelector.number)
         guard let environment = Operations.load(path: path, templates: templates, instance: instance, forDeploy: false, uri: uri,
-                                                imageRoots: imageRoots).environment else { return nil }
+                                                imageRoots: imageRoots, templateRoots: templateRoots).environment else { return nil }
         lowered[record.name] = (record.source, environment)
         return environment
     }

@@ -14,7 +14,8 @@ public struct TemplateLibrary: Sendable {
     public subscript(name: String) -> TemplateSpec? { templates[name] }
 
     /// Loads every template file of the search path; `explicit` places that are missing are errors.
-    static func load(explicit: [Located<String>], implicit: [String], baseDirectory: String, reader: NodeReader) -> TemplateLibrary {
+    static func load(explicit: [Located<String>], implicit: [String], baseDirectory: String, reader: NodeReader,
+                     allowedRoots: [String]? = nil) -> TemplateLibrary {
         var library = TemplateLibrary()
         var visited = Set<String>()
         var places: [(path: String, written: Located<String>?)] = explicit.map { (TopologyResolver.resolvePath($0.value, from: baseDirectory), $0) }
@@ -22,6 +23,12 @@ public struct TemplateLibrary: Sendable {
         for place in places {
             let canonical = URL(fileURLWithPath: place.path).standardizedFileURL.resolvingSymlinksInPath().path
             guard visited.insert(canonical).inserted else { continue }
+            if let roots = allowedRoots, !ImagePolicy.isInside(canonical, roots: roots, orEqual: true) {
+                if let written = place.written {
+                    reader.report(TopologyMessages.templatePathOutside(written.value), at: written.location)
+                }
+                continue
+            }
             var isFolder: ObjCBool = false
             guard FileManager.default.fileExists(atPath: canonical, isDirectory: &isFolder) else {
                 if let written = place.written {

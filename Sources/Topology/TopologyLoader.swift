@@ -11,8 +11,10 @@ public enum TopologyLoader {
     }
 
     /// Loads, decodes and validates `path`. `projectTemplates` is the project's own `templates/`,
-    /// last on the search path.
-    public static func load(path: String, projectTemplates: String?, instance: InstanceSelector? = nil, images: ImagePolicy = ImagePolicy()) -> Result {
+    /// last on the search path. `templateRoots`, when given, are the only folders template files may
+    /// be read from (after symbolic links): a server's uploaded topology must not read the host's files.
+    public static func load(path: String, projectTemplates: String?, instance: InstanceSelector? = nil, images: ImagePolicy = ImagePolicy(),
+                            templateRoots: [String]? = nil) -> Result {
         let parsed = YAMLLoader.load(file: path)
         guard let root = parsed.root else {
             return Result(topology: nil, templates: TemplateLibrary(), diagnostics: parsed.diagnostics.normalized())
@@ -26,7 +28,8 @@ public enum TopologyLoader {
             (topology, instanceDiagnostics) = topology.instance(instance)
         }
         let implicit = [directory + "/templates"] + (projectTemplates.map { [$0] } ?? [])
-        let templates = TemplateLibrary.load(explicit: topology.templatePaths, implicit: implicit, baseDirectory: directory, reader: reader)
+        let templates = TemplateLibrary.load(explicit: topology.templatePaths, implicit: implicit, baseDirectory: directory, reader: reader,
+                                             allowedRoots: templateRoots)
         templates.check(reader: reader)
         TopologyValidator(topology: topology, templates: templates, reader: reader, images: images).validate()
         return Result(topology: topology, templates: templates, diagnostics: (parsed.diagnostics + reader.diagnostics + instanceDiagnostics).normalized())
@@ -78,11 +81,11 @@ public struct ImagePolicy: Sendable {
     }
 
     /// Whether `path`, with every symbolic link and `..` resolved, is inside one of `roots`.
-    public static func isInside(_ path: String, roots: [String]) -> Bool {
+    public static func isInside(_ path: String, roots: [String], orEqual: Bool = false) -> Bool {
         let real = URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path
         return roots.contains { root in
             let base = URL(fileURLWithPath: root).resolvingSymlinksInPath().standardizedFileURL.path
-            return real.hasPrefix(base.hasSuffix("/") ? base : base + "/")
+            return real.hasPrefix(base.hasSuffix("/") ? base : base + "/") || (orEqual && real == base)
         }
     }
 }

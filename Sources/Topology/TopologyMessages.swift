@@ -192,6 +192,10 @@ public enum TopologyMessages {
         Message(id: "template-path-missing", "template path '\(path)' does not exist")
     }
 
+    static func templatePathOutside(_ path: String) -> Message {
+        Message(id: "template-path-outside", "template path '\(path)' is outside the folders templates may be read from: the topology's own folder and the project's templates")
+    }
+
     static func unknownTemplate(_ name: String, hint: String) -> Message {
         Message(id: "unknown-template", "unknown template '\(name)'\(hint)")
     }

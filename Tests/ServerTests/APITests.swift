@@ -119,6 +119,9 @@ func labTopology(_ name: String, workstations: Int = 3, cidr: Int = 93) -> Strin
         let confined = try await call(admin, "POST", "/api/v1/environments", yaml: escaped, expect: 422)
         let ids = ((confined.object["diagnostics"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String }
         #expect(ids.contains("image-outside-store"), "\(confined.text)")
+        let prying = try await call(admin, "POST", "/api/v1/environments", yaml: "templates: [/etc/, /root/.ssh]\n" + good, expect: 422)
+        let pryingIDs = ((prying.object["diagnostics"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String }
+        #expect(pryingIDs == ["template-path-outside", "template-path-outside"], "templates only from the server's folders: \(prying.text)")
         let created = try await call(admin, "POST", "/api/v1/environments", yaml: good, expect: 201)
         #expect(created.object["name"] as? String == "apitest")
         #expect(created.object["hosts"] as? Int == 5)
