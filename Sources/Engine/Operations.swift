@@ -398,7 +398,7 @@ public struct Operations: Sendable {
     public func copiesHint(_ environment: String) async -> String? {
         guard let copies = try? await copies(of: environment), !copies.isEmpty else { return nil }
         let shown = copies.prefix(5).joined(separator: ", ") + (copies.count > 5 ? ", ..." : "")
-        return "\(environment) has \(copies.count) \(copies.count == 1 ? "copy" : "copies") (\(shown)): name one, or add --instances for all of them"
+        return "\(environment) has \(copies.count) \(copies.count == 1 ? "copy" : "copies") (\(shown)): name one, or add --instances all (or --instances N for ENV-i1 ... ENV-iN)"
     }
 
     /// Every host's probes, then the topology's checks from inside its hosts.

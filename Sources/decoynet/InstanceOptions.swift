@@ -10,14 +10,17 @@ import Topology
 /// `--instances N` and `--instance NAME`: copies of the topology, each its own environment.
 struct InstanceOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Build N isolated copies, ENV-i1 ... ENV-iN, each in its own address space.", valueName: "n"))
-    var instances: Int?
+    var instances: CopyCount?
 
     @Option(help: ArgumentHelp("Build one named copy, ENV-NAME.", valueName: "name"))
     var instance: String?
 
     func validate() throws {
         if instances != nil, instance != nil { throw ValidationError("--instances and --instance exclude each other.") }
-        if let instances, !(1 ... 200).contains(instances) { throw ValidationError("--instances must be 1 to 200.") }
+        if instances == .all {
+            throw ValidationError("--instances all names copies that exist; this verb builds from the topology: give a number, 1 to 200.")
+        }
+        if case let .count(number) = instances, !(1 ... 200).contains(number) { throw ValidationError("--instances must be 1 to 200.") }
         if let instance, !InstanceSelector.isValidName(instance) {
             throw ValidationError("--instance takes lowercase letters and digits, at most 10.")
         }
@@ -27,7 +30,7 @@ struct InstanceOptions: ParsableArguments {
     }
 
     var selectors: [InstanceSelector?] {
-        if let instances { return (1 ... instances).map { .number($0) } }
+        if case let .count(number) = instances { return (1 ... number).map { .number($0) } }
         if let instance { return [.name(instance)] }
         return [nil]
     }

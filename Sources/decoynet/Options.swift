@@ -90,16 +90,48 @@ func checkEnvironmentName(_ name: String) throws {
     if !Language.isValidName(name, limit: Language.nameLimit) { throw ValidationError("'\(name)' is not an environment name (lowercase letters, digits and '-').") }
 }
 
-/// `--instances` on the verbs that take an environment: act on every copy of it instead.
-struct CopiesFlag: ParsableArguments {
-    @Flag(name: .customLong("instances"), help: "Act on every copy of the environment made with apply --instances/--instance.")
-    var all = false
+/// The value of `--instances`: N copies, ENV-i1 ... ENV-iN, on every verb; `all` (on the verbs
+/// that act on an existing environment) every copy there is.
+enum CopyCount: ExpressibleByArgument, Equatable {
+    case count(Int)
+    case all
 
-    /// The environment itself, or the names of all its copies on the connection.
+    init?(argument: String) {
+        if argument == "all" { self = .all; return }
+        guard let number = Int(argument) else { return nil }
+        self = .count(number)
+    }
+
+    static var defaultCompletionKind: CompletionKind { .list(["all"]) }
+}
+
+/// `--instances N|all` on the verbs that take an environment: act on copies of it instead.
+struct CopiesFlag: ParsableArguments {
+    @Option(name: .customLong("instances"),
+            help: ArgumentHelp("Act on the copies ENV-i1 ... ENV-iN made with apply --instances N, or on every copy of the environment (all).",
+                               valueName: "n|all"))
+    var instances: CopyCount?
+
+    var all: Bool { instances != nil }
+
+    func validate() throws {
+        if case let .count(number) = instances, !(1 ... 200).contains(number) { throw ValidationError("--instances must be 1 to 200, or all.") }
+    }
+
+    /// The environment itself, or the names of the copies asked for that exist on the connection
+    /// (each one asked for that does not is named on standard error).
     func environments(_ environment: String, operations: Operations) async throws -> [String] {
-        guard all else { return [environment] }
-        let copies = try await failing { try await operations.copies(of: environment) }
-        if copies.isEmpty { Terminal.error("no copies of \(environment) on \(operations.hypervisor.uri)") }
-        return copies
+        guard let instances else { return [environment] }
+        let existing = try await failing { try await operations.copies(of: environment) }
+        switch instances {
+        case .all:
+            if existing.isEmpty { Terminal.error("no copies of \(environment) on \(operations.hypervisor.uri)") }
+            return existing
+        case let .count(number):
+            let asked = (1 ... number).map { "\(environment)-i\($0)" }
+            let missing = asked.filter { !existing.contains($0) }
+            if !missing.isEmpty { Terminal.error("no copy \(missing.joined(separator: ", ")) on \(operations.hypervisor.uri)") }
+            return asked.filter { existing.contains($0) }
+        }
     }
 }

@@ -161,6 +161,17 @@ func scratchFolder() -> String {
         #expect(memory.stderr.contains("give --evidence DIR too"))
         let badName = try DecoyNetBinary.run(["destroy", "Not_A_Name"])
         #expect(badName.stderr.contains("is not an environment name"))
+        // --instances takes the same value on every verb: a number, or all where copies exist.
+        for verb in ["destroy", "status", "health", "reset"] {
+            let zero = try DecoyNetBinary.run([verb, "quickstart", "--instances", "0"])
+            #expect(zero.status != 0 && zero.stderr.contains("--instances must be 1 to 200, or all"), "\(verb): \(zero.stderr)")
+            let word = try DecoyNetBinary.run([verb, "quickstart", "--instances", "some"])
+            #expect(word.status != 0 && word.stderr.contains("--instances"), "\(verb): \(word.stderr)")
+        }
+        let allOnApply = try DecoyNetBinary.run(["apply", "topologies/quickstart.yaml", "--instances", "all"])
+        #expect(allOnApply.status != 0 && allOnApply.stderr.contains("give a number, 1 to 200"), "\(allOnApply.stderr)")
+        let none = try DecoyNetBinary.run(["destroy", "quickstart", "--instances", "2", "--connect", "test:///default"])
+        #expect(none.stderr.contains("no copy quickstart-i1, quickstart-i2 on test:///default"), "\(none.stderr)")
     }
 
     @Test func planOnTheTestDriverShowsCopies() throws {
