@@ -3,7 +3,7 @@ SWIFT ?= swift
 BIN := .build/debug/decoynet
 LAB := ip netns exec decoynet-lab
 
-.PHONY: all deps build release test demo demo-down lab lab-down bench bench-deploy bench-images bench-enterprise bench-server images serve clean
+.PHONY: all deps build release test demo demo-down lab lab-down bench bench-deploy bench-images bench-enterprise bench-server faults fuzz images serve clean
 
 all: build
 
@@ -52,6 +52,14 @@ bench-server: deps
 	@scripts/install-deps.sh bench
 	$(SWIFT) build -c release --product decoynet
 	benchmarks/server.sh
+
+# libFuzzer over load, validate, lower and render: a million runs, none over 1 s (not part of make test).
+fuzz: deps
+	scripts/fuzz.sh
+
+# libvirtd restarted mid apply, reset and destroy (10 runs each), then 100 apply/destroy cycles: a table.
+faults: build lab
+	scripts/faults.sh
 
 # The web pages and API on http://127.0.0.1:8080 over the lab (its token: /var/lib/decoynet/server/admin.token).
 serve: build lab

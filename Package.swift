@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "decoynet", targets: ["decoynet"]),
+        .executable(name: "decoynet-fuzz", targets: ["DecoyNetFuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -91,6 +92,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+
+        /// libFuzzer over load, validate, lower and render (`make fuzz`; not part of `make test`).
+        .executableTarget(name: "DecoyNetFuzz", dependencies: ["Compiler", "Topology"]),
 
         // MARK: - Tests
 
