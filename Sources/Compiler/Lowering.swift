@@ -72,7 +72,8 @@ struct Lowering {
                 gateway: spec.gateway?.value,
                 gatewayAddress: gatewayAddress,
                 mtu: spec.mtu?.value ?? 1500,
-                capture: spec.capture?.value ?? false
+                capture: spec.capture?.value ?? false,
+                spoofing: spec.spoofing?.value ?? .deny
             ))
         }
         let dhcpNetworks = Set(networks.filter(\.dhcp).map(\.name))

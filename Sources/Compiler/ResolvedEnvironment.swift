@@ -80,6 +80,7 @@ public struct ResolvedNetwork: Sendable, Equatable {
     public var mtu: Int
     /// Whether the deployer records this network's traffic to pcap files.
     public var capture: Bool
+    public var spoofing: Spoofing
 }
 
 public struct ResolvedImage: Sendable, Equatable {

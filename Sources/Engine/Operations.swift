@@ -276,6 +276,9 @@ public struct Operations: Sendable {
     public func apply(_ prepared: PreparedApply, options: ApplyOptions, cancellation: Cancellation = Cancellation(),
                       events: @escaping Events = { _ in }) async throws -> ApplyReport {
         defer { prepared.release() }
+        if Naming.isLocalQEMU(hypervisor.uri), let problem = HostGuard.install() {
+            events(OperationEvent(.error, "warning: guests can reach this host's ports: \(problem)"))
+        }
         for (plan, _) in prepared.planned {
             events(OperationEvent(.plan, "\(plan.environment): \(plan.count(.create)) to create, \(plan.count(.replace)) to replace, "
                 + "\(plan.count(.update)) to update, \(plan.count(.start)) to start, \(plan.count(.delete)) to delete, \(plan.count(.keep)) unchanged",

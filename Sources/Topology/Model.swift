@@ -83,6 +83,14 @@ public enum Egress: String, Sendable, CaseIterable {
     case routed
 }
 
+/// Whether a network's guests may send with another host's MAC or IP address.
+public enum Spoofing: String, Sendable, CaseIterable {
+    /// libvirt's `clean-traffic` on every interface (the default): only the interface's own MAC and address.
+    case deny
+    /// No filter: for labs that teach ARP spoofing and the like.
+    case allow
+}
+
 public struct NetworkSpec: Sendable {
     public var name: Located<String>
     public var cidr: Located<IPv4Network>?
@@ -93,6 +101,7 @@ public struct NetworkSpec: Sendable {
     public var mtu: Located<Int>?
     /// Record the bridge's traffic to pcap files while the environment runs (a DecoyNet extension).
     public var capture: Located<Bool>?
+    public var spoofing: Located<Spoofing>?
     public var location: SourceLocation
 
     /// The host side of the bridge: given, or the first usable address.

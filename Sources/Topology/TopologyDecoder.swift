@@ -5,7 +5,7 @@ import Foundation
 enum TopologyDecoder {
     static let topLevelKeys = ["name", "description", "domain", "templates", "images", "networks", "defaults", "hosts",
                                "organization", "hardware", "departments", "people", "checks", "policy"]
-    static let networkKeys = ["cidr", "egress", "dhcp", "gateway", "bridge_address", "mtu", "capture"]
+    static let networkKeys = ["cidr", "egress", "dhcp", "gateway", "bridge_address", "mtu", "capture", "spoofing"]
 
     static func decode(_ root: YAMLNode, file: String, directory: String, reader: NodeReader) -> Topology {
         var topology = Topology(file: file, directory: directory)
@@ -97,6 +97,7 @@ enum TopologyDecoder {
         if let node = fields["bridge_address"] { spec.bridgeAddress = reader.address(node, what: "'bridge_address'") }
         if let node = fields["mtu"] { spec.mtu = reader.integer(node, what: "'mtu'", range: Language.mtuRange) }
         if let node = fields["capture"] { spec.capture = reader.bool(node, what: "'capture'") }
+        if let node = fields["spoofing"] { spec.spoofing = reader.choice(node, what: "spoofing", as: Spoofing.self) }
         return spec
     }
 }

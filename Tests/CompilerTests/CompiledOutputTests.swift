@@ -96,6 +96,28 @@ import Testing
         #expect(parsed.structure.dns?.forwarders.count == 1, "a changed forwarder needs the network redefined")
     }
 
+    /// Guests send only as themselves unless their network allows spoofing; a gateway forwards
+    /// others' addresses, so only its MAC is held.
+    @Test func interfacesCarryTheTrafficFilterTheirNetworkAsksFor() throws {
+        let environment = try #require(lower("""
+            name: s
+            images: { i: { disk: /var/lib/images/base.qcow2 } }
+            networks:
+              a: { cidr: 10.1.0.0/24, gateway: gw }
+              b: { cidr: 10.2.0.0/24, gateway: gw, spoofing: allow }
+            hosts:
+              gw: { image: i, interfaces: [{ network: a, address: 10.1.0.254 }, { network: b, address: 10.2.0.254 }] }
+              pc: { image: i, interfaces: [{ network: a }] }
+              lab: { image: i, interfaces: [{ network: b }] }
+            """))
+        let filters = environment.hosts.map { host in
+            DocumentRenderer.domainDocument(host, in: environment, acceleration: .qemu).interfaces.map { $0.filter?.name ?? "none" }
+        }
+        #expect(filters == [["no-mac-spoofing", "none"], ["clean-traffic"], ["none"]])
+        let pc = DocumentRenderer.domainDocument(environment.hosts[1], in: environment, acceleration: .qemu).serialized()
+        #expect(pc.contains("<filterref filter=\"clean-traffic\">\n        <parameter name=\"IP\" value=\"10.1.0.2\"/>"), "\(pc)")
+    }
+
     @Test(arguments: ["quickstart.yaml", "enterprise.yaml", "classroom.yaml", "office.yaml"])
     func everyDocumentPassesLibvirtsSchemas(_ topology: String) throws {
         let network = try SchemaValidator(.network)

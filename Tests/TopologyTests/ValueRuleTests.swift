@@ -54,7 +54,7 @@ import Testing
         expectDiagnostics("""
         name: acme
         networks:
-          lan: { cidr: 10.10.0.0/24, egress: 1️⃣nta }
+          lan: { cidr: 10.10.0.0/24, egress: 1️⃣nta, spoofing: 5️⃣alow }
         hosts:
           a:
             image: { kernel: /k, initrd: /i, format: 2️⃣vmdk }
@@ -65,6 +65,7 @@ import Testing
             "2": ("invalid-value", "'vmdk' is not a valid disk format; expected qcow2 or raw"),
             "3": ("invalid-value", "'efi' is not a valid firmware; expected bios or uefi; did you mean 'uefi'?"),
             "4": ("invalid-value", "'e1000f' is not a valid interface model; expected virtio, e1000, e1000e or rtl8139; did you mean 'e1000e'?"),
+            "5": ("invalid-value", "'alow' is not a valid spoofing; expected deny or allow; did you mean 'allow'?"),
         ])
     }
 

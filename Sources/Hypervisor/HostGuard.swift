@@ -1,0 +1,55 @@
+import Foundation
+
+/// Closes the host to its guests. libvirt lets a guest's packets to the host through its network's
+/// bridge (DHCP and DNS), but nothing stops the rest: every port the host listens on, on any of
+/// its addresses (another network's bridge address included), answers a guest that asks. Malware
+/// in a decoy must not reach the machine that runs it.
+///
+/// An nftables table of its own, `inet decoynet_guard`, on the input hook: packets coming in from
+/// DecoyNet's bridges (`dn-*`) reach the host only as DHCP, as DNS to the address of the bridge they
+/// came in on, or as replies to what the host itself opened (health probes, DNS forwarding).
+/// Forwarded traffic (`nat`, `routed`) does not pass the input hook and is left to libvirt.
+public enum HostGuard {
+    public static let table = "decoynet_guard"
+
+    /// The table, replaced whole each time (idempotent; `nft -f` applies a file atomically).
+    public static let ruleset = """
+        table inet \(table)
+        delete table inet \(table)
+        table inet \(table) {
+            chain input {
+                type filter hook input priority filter; policy accept;
+                iifname != "dn-*" accept
+                ct state established,related accept
+                udp dport 67 accept
+                fib daddr . iif type local udp dport 53 accept
+                fib daddr . iif type local tcp dport 53 accept
+                counter drop
+            }
+        }
+
+        """
+
+    /// Installs the table in this process's network namespace (where libvirtd and the bridges
+    /// are); returns what went wrong, or nil.
+    public static func install() -> String? {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("decoynet-guard-\(getpid()).nft").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        do {
+            try ruleset.write(toFile: file, atomically: true, encoding: .utf8)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/sbin/nft")
+            process.arguments = ["-f", file]
+            let errors = Pipe()
+            process.standardError = errors
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else { return "nft -f refused the guard table: \(message.trimmingCharacters(in: .whitespacesAndNewlines))" }
+            return nil
+        } catch {
+            return "could not run /usr/sbin/nft (install nftables): \(error.localizedDescription)"
+        }
+    }
+}
