@@ -34,32 +34,38 @@ extension CompiledEnvironment {
     /// objects that no longer exist, so the folder always mirrors the topology.
     public func write(to directory: String) throws {
         let fileManager = FileManager.default
-        var files: [(path: String, xml: String)] = []
+        // Into a folder that did not exist there is nothing stale to remove and nothing to compare.
+        let fresh = !fileManager.fileExists(atPath: directory)
+        var jobs: [(folder: String?, files: [(path: String, text: String)])] = []
         for (folder, documents) in [("networks", networks), ("domains", domains), ("volumes", volumes)] {
             let path = directory + "/" + folder
             try fileManager.createDirectory(atPath: path, withIntermediateDirectories: true)
-            let wanted = Set(documents.map { $0.name + ".xml" })
-            for stale in (try fileManager.contentsOfDirectory(atPath: path)) where stale.hasSuffix(".xml") && !wanted.contains(stale) {
-                try fileManager.removeItem(atPath: path + "/" + stale)
+            if !fresh {
+                let wanted = Set(documents.map { $0.name + ".xml" })
+                for stale in (try fileManager.contentsOfDirectory(atPath: path)) where stale.hasSuffix(".xml") && !wanted.contains(stale) {
+                    try fileManager.removeItem(atPath: path + "/" + stale)
+                }
             }
-            files += documents.map { (path + "/" + $0.name + ".xml", $0.xml) }
+            jobs += documents.map { (nil, [(path + "/" + $0.name + ".xml", $0.xml)]) }
         }
-        // Each host's NoCloud files, in `seeds/HOST/` as cloud-init names them.
+        // Each host's NoCloud files, in `seeds/HOST/` as cloud-init names them; the folder is made
+        // by the same worker that writes into it.
         let seedsPath = directory + "/seeds"
         try fileManager.createDirectory(atPath: seedsPath, withIntermediateDirectories: true)
-        let wantedSeeds = Set(seeds.map(\.host))
-        for stale in try fileManager.contentsOfDirectory(atPath: seedsPath) where !wantedSeeds.contains(stale) {
-            try fileManager.removeItem(atPath: seedsPath + "/" + stale)
+        if !fresh {
+            let wantedSeeds = Set(seeds.map(\.host))
+            for stale in try fileManager.contentsOfDirectory(atPath: seedsPath) where !wantedSeeds.contains(stale) {
+                try fileManager.removeItem(atPath: seedsPath + "/" + stale)
+            }
         }
         for (host, seed) in seeds {
             let folder = seedsPath + "/" + host
-            try fileManager.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            files += [(folder + "/meta-data", seed.metaData), (folder + "/user-data", seed.userData), (folder + "/network-config", seed.networkConfig)]
+            jobs.append((folder, [(folder + "/meta-data", seed.metaData), (folder + "/user-data", seed.userData), (folder + "/network-config", seed.networkConfig)]))
         }
-        // Domains and volumes interleaved, so parallel writers mostly work in different folders.
-        let failures = parallelMap(files) { file -> OutputFile.WriteError? in
+        let failures = parallelMap(jobs) { job -> OutputFile.WriteError? in
             do {
-                try OutputFile.write(file.xml, to: file.path)
+                if let folder = job.folder { try OutputFile.makeFolder(folder) }
+                for file in job.files { try OutputFile.write(file.text, to: file.path, compare: !fresh) }
                 return nil
             } catch {
                 return error as? OutputFile.WriteError

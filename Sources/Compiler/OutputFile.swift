@@ -17,10 +17,11 @@ enum OutputFile {
         var description: String { "\(path): \(String(cString: strerror(code)))" }
     }
 
-    static func write(_ text: String, to path: String) throws {
+    /// Writes `text` unless (with `compare`) the file already holds exactly it.
+    static func write(_ text: String, to path: String, compare: Bool = true) throws {
         var text = text
         try text.withUTF8 { bytes in
-            if isIdentical(bytes, at: path) { return }
+            if compare, isIdentical(bytes, at: path) { return }
             let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
             guard fd >= 0 else { throw WriteError(path: path, code: errno) }
             defer { close(fd) }
@@ -34,6 +35,11 @@ enum OutputFile {
                 offset += written
             }
         }
+    }
+
+    /// A folder, unless it exists already.
+    static func makeFolder(_ path: String) throws {
+        guard mkdir(path, 0o755) == 0 || errno == EEXIST else { throw WriteError(path: path, code: errno) }
     }
 
     private static func isIdentical(_ bytes: UnsafeBufferPointer<UInt8>, at path: String) -> Bool {

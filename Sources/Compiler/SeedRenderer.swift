@@ -243,12 +243,11 @@ public enum SeedRenderer {
     }
 
     static func quoted(_ text: String) -> String {
-        "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "\n", with: " ") + "\""
+        "\"" + yamlQuoting(text) + "\""
     }
 
     private static func shellSafe(_ text: String) -> String {
-        text.replacingOccurrences(of: "'", with: "")
+        shellQuotes(text)
     }
 
     static func base64(_ bytes: [UInt8]) -> String {
@@ -317,6 +316,10 @@ enum CompanySite {
     }
 
     static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        htmlEscaping(text)
     }
 }
+
+private let yamlQuoting = ASCIIEscaper(["\\": "\\\\", "\"": "\\\"", "\n": " "])
+private let shellQuotes = ASCIIEscaper(["'": ""])
+private let htmlEscaping = ASCIIEscaper(["&": "&amp;", "<": "&lt;", ">": "&gt;"])
