@@ -351,7 +351,9 @@ public struct Operations: Sendable {
         var health: [HostHealth]?
         if steps.allSatisfy(\.completed), wait, !cancellation.isCancelled {
             events(OperationEvent(.info, "waiting for health (\(report.hosts.count) hosts)", environment: environment))
-            let checker = HealthChecker(hypervisor: hypervisor, prober: prober)
+            var checker = HealthChecker(hypervisor: hypervisor, prober: prober)
+            // As apply's boot scheduler polls: a host is seen healthy within half a second.
+            checker.interval = 0.5
             health = try await checker.check(environment: environment, hosts: Set(report.hosts), wait: true, timeout: timeout, cancellation: cancellation) { host in
                 events(OperationEvent(host.healthy ? .healthy : .unhealthy, "\(host.host) \(host.healthy ? "healthy" : "unhealthy")",
                                       environment: environment, domain: host.domain, seconds: host.seconds))

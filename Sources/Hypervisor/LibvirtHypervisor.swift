@@ -17,6 +17,7 @@ public final class LibvirtHypervisor: Hypervisor, @unchecked Sendable {
     public init(uri: String? = nil, parallelism: Int = 8) throws {
         Self.silenceDefaultErrorPrinting()
         Self.surviveClosedSockets()
+        Self.runEventLoop()
         let resolved = Self.resolveURI(uri)
         self.uri = resolved
         let count = max(1, (max(1, parallelism) + 2) / 3)
@@ -45,6 +46,20 @@ public final class LibvirtHypervisor: Hypervisor, @unchecked Sendable {
     private static let pipesIgnored: Void = {
         signal(SIGPIPE, SIG_IGN)
     }()
+
+    private static let eventLoop: Void = {
+        guard virEventRegisterDefaultImpl() == 0 else { return }
+        let thread = Thread {
+            while true { _ = virEventRunDefaultImpl() }
+        }
+        thread.name = "libvirt-events"
+        thread.start()
+    }()
+
+    /// libvirt's default event loop on a thread of its own, before any connection opens: with it,
+    /// a client notices at once when libvirtd closes its socket (and sends keep-alives), so the
+    /// next call opens a new connection instead of failing on the dead one.
+    static func runEventLoop() { _ = eventLoop }
 
     /// libvirt's client writes to its socket without MSG_NOSIGNAL: libvirtd restarting between two
     /// calls would kill the whole process with SIGPIPE (exit 141, no message) instead of failing the
@@ -514,6 +529,9 @@ private final class ConnectionSlot: @unchecked Sendable {
             if operation == "connect to" { throw HypervisorError(operation: operation, object: object ?? uri, message: message) }
             throw HypervisorError.lost(operation: operation, object: object, uri: uri, message: message)
         }
+        // A keep-alive every 5 s, the connection closed after 3 unanswered (drivers without one, such as
+        // test:///, refuse it harmlessly).
+        _ = virConnectSetKeepAlive(connection, 5, 3)
         return connection
     }
 }

@@ -70,6 +70,9 @@ extension EndToEnd {
                                    "echo \(marker)-$((6*7))\r"], timeout: 60)
         #expect(console.stdout.contains("\(marker)-42"), "the guest ran the command: \(console.stdout.suffix(600)) \(console.stderr)")
 
+        // libvirtd restarted under the running server: its next job opens a new connection.
+        try Lab.restartLibvirtd()
+
         // Reset ws with evidence, as a job; the folder's files downloaded through the API hash as listed.
         let reset = try #require(try api.json("POST", "/api/v1/environments/\(environment)/reset", body: #"{"hosts":["ws"],"evidence":true}"#).value as? [String: Any])
         let resetJob = try api.waitForJob(try #require(reset["id"] as? String))
