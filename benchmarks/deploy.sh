@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Benchmark: building out 8 tiny guests on 2 networks (benchmarks/buildout.yaml) with
-# `decoynet apply` against a parallel virsh script doing the same steps, in the lab, RUNS rounds
-# taken in turn (A B A B ...). For each: seconds until every domain runs, until every guest
-# answers HTTP, and for the teardown. Then plan + apply of 1,000 hosts on 50 networks on
-# libvirt's test:///default driver. Medians, and min-max, of whole-process wall times.
-#   benchmarks/deploy.sh [RUNS]
+# Benchmark: building out GUESTS tiny guests on 2 networks (benchmarks/buildout.yaml: 8; more are
+# generated the same way) with `decoynet apply --no-wait` against a parallel virsh script doing
+# the same steps, in the lab, RUNS rounds taken in turn (A B A B ...). For each: seconds until
+# every domain runs, until every guest answers HTTP, and for the teardown. Then plan + apply of
+# 1,000 hosts on 50 networks on libvirt's test:///default driver. Medians, and min-max, of
+# whole-process wall times, and the median of each round's ratio.
+#   benchmarks/deploy.sh [RUNS] [GUESTS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
+guests=${2:-8}
 bin=.build/debug/decoynet
 [[ -x .build/release/decoynet ]] && bin=.build/release/decoynet
 lab="ip netns exec decoynet-lab"
@@ -16,7 +18,13 @@ trap 'rm -rf "$work"; $bin destroy buildout >/dev/null 2>&1 || true' EXIT
 
 now() { date +%s.%N; }
 since() { echo "$(now) - $1" | bc -l | xargs printf '%.2f'; }
-addresses=$($bin compile benchmarks/buildout.yaml -o "$work/xml" >/dev/null 2>&1 && grep -ho "ip=\"10[^\"]*\"" "$work"/xml/networks/*.xml | cut -d'"' -f2 | sort -u)
+topology=benchmarks/buildout.yaml
+if [[ $guests != 8 ]]; then
+    topology=$work/buildout.yaml
+    sed -e "s/count: 4/count: $((guests / 2))/" benchmarks/buildout.yaml >"$topology"
+fi
+addresses=$($bin compile "$topology" -o "$work/xml" >/dev/null 2>&1 && grep -ho "ip=\"10[^\"]*\"" "$work"/xml/networks/*.xml | cut -d'"' -f2 | sort -u)
+benchmarks/virsh-buildout.sh seeds "$work/xml"
 
 wait_http() { # until every address answers HTTP
     local pending=$addresses
@@ -33,7 +41,7 @@ wait_http() { # until every address answers HTTP
 record() { echo "$2" >>"$work/$1"; }
 
 for _ in $(seq 1 "$runs"); do
-    start=$(now); $lab $bin apply benchmarks/buildout.yaml --no-wait >/dev/null 2>&1; record tool.running "$(since "$start")"
+    start=$(now); $lab $bin apply "$topology" --no-wait >/dev/null 2>&1; record tool.running "$(since "$start")"
     wait_http; record tool.http "$(since "$start")"
     start=$(now); $bin destroy buildout >/dev/null 2>&1; record tool.down "$(since "$start")"
 
@@ -56,7 +64,7 @@ done
 
 stat() { sort -g "$work/$1" | awk '{v[NR]=$1} END {printf "%s (%s-%s)", v[int((NR+1)/2)], v[1], v[NR]}'; }
 ratio() { paste "$work/$1" "$work/$2" | awk '{print $1/$2}' | sort -g | awk '{v[NR]=$1} END {printf "%.2f", v[int((NR+1)/2)]}'; }
-echo "build-out of 8 tiny guests on 2 networks, $runs rounds, $(nproc) cores, $(basename "$(dirname "$bin")") build; seconds: median (min-max)"
+echo "build-out of $guests tiny guests on 2 networks, $runs rounds, $(nproc) cores, $(basename "$(dirname "$bin")") build; seconds: median (min-max)"
 printf '%-34s %-20s %-20s %s\n' "figure" "decoynet" "virsh script" "ratio"
 printf '%-34s %-20s %-20s %s\n' "every domain running" "$(stat tool.running)" "$(stat virsh.running)" "$(ratio tool.running virsh.running)"
 printf '%-34s %-20s %-20s %s\n' "every guest answering HTTP" "$(stat tool.http)" "$(stat virsh.http)" "$(ratio tool.http virsh.http)"

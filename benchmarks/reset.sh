@@ -12,7 +12,7 @@ bin=.build/debug/decoynet
 [[ -x .build/release/decoynet ]] && bin=.build/release/decoynet
 lab="ip netns exec decoynet-lab"
 work=$(mktemp -d)
-trap 'rm -rf "$work"; for e in buildout quickstart; do $bin destroy "$e" >/dev/null 2>&1 || true; done; $bin destroy quickstart --instances >/dev/null 2>&1 || true' EXIT
+trap 'rm -rf "$work"; for e in buildout quickstart; do $bin destroy "$e" >/dev/null 2>&1 || true; done; $bin destroy quickstart --instances all >/dev/null 2>&1 || true' EXIT
 
 now() { date +%s.%N; }
 timed() { # figure file, command...
@@ -35,7 +35,7 @@ for _ in $(seq 1 "$runs"); do
     timed apply-one $lab $bin apply topologies/quickstart.yaml
     $bin destroy quickstart >/dev/null 2>&1
     timed apply-three $lab $bin apply topologies/quickstart.yaml --instances 3
-    $bin destroy quickstart --instances >/dev/null 2>&1
+    $bin destroy quickstart --instances all >/dev/null 2>&1
 done
 
 stat() { sort -g "$work/$1" | awk '{v[NR]=$1} END {printf "%s (%s-%s)", v[int((NR+1)/2)], v[1], v[NR]}'; }

@@ -13,9 +13,9 @@ lab=(libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-daemon-config-nwfi
      linux-image-cloud-amd64 busybox-static cpio kmod e2fsprogs ovmf curl tcpdump util-linux procps
      mmdebstrap debian-archive-keyring)
 case "${1:-}" in
-    bench) packages+=(time bc wrk) ;;
+    bench) packages+=(time bc wrk genisoimage) ;;
     lab) packages+=("${lab[@]}") ;;
-    all) packages+=(time bc wrk "${lab[@]}") ;;
+    all) packages+=(time bc wrk genisoimage "${lab[@]}") ;;
 esac
 
 missing=()
