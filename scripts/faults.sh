@@ -42,6 +42,7 @@ leftovers() {
         ls /var/lib/libvirt/dnsmasq 2>/dev/null | grep "^$environment-" | sed 's/^/dnsmasq file /' || true
         [ -e "/var/lib/decoynet/pools/$environment" ] && echo "folder /var/lib/decoynet/pools/$environment"
         [ -e "/var/lib/decoynet/captures/$environment" ] && echo "captures of $environment"
+        ip netns exec decoynet-lab nft list table bridge "decoynet_env_$environment" >/dev/null 2>&1 && echo "nftables table decoynet_env_$environment"
     } 2>/dev/null || true
 }
 interfaces() { ip -n decoynet-lab -o link show | awk -F': ' '{print $2}' | sort; }

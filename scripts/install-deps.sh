@@ -9,7 +9,7 @@ set -euo pipefail
 
 # The server's SQLite (GRDB), xterm.js for its console page, and headless Chromium for its browser tests.
 packages=(pkg-config libxml2-dev libvirt-dev libvirt-clients libxml2-utils libsqlite3-dev node-xterm chromium chromium-driver curl)
-lab=(libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-daemon-config-nwfilter qemu-system-x86 qemu-utils dnsmasq-base iproute2 iptables ebtables nftables
+lab=(libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils dnsmasq-base iproute2 iptables nftables
      linux-image-cloud-amd64 busybox-static cpio kmod e2fsprogs ovmf curl tcpdump util-linux procps
      mmdebstrap debian-archive-keyring)
 case "${1:-}" in

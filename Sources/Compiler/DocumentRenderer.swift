@@ -100,15 +100,6 @@ public enum DocumentRenderer {
         )
     }
 
-    /// What an interface may send: only its own MAC and address (libvirt's `clean-traffic`); a
-    /// gateway forwards others' packets, so only its MAC is held (`no-mac-spoofing`); nothing on a
-    /// network with `spoofing: allow`.
-    static func trafficFilter(_ interface: ResolvedInterface, of host: ResolvedHost, in environment: ResolvedEnvironment) -> DomainInterfaceFilter? {
-        guard environment.networks.first(where: { $0.name == interface.network })?.spoofing != .allow else { return nil }
-        if environment.isGateway(host.name) { return DomainInterfaceFilter(name: "no-mac-spoofing") }
-        return DomainInterfaceFilter(name: "clean-traffic", parameters: [("IP", interface.address.description)])
-    }
-
     /// The host that answers for the whole domain: the first with a `dns` service that serves a zone
     /// of every host (a domain controller's own DNS knows only what joined it).
     static func dnsServer(_ environment: ResolvedEnvironment) -> ResolvedHost? {
@@ -165,7 +156,7 @@ public enum DocumentRenderer {
             disks: disks,
             interfaces: host.interfaces.map { interface in
                 DomainInterface(mac: interface.mac.description, network: networks[interface.network] ?? interface.network,
-                                model: interface.model.rawValue, filter: trafficFilter(interface, of: host, in: environment))
+                                model: interface.model.rawValue, target: interface.tap)
             },
             serialLogFile: "/var/log/libvirt/qemu/\(host.libvirtName)-serial.log"
         )

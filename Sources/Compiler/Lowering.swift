@@ -93,6 +93,7 @@ struct Lowering {
 
         var hosts: [ResolvedHost] = []
         hosts.reserveCapacity(pending.count)
+        var taps = Set<String>()
         for host in pending {
             let fields = host.fields
             guard let image = resolveImage(fields.image, images: images) else { continue }
@@ -102,7 +103,8 @@ struct Lowering {
             for (index, interface) in host.interfaces.enumerated() {
                 guard let address = interface.address else { continue }
                 let mac = interface.spec.mac?.value ?? Identifiers.mac("\(environment)/\(host.name)/\(index)", oui: oui, avoiding: &macs)
-                interfaces.append(ResolvedInterface(network: interface.network, address: address, mac: mac, model: interface.spec.model?.value ?? .virtio))
+                let tap = Identifiers.tap("\(environment)/\(host.name)/\(index)", avoiding: &taps)
+                interfaces.append(ResolvedInterface(network: interface.network, address: address, mac: mac, model: interface.spec.model?.value ?? .virtio, tap: tap))
             }
             let services = fields.services?.value ?? []
             var probes = fields.healthProbes?.value.map(\.value) ?? defaultProbes(host: host.name, interfaces: interfaces, services: services, dhcpNetworks: dhcpNetworks)

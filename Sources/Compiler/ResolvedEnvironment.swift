@@ -99,6 +99,8 @@ public struct ResolvedInterface: Sendable, Equatable {
     public var address: IPv4Address
     public var mac: MACAddress
     public var model: NICModel
+    /// The host side of the interface, `dt-` and ten hex digits.
+    public var tap: String
 }
 
 public struct ResolvedHost: Sendable {

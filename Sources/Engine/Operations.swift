@@ -276,8 +276,18 @@ public struct Operations: Sendable {
     public func apply(_ prepared: PreparedApply, options: ApplyOptions, cancellation: Cancellation = Cancellation(),
                       events: @escaping Events = { _ in }) async throws -> ApplyReport {
         defer { prepared.release() }
-        if Naming.isLocalQEMU(hypervisor.uri), let problem = HostGuard.install() {
-            events(OperationEvent(.error, "warning: guests can reach this host's ports: \(problem)"))
+        if Naming.isLocalQEMU(hypervisor.uri) {
+            if let problem = HostGuard.install() {
+                events(OperationEvent(.error, "warning: guests can reach this host's ports: \(problem)"))
+            }
+            // Before any guest starts: its tap is held to its addresses from its first frame.
+            for environment in prepared.environments {
+                let problem = if let rules = SpoofingRules.ruleset(environment) { HostGuard.load(rules) }
+                    else { HostGuard.removeBridgeTable(Naming.spoofingTable(environment: environment.name)) }
+                if let problem {
+                    events(OperationEvent(.error, "warning: guests of \(environment.name) can send as other hosts: \(problem)", environment: environment.name))
+                }
+            }
         }
         for (plan, _) in prepared.planned {
             events(OperationEvent(.plan, "\(plan.environment): \(plan.count(.create)) to create, \(plan.count(.replace)) to replace, "
@@ -320,6 +330,9 @@ public struct Operations: Sendable {
         let vertices = Deployer.destroySteps(plans, hypervisor: hypervisor, capture: capture)
         let outcomes = try await GraphWalker.walk(vertices, parallelism: parallelism, cancellation: cancellation) { events(.step($0)) }
         let steps = StepReport.from(outcomes)
+        if Naming.isLocalQEMU(hypervisor.uri), steps.allSatisfy(\.completed) {
+            for name in names { _ = HostGuard.removeBridgeTable(Naming.spoofingTable(environment: name)) }
+        }
         return DestroyReport(environments: names, objects: plans.reduce(0) { $0 + $1.actions.count }, steps: steps,
                              succeeded: steps.allSatisfy(\.completed), interrupted: cancellation.isCancelled)
     }

@@ -33,7 +33,17 @@ public enum HostGuard {
     /// Installs the table in this process's network namespace (where libvirtd and the bridges
     /// are); returns what went wrong, or nil.
     public static func install() -> String? {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("decoynet-guard-\(getpid()).nft").path
+        load(ruleset)
+    }
+
+    /// Removes a table of the bridge family, if it exists (an environment's anti-spoofing rules).
+    public static func removeBridgeTable(_ name: String) -> String? {
+        load("table bridge \(name)\ndelete table bridge \(name)\n")
+    }
+
+    /// Runs `nft -f` on a ruleset; returns what went wrong, or nil.
+    public static func load(_ ruleset: String) -> String? {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("decoynet-guard-\(getpid())-\(UInt32.random(in: 0 ... .max)).nft").path
         defer { try? FileManager.default.removeItem(atPath: file) }
         do {
             try ruleset.write(toFile: file, atomically: true, encoding: .utf8)
@@ -46,7 +56,7 @@ public enum HostGuard {
             try process.run()
             let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             process.waitUntilExit()
-            guard process.terminationStatus == 0 else { return "nft -f refused the guard table: \(message.trimmingCharacters(in: .whitespacesAndNewlines))" }
+            guard process.terminationStatus == 0 else { return "nft -f refused the rules: \(message.trimmingCharacters(in: .whitespacesAndNewlines))" }
             return nil
         } catch {
             return "could not run /usr/sbin/nft (install nftables): \(error.localizedDescription)"

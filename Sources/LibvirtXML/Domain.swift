@@ -317,42 +317,23 @@ public struct DomainInterface: Sendable, Equatable {
     public var mac: String
     public var network: String
     public var model: String
-    /// `<filterref>`: the nwfilter libvirt applies to the interface's traffic.
-    public var filter: DomainInterfaceFilter?
+    /// `<target dev=...>`: the tap device's name on the host; nil lets libvirt pick `vnetN`.
+    public var target: String?
 
-    public init(mac: String, network: String, model: String, filter: DomainInterfaceFilter? = nil) {
+    public init(mac: String, network: String, model: String, target: String? = nil) {
         self.mac = mac
         self.network = network
         self.model = model
-        self.filter = filter
+        self.target = target
     }
 
     var xmlElement: XMLElement {
         var children = [
             XMLElement("mac", attributes: [("address", mac)]),
             XMLElement("source", attributes: [("network", network)]),
-            XMLElement("model", attributes: [("type", model)]),
         ]
-        if let filter {
-            children.append(XMLElement("filterref", attributes: [("filter", filter.name)], children: filter.parameters.map {
-                XMLElement("parameter", attributes: [("name", $0.name), ("value", $0.value)])
-            }))
-        }
+        if let target { children.append(XMLElement("target", attributes: [("dev", target)])) }
+        children.append(XMLElement("model", attributes: [("type", model)]))
         return XMLElement("interface", attributes: [("type", "network")], children: children)
-    }
-}
-
-/// A libvirt nwfilter by name, with its parameters (`IP` for `clean-traffic`).
-public struct DomainInterfaceFilter: Sendable, Equatable {
-    public var name: String
-    public var parameters: [(name: String, value: String)]
-
-    public init(name: String, parameters: [(name: String, value: String)] = []) {
-        self.name = name
-        self.parameters = parameters
-    }
-
-    public static func == (lhs: Self, rhs: Self) -> Bool {
-        lhs.name == rhs.name && lhs.parameters.map(\.name) == rhs.parameters.map(\.name) && lhs.parameters.map(\.value) == rhs.parameters.map(\.value)
     }
 }

@@ -5,6 +5,12 @@ public enum Naming {
     /// A network's or a domain's libvirt name: `ENV-NAME`.
     public static func object(environment: String, name: String) -> String { "\(environment)-\(name)" }
 
+    /// The host's nftables table (bridge family) that holds an environment's guests to their own
+    /// addresses: `decoynet_env_` and the name with `-` as `_` (environment names have no `_`).
+    public static func spoofingTable(environment: String) -> String {
+        "decoynet_env_" + String(environment.map { $0 == "-" ? "_" : $0 })
+    }
+
     /// The storage pool holding an environment's overlays and seeds.
     public static func pool(environment: String) -> String { "decoynet-\(environment)" }
 

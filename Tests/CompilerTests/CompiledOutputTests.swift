@@ -97,10 +97,11 @@ import Testing
     }
 
     /// Guests send only as themselves unless their network allows spoofing; a gateway forwards
-    /// others' addresses, so only its MAC is held.
-    @Test func interfacesCarryTheTrafficFilterTheirNetworkAsksFor() throws {
+    /// others' addresses, so only its MAC is held. The rules name each interface's tap, which the
+    /// domain names in advance.
+    @Test func theSpoofingRulesHoldEachInterfaceAsItsNetworkAsks() throws {
         let environment = try #require(lower("""
-            name: s
+            name: s-1
             images: { i: { disk: /var/lib/images/base.qcow2 } }
             networks:
               a: { cidr: 10.1.0.0/24, gateway: gw }
@@ -110,12 +111,37 @@ import Testing
               pc: { image: i, interfaces: [{ network: a }] }
               lab: { image: i, interfaces: [{ network: b }] }
             """))
-        let filters = environment.hosts.map { host in
-            DocumentRenderer.domainDocument(host, in: environment, acceleration: .qemu).interfaces.map { $0.filter?.name ?? "none" }
+        let gw = environment.hosts[0].interfaces, pc = environment.hosts[1].interfaces[0], lab = environment.hosts[2].interfaces[0]
+        let taps = environment.hosts.flatMap { $0.interfaces.map(\.tap) }
+        #expect(Set(taps).count == 4 && taps.allSatisfy { $0.hasPrefix("dt-") && $0.count == 13 })
+        let domain = DocumentRenderer.domainDocument(environment.hosts[1], in: environment, acceleration: .qemu).serialized()
+        #expect(domain.contains("<target dev=\"\(pc.tap)\"/>"))
+
+        let rules = try #require(SpoofingRules.ruleset(environment))
+        #expect(rules.hasPrefix("table bridge decoynet_env_s_1\ndelete table bridge decoynet_env_s_1\n"))
+        #expect(rules.contains("\"\(pc.tap)\" . \(pc.mac)") && rules.contains("\"\(pc.tap)\" . 10.1.0.2"), "pc: its MAC and its address")
+        #expect(rules.contains("\"\(gw[0].tap)\" . \(gw[0].mac)") && !rules.contains("\"\(gw[0].tap)\" . 10.1.0.254"), "the gateway: its MAC only")
+        #expect(!rules.contains(gw[1].tap) && !rules.contains(lab.tap), "nothing on the network that allows spoofing")
+        // nft itself accepts the file (checked, not loaded), where it is installed.
+        if FileManager.default.isExecutableFile(atPath: "/usr/sbin/nft"), getuid() == 0 {
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("decoynet-rules-\(UUID().uuidString).nft").path
+            try rules.write(toFile: file, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            let check = Process()
+            check.executableURL = URL(fileURLWithPath: "/usr/sbin/nft")
+            check.arguments = ["-c", "-f", file]
+            try check.run()
+            check.waitUntilExit()
+            #expect(check.terminationStatus == 0, "nft -c -f accepts the rules")
         }
-        #expect(filters == [["no-mac-spoofing", "none"], ["clean-traffic"], ["none"]])
-        let pc = DocumentRenderer.domainDocument(environment.hosts[1], in: environment, acceleration: .qemu).serialized()
-        #expect(pc.contains("<filterref filter=\"clean-traffic\">\n        <parameter name=\"IP\" value=\"10.1.0.2\"/>"), "\(pc)")
+
+        let open = try #require(lower("""
+            name: o
+            images: { i: { disk: /var/lib/images/base.qcow2 } }
+            networks: { b: { cidr: 10.2.0.0/24, spoofing: allow } }
+            hosts: { lab: { image: i, interfaces: [{ network: b }] } }
+            """))
+        #expect(SpoofingRules.ruleset(open) == nil, "no table when nothing is held")
     }
 
     @Test(arguments: ["quickstart.yaml", "enterprise.yaml", "classroom.yaml", "office.yaml"])

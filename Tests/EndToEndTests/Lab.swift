@@ -138,6 +138,8 @@ enum Lab {
         let configs = (try? FileManager.default.contentsOfDirectory(atPath: "/var/lib/libvirt/dnsmasq")) ?? []
         found += configs.filter { $0.hasPrefix(environment + "-") }.map { "dnsmasq file \($0)" }
         if FileManager.default.fileExists(atPath: "/var/lib/decoynet/captures/" + environment) { found.append("captures of \(environment)") }
+        let table = "decoynet_env_" + environment.replacingOccurrences(of: "-", with: "_")
+        if try run(["ip", "netns", "exec", namespace, "nft", "list", "table", "bridge", table], timeout: 10).status == 0 { found.append("nftables table \(table)") }
         if FileManager.default.fileExists(atPath: "/var/lib/decoynet/pools/" + environment) { found.append("folder /var/lib/decoynet/pools/\(environment)") }
         return found
     }
