@@ -26,9 +26,10 @@ fi
 addresses=$($bin compile "$topology" -o "$work/xml" >/dev/null 2>&1 && grep -ho "ip=\"10[^\"]*\"" "$work"/xml/networks/*.xml | cut -d'"' -f2 | sort -u)
 benchmarks/virsh-buildout.sh seeds "$work/xml"
 
-wait_http() { # until every address answers HTTP
-    local pending=$addresses
+wait_http() { # until every address answers HTTP, at most 600 s (a kernel that panicked at boot never will)
+    local pending=$addresses deadline=$(($(date +%s) + 600))
     while [[ -n $pending ]]; do
+        if (($(date +%s) > deadline)); then echo "deploy: $(echo $pending | wc -w) guests never answered" >&2; break; fi
         local next=""
         for address in $pending; do
             $lab curl -s -o /dev/null --max-time 1 "http://$address/" || next="$next $address"
