@@ -5,6 +5,8 @@
 #   cp -r baseline    the same files copied into a new folder by cp, run in turn with the case
 #                     above: what creating that many files costs on this disk, with no compiling
 #   new folder, tmpfs as the first case in a folder on /dev/shm: the tool's own cost, disk aside
+#   cp -r, tmpfs      the same files copied from /dev/shm to /dev/shm, in turn with the case above:
+#                     the tmpfs compile should be within 0.3 s of it (the median difference is printed)
 #   same folder       a second compile of the same file into the same folder (unchanged files are kept)
 # Targets: under 1 s wall time and under 500 MB peak memory.
 #   benchmarks/compile.sh [HOSTS] [RUNS]
@@ -40,11 +42,13 @@ row() { # $1 label, $2 figures file
 shm=$(mktemp -d -p /dev/shm)
 trap 'rm -rf "$work" "$shm"' EXIT
 "$bin" compile "$work/bench.yaml" -o "$work/warm" >/dev/null 2>&1
+cp -r "$work/warm" "$shm/warm"
 for run in $(seq 1 "$runs"); do
     measure "$work/new.figures" "$bin" compile "$work/bench.yaml" -o "$work/new-$run"
     measure "$work/cp.figures" cp -r "$work/warm" "$work/cp-$run"
     measure "$work/shm.figures" "$bin" compile "$work/bench.yaml" -o "$shm/new-$run"
-    rm -rf "$shm/new-$run"
+    measure "$work/shmcp.figures" cp -r "$shm/warm" "$shm/cp-$run"
+    rm -rf "$shm/new-$run" "$shm/cp-$run"
 done
 for _ in $(seq 1 "$runs"); do measure "$work/same.figures" "$bin" compile "$work/bench.yaml" -o "$work/warm"; done
 
@@ -56,4 +60,7 @@ printf '%-36s %8s %8s %8s %8s\n' "figure" "min" "median" "max" "target"
 row "new folder" "$work/new.figures"
 row "cp -r baseline" "$work/cp.figures"
 row "new folder, tmpfs" "$work/shm.figures"
+row "cp -r, tmpfs" "$work/shmcp.figures"
 row "same folder" "$work/same.figures"
+difference=$(paste "$work/shm.figures" "$work/shmcp.figures" | awk '{print $1 - $3}' | sort -g | awk '{v[NR]=$1} END {printf "%.2f", v[int((NR+1)/2)]}')
+printf '%-36s %8s %8s %8s %8s\n' "tmpfs: compile - cp -r (s), median" "" "$difference" "" "<= 0.3"

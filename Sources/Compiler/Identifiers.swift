@@ -56,21 +56,21 @@ public enum Identifiers {
     /// `dt-` and ten hex digits: a guest interface's tap device, named in advance so that the host's
     /// anti-spoofing rules can name it before the guest starts.
     static func tap(_ key: String, avoiding taken: inout Set<String>) -> String {
-        var attempt = 0
-        while true {
-            let digest = SHA256.hash("decoynet/tap/\(key)/\(attempt)")
-            let name = "dt-" + String(digest.prefix(5).hexString)
-            if taken.insert(name).inserted { return name }
-            attempt += 1
-        }
+        hashedName(prefix: "dt-", kind: "tap", key: key, avoiding: &taken)
     }
 
     /// `dn-` and ten hex digits: 13 characters, inside Linux's 15, unique per environment and network.
     static func bridge(_ key: String, avoiding taken: inout Set<String>) -> String {
+        hashedName(prefix: "dn-", kind: "bridge", key: key, avoiding: &taken)
+    }
+
+    /// A Linux device name: the prefix and ten hex digits of a digest of the key, the next
+    /// attempt's when taken.
+    private static func hashedName(prefix: String, kind: String, key: String, avoiding taken: inout Set<String>) -> String {
         var attempt = 0
         while true {
-            let digest = SHA256.hash("decoynet/bridge/\(key)/\(attempt)")
-            let name = "dn-" + String(digest.prefix(5).hexString)
+            let digest = SHA256.hash("decoynet/\(kind)/\(key)/\(attempt)")
+            let name = prefix + String(digest.prefix(5).hexString)
             if taken.insert(name).inserted { return name }
             attempt += 1
         }
