@@ -36,7 +36,7 @@ demo-down:
 test:
 	scripts/test.sh
 
-# Benchmarks, each printing a table: compiling 10,000 hosts; building out 8 guests against virsh.
+# Benchmarks, each printing a table: compiling 10,000 hosts; building out 8 and 48 guests against virsh.
 bench:
 	@scripts/install-deps.sh bench
 	benchmarks/compile.sh
@@ -44,8 +44,9 @@ bench:
 bench-deploy: build lab
 	@scripts/install-deps.sh bench
 	$(SWIFT) build -c release --product decoynet
-	benchmarks/deploy.sh
-	benchmarks/reset.sh
+	benchmarks/deploy.sh 3 8
+	benchmarks/deploy.sh 2 48
+	benchmarks/reset.sh 3
 
 # The server on libvirt's test driver with 130 hosts: status under 50 concurrent clients (wrk), the page's time.
 bench-server: deps
