@@ -25,7 +25,8 @@ restart_libvirtd() {
     pid=$(pgrep -x libvirtd | head -n 1 || true)
     if [ -n "$pid" ]; then
         kill "$pid"
-        while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+        for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+        if kill -0 "$pid" 2>/dev/null; then echo "faults: libvirtd $pid ignored SIGTERM; killed" >&2; kill -9 "$pid"; sleep 0.5; fi
     fi
     $lab libvirtd -d
     until virsh version >/dev/null 2>&1; do sleep 0.2; done

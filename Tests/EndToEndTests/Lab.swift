@@ -62,7 +62,20 @@ enum Lab {
         let argv = (["/usr/bin/env", "LIBVIRT_DEFAULT_URI=qemu:///system"] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, "/usr/bin/env", &actions, nil, argv, environ)
+        // A clean signal state: the test's thread blocks signals (Dispatch's threads do), and a
+        // daemon started from here (libvirtd) would inherit that and never stop on SIGTERM.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGPIPE, SIGTERM, SIGINT, SIGHUP] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        let result = posix_spawn(&pid, "/usr/bin/env", &actions, &attributes, argv, environ)
         guard result == 0 else {
             try? FileManager.default.removeItem(atPath: folder)
             throw POSIXError(POSIXErrorCode(rawValue: result) ?? .EINVAL)
@@ -78,15 +91,27 @@ enum Lab {
     /// Stops the lab's libvirtd and starts it again, as a package upgrade or an operator would;
     /// guests keep running. Returns once the new one answers.
     static func restartLibvirtd() throws {
-        let pid = try run(["pgrep", "-x", "libvirtd"], timeout: 10).stdout.split(separator: "\n").first.map(String.init) ?? ""
-        if let number = pid_t(pid) {
-            kill(number, SIGTERM)
-            let deadline = Date().addingTimeInterval(30)
-            while kill(number, 0) == 0, Date() < deadline { usleep(50000) }
+        let old = try run(["pgrep", "-x", "libvirtd"], timeout: 10).stdout.split(separator: "\n").first.flatMap { pid_t(String($0)) }
+        if let old {
+            kill(old, SIGTERM)
+            let deadline = Date().addingTimeInterval(20)
+            while kill(old, 0) == 0, Date() < deadline { usleep(50000) }
+            // One that ignores SIGTERM is killed: a restart is what the tests need.
+            if kill(old, 0) == 0 {
+                kill(old, SIGKILL)
+                while kill(old, 0) == 0 { usleep(50000) }
+            }
         }
         _ = try run(["ip", "netns", "exec", namespace, "libvirtd", "-d"], timeout: 30)
         let deadline = Date().addingTimeInterval(30)
         while try run(["virsh", "-c", "qemu:///system", "version"], timeout: 10).status != 0, Date() < deadline { usleep(200000) }
+        let new = try run(["pgrep", "-x", "libvirtd"], timeout: 10).stdout.split(separator: "\n").first.flatMap { pid_t(String($0)) }
+        guard let new, new != old else { throw RestartFailure(message: "libvirtd was not restarted (pid \(old.map(String.init) ?? "none") before, \(new.map(String.init) ?? "none") after)") }
+    }
+
+    struct RestartFailure: Error, CustomStringConvertible {
+        var message: String
+        var description: String { message }
     }
 
     /// `decoynet ARGS` inside the lab's namespace, as users run it to reach guests.
