@@ -14,6 +14,7 @@ work=$(mktemp -d)
 # A copy: a build during the runs must not change the binary under them.
 cp "$(swift build --show-bin-path)/decoynet" "$work/decoynet"
 bin=$work/decoynet
+export DECOYNET_TEMPLATES=$PWD/templates
 environment=faults
 sed -e 's/^name: quickstart$/name: faults/' -e 's/10\.77\./10.188./g' topologies/quickstart.yaml >"$work/faults.yaml"
 export LIBVIRT_DEFAULT_URI=qemu:///system
