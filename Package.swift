@@ -115,6 +115,6 @@ let package = Package(
         /// The server on loopback over libvirt's test driver: the API against its OpenAPI document, roles, restarts.
         .testTarget(name: "ServerTests", dependencies: ["decoynet", "Server", "Engine", "TestSupport"]),
         /// Real libvirtd and QEMU in the lab's network namespace (`make test` sets it up).
-        .testTarget(name: "EndToEndTests", dependencies: ["decoynet", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["decoynet", "Hypervisor", "TestSupport"]),
     ]
 )

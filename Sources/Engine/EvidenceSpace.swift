@@ -39,13 +39,8 @@ public struct EvidenceSpace: Sendable, Equatable {
     static func memoryBytes(definition: String) -> UInt64 {
         guard let domain = XMLElement.parse(definition), let memory = domain.child("memory"),
               let text = memory.text, let value = UInt64(text.trimmingCharacters(in: .whitespaces)) else { return 0 }
-        switch memory[attribute: "unit"] ?? "KiB" {
-        case "b", "bytes": return value
-        case "KiB", "k": return value << 10
-        case "MiB", "M": return value << 20
-        case "GiB", "G": return value << 30
-        default: return value << 10
-        }
+        // An unknown unit counts as KiB, libvirt's own for memory.
+        return value << (ByteCount.shift(memory[attribute: "unit"] ?? "KiB") ?? 10)
     }
 
     private static func nearestExisting(_ path: String) -> String {
@@ -61,14 +56,32 @@ public struct EvidenceSpace: Sendable, Equatable {
     }
 }
 
-/// Sizes in the unit a person reads them in: `512 KiB`, `3.2 MiB`, `1.5 GiB`.
-func readableBytes(_ bytes: UInt64) -> String {
-    let units = ["bytes", "KiB", "MiB", "GiB", "TiB"]
-    var value = Double(bytes)
-    var unit = 0
-    while value >= 1024, unit < units.count - 1 {
-        value /= 1024
-        unit += 1
+/// Sizes as people read them: `512 B`, `3.2 MiB`, `1.5 GiB`.
+public enum ByteCount {
+    public static func text(_ bytes: UInt64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1024, unit < units.count - 1 { value /= 1024; unit += 1 }
+        return unit == 0 ? "\(bytes) B" : String(format: "%.1f", value) + " " + units[unit]
     }
-    return unit == 0 ? "\(bytes) bytes" : String(format: value < 10 ? "%.1f" : "%.0f", value) + " " + units[unit]
+
+    /// A libvirt size element's bytes (`<memory unit="KiB">`, `<capacity unit="bytes">`), `unit`
+    /// when the element has none; nil when it is not a number or its unit is unknown.
+    static func bytes(of element: XMLElement, defaultUnit: String) -> UInt64? {
+        guard let text = element.text, let value = UInt64(text.trimmingCharacters(in: .whitespaces)) else { return nil }
+        return shift(element[attribute: "unit"] ?? defaultUnit).map { value << $0 }
+    }
+
+    /// log2 of a libvirt binary unit.
+    static func shift(_ unit: String) -> UInt64? {
+        switch unit {
+        case "b", "B", "bytes": 0
+        case "k", "K", "KiB": 10
+        case "M", "MiB": 20
+        case "G", "GiB": 30
+        case "T", "TiB": 40
+        default: nil
+        }
+    }
 }

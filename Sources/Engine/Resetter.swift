@@ -111,7 +111,7 @@ public enum Resetter {
         moved += capture?.running(environment: environment).map(\.file) ?? []
         let space = try EvidenceSpace.measure(directory: directory, moved: moved, written: written)
         guard space.suffices else {
-            throw Failure(description: "the evidence needs about \(readableBytes(space.needed)) but \(directory) has \(readableBytes(space.available)) free; "
+            throw Failure(description: "the evidence needs about \(ByteCount.text(space.needed)) but \(directory) has \(ByteCount.text(space.available)) free; "
                 + "nothing was stopped: free some space there or give --evidence a folder on a larger disk")
         }
     }
@@ -187,16 +187,7 @@ public enum Resetter {
             throw Failure(description: "volume \(name) has no backing image: not a DecoyNet overlay")
         }
         let format = backing.child("format")?[attribute: "type"] ?? "qcow2"
-        let capacity = volume.child("capacity").flatMap { element -> UInt64? in
-            guard let text = element.text, let value = UInt64(text) else { return nil }
-            switch element[attribute: "unit"] ?? "bytes" {
-            case "bytes", "B", "b": return value
-            case "KiB", "K", "k": return value << 10
-            case "MiB", "M": return value << 20
-            case "GiB", "G": return value << 30
-            default: return nil
-            }
-        }
+        let capacity = volume.child("capacity").flatMap { ByteCount.bytes(of: $0, defaultUnit: "bytes") }
         return StorageVolume(name: name, capacityBytes: capacity, backingStore: StorageVolumeBackingStore(path: path, format: format)).serialized()
     }
 

@@ -128,17 +128,9 @@ public final class LocalTrafficCapture: TrafficCapture {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        // POSIX_SPAWN_SETSID (0x80, hidden behind _GNU_SOURCE), and a clean signal state: the calling
-        // thread may block signals (Dispatch's do) and this process ignores SIGPIPE, and a child
-        // would inherit both, then ignore the SIGTERM that stops it.
-        posix_spawnattr_setflags(&attributes, 0x80 | Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var none = sigset_t()
-        sigemptyset(&none)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGPIPE, SIGTERM, SIGINT, SIGHUP] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        // POSIX_SPAWN_SETSID (0x80, hidden behind _GNU_SOURCE), and a clean signal state, so that
+        // the SIGTERM that stops the capture is not blocked or ignored.
+        ChildSignals.reset(&attributes, flags: 0x80)
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }

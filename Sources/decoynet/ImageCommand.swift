@@ -1,5 +1,6 @@
 import ArgumentParser
 import Diagnostics
+import Engine
 import Foundation
 import Images
 import Topology
@@ -174,16 +175,5 @@ struct ImageRemoveCommand: AsyncParsableCommand {
             for name in names { Terminal.error(removed[name] == true ? "removed \(name)" : "\(name): not in \(store.root)") }
         }
         if removed.values.contains(false) { throw ExitCode.failure }
-    }
-}
-
-/// Sizes as people read them.
-enum ByteCount {
-    static func text(_ bytes: UInt64) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var value = Double(bytes)
-        var unit = 0
-        while value >= 1024, unit < units.count - 1 { value /= 1024; unit += 1 }
-        return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
     }
 }

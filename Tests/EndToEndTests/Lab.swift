@@ -1,4 +1,5 @@
 import Foundation
+import Hypervisor
 import TestSupport
 import Testing
 #if canImport(Glibc)
@@ -62,19 +63,12 @@ enum Lab {
         let argv = (["/usr/bin/env", "LIBVIRT_DEFAULT_URI=qemu:///system"] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
-        // A clean signal state: the test's thread blocks signals (Dispatch's threads do), and a
-        // daemon started from here (libvirtd) would inherit that and never stop on SIGTERM.
+        // A clean signal state: a daemon started from the test's thread (libvirtd) would inherit
+        // its blocked signals and never stop on SIGTERM.
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var none = sigset_t()
-        sigemptyset(&none)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGPIPE, SIGTERM, SIGINT, SIGHUP] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        ChildSignals.reset(&attributes)
         let result = posix_spawn(&pid, "/usr/bin/env", &actions, &attributes, argv, environ)
         guard result == 0 else {
             try? FileManager.default.removeItem(atPath: folder)
