@@ -58,6 +58,10 @@ let package = Package(
         /// Lowering to a resolved environment, and rendering it as libvirt documents and graphs.
         .target(name: "Compiler", dependencies: ["Topology", "LibvirtXML", "Diagnostics", "Digest", "Naming"]),
 
+        /// What happens on an environment's networks, seen from outside its hosts: packets decoded by
+        /// tshark into timeline events, milestones of a run, STIX 2.1 export.
+        .target(name: "Observe", dependencies: ["Topology", "Digest"]),
+
         /// Base images from recipes: mmdebstrap from the Debian archive, an ext4 disk, kernel and initrd.
         .target(name: "Images", dependencies: ["Topology", "Digest", "Naming"]),
 
@@ -103,6 +107,8 @@ let package = Package(
         .testTarget(name: "TopologyTests", dependencies: ["Topology"]),
         .testTarget(name: "ImagesTests", dependencies: ["Images", "Topology"]),
         .testTarget(name: "LibvirtXMLTests", dependencies: ["LibvirtXML"]),
+        /// Timeline decoding from captures recorded for the tests, milestones, the STIX bundle.
+        .testTarget(name: "ObserveTests", dependencies: ["Observe"], exclude: ["Captures"]),
         .testTarget(
             name: "CompilerTests",
             dependencies: ["Compiler", "LibvirtXML", "Topology", "Digest"],
