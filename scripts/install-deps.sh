@@ -7,8 +7,10 @@
 #                                      mmdebstrap, which builds the decoy images from the Debian archive
 set -euo pipefail
 
-# The server's SQLite (GRDB), xterm.js for its console page, and headless Chromium for its browser tests.
-packages=(pkg-config libxml2-dev libvirt-dev libvirt-clients libxml2-utils libsqlite3-dev node-xterm chromium chromium-driver curl)
+# The server's SQLite (GRDB), xterm.js for its console page, headless Chromium for its browser tests,
+# tshark for the timeline (Wireshark's dissectors), python3-venv for the tests' own Python packages.
+packages=(pkg-config libxml2-dev libvirt-dev libvirt-clients libxml2-utils libsqlite3-dev node-xterm chromium chromium-driver curl
+          tshark python3-venv)
 lab=(libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils dnsmasq-base iproute2 iptables nftables
      linux-image-cloud-amd64 busybox-static cpio kmod e2fsprogs ovmf curl tcpdump util-linux procps
      mmdebstrap debian-archive-keyring)
@@ -36,5 +38,7 @@ fi
 
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# tshark's package asks whether others may capture: they may not (DecoyNet captures as root).
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -11,6 +11,8 @@ scripts/lab.sh up
 if [[ $was_running == no ]]; then trap 'scripts/lab.sh down' EXIT; fi
 
 swift build --build-tests
+# The tests' own Python packages (stix2 reads the STIX bundles), in the project's virtual environment.
+scripts/python-env.sh >/dev/null
 # The decoy images the end-to-end tests boot: built once, then kept while their recipes are unchanged.
 .build/debug/decoynet image build --all
 # Unit, golden, CLI and test-driver tests first; then the end-to-end suite on its own: its tests wait

@@ -52,3 +52,14 @@ import Testing
         #expect(MD4.ntHash("password") == "8846F7EAEE8FB117AD06BDD830B7586C")
     }
 }
+
+@Suite struct SHA1Tests {
+    @Test(arguments: [
+        ("", "da39a3ee5e6b4b0d3255bfef95601890afd80709"),
+        ("abc", "a9993e364706816aba3e25717850c26c9cd0d89d"),
+        ("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", "84983e441c3bd26ebaae4aa1f95129e5e54670f1"),
+    ])
+    func knownVectors(_ input: String, _ digest: String) {
+        #expect(SHA1.hash(Array(input.utf8)).hexString == digest)
+    }
+}
