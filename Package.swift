@@ -108,7 +108,7 @@ let package = Package(
         .testTarget(name: "ImagesTests", dependencies: ["Images", "Topology"]),
         .testTarget(name: "LibvirtXMLTests", dependencies: ["LibvirtXML"]),
         /// Timeline decoding from captures recorded for the tests, milestones, the STIX bundle.
-        .testTarget(name: "ObserveTests", dependencies: ["Observe"], exclude: ["Captures"]),
+        .testTarget(name: "ObserveTests", dependencies: ["Observe"], exclude: ["Captures", "Python"]),
         .testTarget(
             name: "CompilerTests",
             dependencies: ["Compiler", "LibvirtXML", "Topology", "Digest"],

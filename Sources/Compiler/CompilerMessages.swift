@@ -19,6 +19,14 @@ public enum CompilerMessages {
         Message(id: "netbios-name-is-host", "the domain's NetBIOS name \(name) is also the domain controller's name (\(host)); rename the host or the domain's first label")
     }
 
+    static func internetHostTwice(_ host: String, first: String) -> Message {
+        Message(id: "internet-host-twice", "host \(host) is a second internet host (\(first) is the first); an environment has one internet, remove one of them")
+    }
+
+    static func internetWithoutGateway(_ host: String, network: String) -> Message {
+        Message(id: "internet-without-gateway", "internet host \(host) is on network \(network), which has no gateway to route the environment to it; add 'gateway: ROUTER' to network \(network)")
+    }
+
     static func diskSmallerThanBase(_ size: UInt64, base: UInt64) -> Message {
         Message(id: "disk-smaller-than-base", "disk size \(ByteCount(size)) is smaller than its base image (\(ByteCount(base)))")
     }

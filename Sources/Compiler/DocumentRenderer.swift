@@ -79,6 +79,10 @@ public enum DocumentRenderer {
             let address = (server.interfaces.first { $0.network == network.name } ?? server.interfaces[0]).address
             forwarders.append(NetworkDNSForwarder(domain: domain, address: address.description))
         }
+        // Every other name is the internet's: its DNS answers each with an address it serves.
+        if let internet = environment.internet {
+            forwarders.append(NetworkDNSForwarder(domain: nil, address: internet.interface.address.description))
+        }
         let forward: NetworkForward? = switch network.egress {
         case .isolated: nil
         case .nat: NetworkForward(mode: "nat")
@@ -92,7 +96,7 @@ public enum DocumentRenderer {
             forward: forward,
             bridge: NetworkBridge(name: network.bridge),
             mtu: network.mtu,
-            domain: environment.domain.map { NetworkDomain(name: $0, localOnly: forwarders.isEmpty) },
+            domain: environment.domain.map { NetworkDomain(name: $0, localOnly: !forwarders.contains { $0.domain != nil }) },
             dns: NetworkDNS(hosts: dnsHosts, forwarders: forwarders),
             ips: [NetworkIP(address: network.bridgeAddress.description, prefix: network.cidr.prefixLength,
                             dhcp: network.dhcp ? NetworkDHCP(hosts: dhcpHosts) : nil)],
@@ -101,10 +105,12 @@ public enum DocumentRenderer {
     }
 
     /// The host that answers for the whole domain: the first with a `dns` service that serves a zone
-    /// of every host (a domain controller's own DNS knows only what joined it).
+    /// of every host (a domain controller's own DNS knows only what joined it; the internet's DNS
+    /// answers every name with itself).
     static func dnsServer(_ environment: ResolvedEnvironment) -> ResolvedHost? {
         environment.hosts.first { host in
             !host.interfaces.isEmpty && host.services.contains { $0.name == "dns" } && !DomainNames.isDomainController(services: host.services)
+                && host.name != environment.internetHost
         }
     }
 
@@ -225,7 +231,8 @@ public enum DocumentRenderer {
         }
         domain.metadata?.checks = environment.checks.filter { $0.from == host.name }.map { check in
             if let to = check.to {
-                let address = environment.hosts.first { $0.name == to }?.interfaces.first?.address.description
+                // A host's first address, or the address the check names (inside or outside the environment).
+                let address = environment.hosts.first { $0.name == to }?.interfaces.first?.address.description ?? IPv4Address(to)?.description
                 return DomainMetadataCheck(to: to, address: address, port: check.port, expect: check.open == true ? "open" : "closed")
             }
             return DomainMetadataCheck(name: check.name, expect: check.address ?? "")

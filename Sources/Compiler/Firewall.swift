@@ -30,23 +30,30 @@ public enum Firewall {
             "        ct state invalid drop",
             "        icmp type { destination-unreachable, time-exceeded, parameter-problem } accept",
         ]
+        // The internet's network stands for every address outside the environment too.
+        let internetNetwork = environment.internet?.interface.network
+        let everyNetwork = "{ " + environment.networks.map(\.cidr.description).joined(separator: ", ") + " }"
         for rule in environment.policy {
-            var match = ""
-            if let from = rule.from, let cidr = networks[from] { match += "ip saddr \(cidr) " }
+            var source = ""
+            if let from = rule.from, let cidr = networks[from] { source += "ip saddr \(cidr) " }
+            var matches = [source]
             if let to = rule.to {
                 if let cidr = networks[to] {
-                    match += "ip daddr \(cidr) "
+                    matches = [source + "ip daddr \(cidr) "]
+                    if to == internetNetwork { matches.append(source + "ip daddr != \(everyNetwork) ") }
                 } else if let addresses = hosts[to], !addresses.isEmpty {
-                    match += "ip daddr " + (addresses.count == 1 ? addresses[0] : "{ " + addresses.joined(separator: ", ") + " }") + " "
+                    matches = [source + "ip daddr " + (addresses.count == 1 ? addresses[0] : "{ " + addresses.joined(separator: ", ") + " }") + " "]
                 }
             }
             lines.append("        # \(rule.label)")
-            if rule.allPorts {
-                lines.append("        \(match)accept")
-                continue
+            for match in matches {
+                if rule.allPorts {
+                    lines.append("        \(match)accept")
+                    continue
+                }
+                if !rule.tcp.isEmpty { lines.append("        \(match)tcp dport \(set(rule.tcp)) accept") }
+                if !rule.udp.isEmpty { lines.append("        \(match)udp dport \(set(rule.udp)) accept") }
             }
-            if !rule.tcp.isEmpty { lines.append("        \(match)tcp dport \(set(rule.tcp)) accept") }
-            if !rule.udp.isEmpty { lines.append("        \(match)udp dport \(set(rule.udp)) accept") }
         }
         lines += [
             "        limit rate 20/second burst 50 packets log prefix \"decoynet-drop: \" level info",

@@ -49,7 +49,9 @@ struct Lowering {
         }
 
         allocateAddresses(&pending)
+        let internetHost = internetRules(pending)
         if diagnostics.hasErrors { return nil }
+        let observed = topology.observe?.value.enabled == true || internetHost != nil
 
         var bridges = Set<String>()
         var networks: [ResolvedNetwork] = []
@@ -72,7 +74,8 @@ struct Lowering {
                 gateway: spec.gateway?.value,
                 gatewayAddress: gatewayAddress,
                 mtu: spec.mtu?.value ?? 1500,
-                capture: spec.capture?.value ?? false,
+                // A watched environment is captured on every network.
+                capture: observed || spec.capture?.value == true,
                 spoofing: spec.spoofing?.value ?? .deny
             ))
         }
@@ -166,8 +169,31 @@ struct Lowering {
             organization: topology.organization?.value,
             people: people,
             checks: topology.checks.map(Self.resolveCheck),
-            policy: topology.policy.map(Self.resolvePolicy)
+            policy: topology.policy.map(Self.resolvePolicy),
+            observeBytes: observed ? (topology.observe?.value.keepMiB ?? ObserveSpec.defaultKeepMiB) << 20 : nil,
+            internetHost: internetHost
         )
+    }
+
+    /// The environment's internet: at most one host of template `internet` (through `extends` too),
+    /// on a network with a gateway, which routes the other networks to it.
+    private mutating func internetRules(_ hosts: [PendingHost]) -> String? {
+        let gateways = Dictionary(topology.networks.map { ($0.name.value, $0.gateway != nil) }, uniquingKeysWith: { first, _ in first })
+        var first: String?
+        for host in hosts {
+            guard let template = host.fields.template, templates.chain(template.value)?.contains(where: { $0.name.value == "internet" }) == true
+            else { continue }
+            if let first {
+                diagnostics.append(Diagnostic(CompilerMessages.internetHostTwice(host.name, first: first), at: host.location))
+                continue
+            }
+            first = host.name
+            for interface in host.interfaces where gateways[interface.network] == false {
+                diagnostics.append(Diagnostic(CompilerMessages.internetWithoutGateway(host.name, network: interface.network),
+                                              at: interface.spec.network?.location ?? host.location))
+            }
+        }
+        return first
     }
 
     /// Services as the ports they open; a name that also answers on UDP opens both.

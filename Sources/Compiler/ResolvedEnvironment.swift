@@ -20,6 +20,16 @@ public struct ResolvedEnvironment: Sendable {
     public var checks: [ResolvedCheck] = []
     /// Traffic allowed between networks; empty means the gateways forward everything.
     public var policy: [ResolvedPolicyRule] = []
+    /// When watched (`observe`, or an internet host): the bytes of captures and timeline kept.
+    public var observeBytes: UInt64?
+    /// The host of template `internet`: the environment's simulated internet.
+    public var internetHost: String?
+
+    /// The internet host's address and network, when there is one.
+    public var internet: (host: ResolvedHost, interface: ResolvedInterface)? {
+        guard let name = internetHost, let host = hosts.first(where: { $0.name == name }), let interface = host.interfaces.first else { return nil }
+        return (host, interface)
+    }
 
     /// The departments the people belong to, sorted.
     public var departments: [String] { Set(people.compactMap(\.department)).sorted() }

@@ -100,6 +100,12 @@ public enum SeedRenderer {
                 }
             }
             if network.dhcp, network.gateway != nil, network.gateway != host.name { routed = true }
+            // The gateway of the internet's network sends whatever is outside the environment to it.
+            if let internet = environment.internet, internet.interface.network == network.name, network.gateway == host.name {
+                lines.append("    routes:")
+                lines.append("      - to: default")
+                lines.append("        via: \(internet.interface.address)")
+            }
             lines.append("    nameservers:")
             // A domain controller answers for its domain itself (and forwards the rest).
             let server = DomainNames.isDomainController(services: host.services) ? interface.address : network.bridgeAddress
@@ -132,7 +138,7 @@ public enum SeedRenderer {
             files.append(ResolvedFile(path: "/var/www/html/staff.html", contents: Array(CompanySite.staff(environment, organization: organization).utf8),
                                       owner: nil, mode: "0644"))
         }
-        if names.contains("dns"), !controller, let domain = environment.domain {
+        if names.contains("dns"), !controller, host.name != environment.internetHost, let domain = environment.domain {
             files.append(ResolvedFile(path: "/etc/bind/named.conf.local", contents: Array("""
                 zone "\(domain)" {
                     type master;

@@ -34,7 +34,7 @@ public struct Network: LibvirtDocument, Equatable {
         if let domain { children.append(XMLElement("domain", attributes: [("name", domain.name), ("localOnly", domain.localOnly ? "yes" : "no")])) }
         if let dns, !dns.hosts.isEmpty || !dns.forwarders.isEmpty {
             children.append(XMLElement("dns", children: dns.forwarders.map { forwarder in
-                XMLElement("forwarder", attributes: [("domain", forwarder.domain), ("addr", forwarder.address)])
+                XMLElement("forwarder", attributes: (forwarder.domain.map { [("domain", $0)] } ?? []) + [("addr", forwarder.address)])
             } + dns.hosts.map { host in
                 XMLElement("host", attributes: [("ip", host.ip)], children: host.hostnames.map { XMLElement("hostname", text: $0) })
             }))
@@ -99,10 +99,11 @@ public struct NetworkDNS: Sendable, Equatable, Hashable {
 /// `<forwarder domain=... addr=.../>`: names under `domain` that the network does not list itself
 /// are asked of the server at `address`.
 public struct NetworkDNSForwarder: Sendable, Equatable, Hashable {
-    public var domain: String
+    /// nil: every name no other forwarder or host of the network answers.
+    public var domain: String?
     public var address: String
 
-    public init(domain: String, address: String) {
+    public init(domain: String?, address: String) {
         self.domain = domain
         self.address = address
     }

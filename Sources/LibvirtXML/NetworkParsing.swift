@@ -17,8 +17,8 @@ extension Network {
             return NetworkDNSHost(ip: ip, hostnames: host.children("hostname").compactMap(\.text))
         } ?? []
         let forwarders = root.child("dns")?.children("forwarder").compactMap { forwarder -> NetworkDNSForwarder? in
-            guard let domain = forwarder[attribute: "domain"], let address = forwarder[attribute: "addr"] else { return nil }
-            return NetworkDNSForwarder(domain: domain, address: address)
+            guard let address = forwarder[attribute: "addr"] else { return nil }
+            return NetworkDNSForwarder(domain: forwarder[attribute: "domain"], address: address)
         } ?? []
         dns = dnsHosts.isEmpty && forwarders.isEmpty ? nil : NetworkDNS(hosts: dnsHosts, forwarders: forwarders)
         ips = root.children("ip").compactMap { ip -> NetworkIP? in

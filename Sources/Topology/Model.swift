@@ -41,12 +41,28 @@ public struct Topology: Sendable {
     public var checks: [CheckSpec] = []
     /// Traffic allowed between the environment's networks, through their gateway hosts.
     public var policy: [PolicyRuleSpec] = []
+    /// `observe: true` or `observe: { keep: SIZE }`: every network captured and decoded into the
+    /// timeline from apply to destroy; `keep` in MiB.
+    public var observe: Located<ObserveSpec>?
     public var location: SourceLocation
 
     public init(file: String, directory: String) {
         self.file = file
         self.directory = directory
         self.location = SourceLocation(file: file, line: 1, column: 1)
+    }
+}
+
+/// How much of an observed environment's captures and timeline is kept (oldest dropped first).
+public struct ObserveSpec: Sendable, Equatable {
+    public var enabled: Bool
+    public var keepMiB: UInt64
+
+    public static let defaultKeepMiB: UInt64 = 2048
+
+    public init(enabled: Bool, keepMiB: UInt64 = ObserveSpec.defaultKeepMiB) {
+        self.enabled = enabled
+        self.keepMiB = keepMiB
     }
 }
 

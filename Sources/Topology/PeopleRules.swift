@@ -39,7 +39,8 @@ extension TopologyValidator {
         let knownHosts = Set(hostNames)
         for check in topology.checks {
             var named = [check.from]
-            if case let .reach(to, _, _) = check.kind { named.append(to) }
+            // A check may name an address instead of a host, inside the environment or outside it.
+            if case let .reach(to, _, _) = check.kind, IPv4Address(to.value) == nil { named.append(to) }
             for host in named where !knownHosts.contains(host.value) {
                 reader.report(TopologyMessages.unknownCheckHost(host.value, hint: Suggestion.hint(for: host.value, among: hostNames)), at: host.location)
             }

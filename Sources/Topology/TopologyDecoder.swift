@@ -4,7 +4,7 @@ import Foundation
 /// Decodes a topology file's YAML into a `Topology`, reporting every shape and value problem.
 enum TopologyDecoder {
     static let topLevelKeys = ["name", "description", "domain", "templates", "images", "networks", "defaults", "hosts",
-                               "organization", "hardware", "departments", "people", "checks", "policy"]
+                               "organization", "hardware", "departments", "people", "checks", "policy", "observe"]
     static let networkKeys = ["cidr", "egress", "dhcp", "gateway", "bridge_address", "mtu", "capture", "spoofing"]
 
     static func decode(_ root: YAMLNode, file: String, directory: String, reader: NodeReader) -> Topology {
@@ -45,6 +45,7 @@ enum TopologyDecoder {
         if let node = fields["policy"], let items = reader.list(node, what: "'policy'") {
             topology.policy = items.compactMap { PeopleDecoder.policyRule($0, reader: reader) }
         }
+        if let node = fields["observe"] { topology.observe = observe(node, reader: reader) }
         if let node = fields["templates"], let items = reader.list(node, what: "'templates'") {
             topology.templatePaths = items.compactMap { reader.string($0, what: "template path") }
         }
@@ -70,6 +71,20 @@ enum TopologyDecoder {
             }
         }
         return topology
+    }
+
+    /// `true`, `false`, or `{ keep: SIZE }` (watched, keeping at most SIZE of captures and timeline).
+    private static func observe(_ node: YAMLNode, reader: NodeReader) -> Located<ObserveSpec>? {
+        if case .mapping = node.kind {
+            guard let fields = reader.fields(node, what: "'observe'", allowed: ["keep"], required: ["keep"]),
+                  let keep = fields["keep"].flatMap({ reader.mebibytes($0, what: "'keep'", plainUnit: nil) }) else { return nil }
+            guard keep.value >= 64 else {
+                reader.report(TopologyMessages.outOfRange("'keep'", value: "\(keep.value)MiB", range: "64MiB or more"), at: keep.location)
+                return nil
+            }
+            return Located(ObserveSpec(enabled: true, keepMiB: keep.value), at: node.location)
+        }
+        return reader.bool(node, what: "'observe'").map { Located(ObserveSpec(enabled: $0.value), at: $0.location) }
     }
 
     private static func network(name: Located<String>, node: YAMLNode, reader: NodeReader) -> NetworkSpec? {
