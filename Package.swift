@@ -69,7 +69,7 @@ let package = Package(
         .target(name: "Planner", dependencies: ["Compiler", "Hypervisor", "LibvirtXML", "Naming"]),
 
         /// The parallel walker: apply, destroy, health and status of environments.
-        .target(name: "Engine", dependencies: ["Planner", "Hypervisor", "Compiler", "LibvirtXML", "Topology", "Digest", "Naming"]),
+        .target(name: "Engine", dependencies: ["Planner", "Hypervisor", "Compiler", "LibvirtXML", "Topology", "Digest", "Naming", "Observe"]),
 
         /// `decoynet serve`: the REST API, pages, jobs in SQLite, live events and consoles.
         .target(
@@ -92,7 +92,7 @@ let package = Package(
         .executableTarget(
             name: "decoynet",
             dependencies: [
-                "Compiler", "Topology", "Engine", "Planner", "Hypervisor", "Images", "Diagnostics", "Server", "Naming",
+                "Compiler", "Topology", "Engine", "Planner", "Hypervisor", "Images", "Diagnostics", "Server", "Naming", "Observe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -7,7 +7,8 @@ import Naming
 /// take 17 s instead of 3.
 ///
 /// Each interface may send only from its MAC, and ARP only for its MAC and address; a held
-/// interface (all but gateways, which forward others' packets) sends IPv4 only from its address
+/// interface (all but gateways, which forward others' packets, and the internet host, which answers
+/// as every outside address) sends IPv4 only from its address
 /// (DHCP's 0.0.0.0 aside) and nothing but IPv4 and ARP. Networks with `spoofing: allow` are left out.
 public enum SpoofingRules {
     /// The environment's table as an `nft -f` file, replacing any earlier one; nil when no interface
@@ -19,7 +20,7 @@ public enum SpoofingRules {
         var macs: [String] = []
         var addresses: [String] = []
         for host in environment.hosts {
-            let gateway = environment.isGateway(host.name)
+            let gateway = environment.isGateway(host.name) || host.name == environment.internetHost
             for interface in host.interfaces where !allowed.contains(interface.network) {
                 let port = "\"\(interface.tap)\""
                 ports.append(port)

@@ -3,6 +3,7 @@ import Diagnostics
 import Foundation
 import Hypervisor
 import Naming
+import Observe
 import Planner
 import Topology
 
@@ -146,6 +147,8 @@ public struct Operations: Sendable {
     public var poolRoot: String
     /// Packet captures run next to a local libvirtd only.
     public var capture: (any TrafficCapture)?
+    /// The watchers of observed environments (beside the captures they read).
+    public var watchers: (any WatcherControl)?
     /// Called once when another command holds an environment's lock, before waiting for it.
     public var waiting: @Sendable (String) -> Void = { _ in }
 
@@ -296,6 +299,8 @@ public struct Operations: Sendable {
         }
         let outcomes = try await GraphWalker.walk(prepared.steps, parallelism: parallelism, cancellation: cancellation) { events(.step($0)) }
         let steps = StepReport.from(outcomes)
+        // Watched before any guest boots: an attacker's first moves are in the timeline.
+        if steps.allSatisfy(\.completed), !cancellation.isCancelled { watch(prepared.environments, events: events) }
         var health: [HostHealth]?
         if steps.allSatisfy(\.completed), options.wait, !cancellation.isCancelled {
             events(OperationEvent(.info, "booting and waiting for health (\(prepared.hosts) hosts, \(options.bootSlots) at once)"))
@@ -309,6 +314,26 @@ public struct Operations: Sendable {
         return ApplyReport(plans: prepared.planned.map { PlanReport($0.plan, uri: hypervisor.uri) }, steps: steps, health: health,
                            restarted: (health ?? []).filter { ($0.attempts ?? 1) > 1 }.map(\.domain),
                            succeeded: steps.allSatisfy(\.completed) && healthy, interrupted: cancellation.isCancelled)
+    }
+
+    /// Starts (or keeps) the watcher of every observed environment; stops those no longer observed.
+    private func watch(_ environments: [ResolvedEnvironment], events: Events) {
+        guard let watchers, let captures = (capture as? LocalTrafficCapture)?.root else { return }
+        for environment in environments {
+            guard let keep = environment.observeBytes else {
+                watchers.stop(environment: environment.name)
+                continue
+            }
+            let settings = WatchSettings(book: AddressBook(environment), captures: captures + "/" + environment.name, keepBytes: keep)
+            do {
+                if try watchers.ensure(environment: environment.name, settings: settings) {
+                    events(OperationEvent(.info, "watching \(environment.name): its timeline is \(watchers.timeline(environment: environment.name))",
+                                          environment: environment.name))
+                }
+            } catch {
+                events(OperationEvent(.error, "warning: \(environment.name) is not watched: \(error)", environment: environment.name))
+            }
+        }
     }
 
     // MARK: - Destroy
@@ -325,6 +350,8 @@ public struct Operations: Sendable {
     public func destroy(_ names: [String], cancellation: Cancellation = Cancellation(), events: @escaping Events = { _ in }) async throws -> DestroyReport {
         let locks = try await lock(names)
         defer { withExtendedLifetime(locks) {} }
+        // The timeline is kept (it is the record of what happened); its watcher stops first.
+        for name in names { watchers?.stop(environment: name) }
         var plans: [Plan] = []
         for name in names { plans.append(try await Deployer.destroyPlan(environment: name, hypervisor: hypervisor)) }
         let vertices = Deployer.destroySteps(plans, hypervisor: hypervisor, capture: capture)

@@ -109,7 +109,7 @@ public final class LocalTrafficCapture: TrafficCapture {
     }
 
     /// A process that is ours and not a zombie (reaped or not, a zombie has stopped capturing).
-    static func isAlive(_ pid: Int32) -> Bool {
+    public static func isAlive(_ pid: Int32) -> Bool {
         guard pid > 0, kill(pid, 0) == 0 else { return false }
         let status = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
         return !status.contains(") Z ")
@@ -124,7 +124,7 @@ public final class LocalTrafficCapture: TrafficCapture {
     }
 
     /// Starts `arguments` in a new session, detached from this process's terminal and signals.
-    static func spawnDetached(_ arguments: [String], log: String) throws -> Int32 {
+    public static func spawnDetached(_ arguments: [String], log: String) throws -> Int32 {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }

@@ -46,6 +46,8 @@ public struct PacketDecoder: Sendable {
 
     public mutating func decode(_ row: PacketRow) -> [TimelineEvent] {
         guard let time = row.time, let source = row.first(.ipSource), let destination = row.first(.ipDestination) else { return [] }
+        // An ICMP error quotes the packet it answers: its ports and protocol fields are not this packet's.
+        if !row[.icmpType].isEmpty { return [] }
         clock = max(clock, time)
         var events: [TimelineEvent] = []
         if let sport = row.int(.tcpSourcePort), let dport = row.int(.tcpDestinationPort) {
@@ -243,7 +245,10 @@ public struct PacketDecoder: Sendable {
     /// sender is outside); DecoyNet's own side of a bridge is left out, except for lookups.
     private func emit(_ time: Date, _ pair: Pair, _ detail: TimelineEvent.Detail) -> [TimelineEvent] {
         guard book.home(source: pair.client, destination: pair.server) ?? network == network else { return [] }
-        if case .dns = detail {} else if book.isBridge(pair.client) || book.isBridge(pair.server) { return [] }
+        // What DecoyNet's side of a bridge begins is its own (health probes, DNS forwarded for the
+        // guests, told where they asked); what guests ask of it, only lookups.
+        if book.isBridge(pair.client) { return [] }
+        if case .dns = detail {} else if book.isBridge(pair.server) { return [] }
         return [TimelineEvent(time: time, network: network, src: book.endpoint(pair.client), dst: book.endpoint(pair.server),
                               outside: book.isOutside(pair.client) || book.isOutside(pair.server), detail: detail)]
     }

@@ -3,7 +3,7 @@ import Foundation
 /// The fields DecoyNet asks tshark for, one packet a line; Wireshark's own names.
 public enum PacketField: String, CaseIterable, Sendable {
     case time = "frame.time_epoch"
-    case ipSource = "ip.src", ipDestination = "ip.dst"
+    case ipSource = "ip.src", ipDestination = "ip.dst", icmpType = "icmp.type"
     case tcpSourcePort = "tcp.srcport", tcpDestinationPort = "tcp.dstport"
     case syn = "tcp.flags.syn", ack = "tcp.flags.ack", reset = "tcp.flags.reset"
     case tcpStream = "tcp.stream"

@@ -36,8 +36,14 @@ func openOperations(_ options: ConnectionOptions) throws -> Operations {
     var operations = Operations(hypervisor: hypervisor, prober: SocketProber(), parallelism: options.parallel,
                                 poolRoot: Operations.poolRootFromEnvironment,
                                 capture: Naming.isLocalQEMU(hypervisor.uri) ? LocalTrafficCapture() : nil)
+    if Naming.isLocalQEMU(hypervisor.uri) { operations.watchers = LocalWatchers(executable: executablePath) }
     operations.waiting = { name in Terminal.error("waiting for another decoynet command on environment \(name) to finish...") }
     return operations
+}
+
+/// This binary, for the processes it starts of itself (an environment's watcher).
+var executablePath: String {
+    (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
 }
 
 func acceleration(_ choice: AccelerationChoice, uri: String) -> Acceleration {

@@ -48,6 +48,17 @@ import Topology
         #expect(rules.contains("        # outside -> mail: smtp\n        ip saddr 203.0.113.0/24 ip daddr 10.66.2.25 tcp dport 25 accept\n"))
     }
 
+    @Test func theInternetAnswersAsEveryOutsideAddress() throws {
+        // Held to its MAC like a gateway: its answers come from the addresses it stands in for.
+        let (environment, _) = try Self.infection()
+        let rules = try #require(SpoofingRules.ruleset(environment))
+        let inet = try #require(environment.hosts.first { $0.name == "inet" }?.interfaces.first)
+        #expect(rules.contains("\"\(inet.tap)\" . \(inet.mac)"))
+        #expect(!rules.contains("\"\(inet.tap)\" . 203.0.113.1"))
+        let ws = try #require(environment.hosts.first { $0.name == "ws-01" }?.interfaces.first)
+        #expect(rules.contains("\"\(ws.tap)\" . \(ws.address)"))
+    }
+
     @Test func aCheckMayNameAnAddress() throws {
         let (_, compiled) = try Self.infection()
         let xml = try #require(compiled.domains.first { $0.name == "infection-ws-01" }?.xml)

@@ -1,0 +1,99 @@
+import Foundation
+
+/// Which events a reader wants: by kind and by host (either end), in a time range.
+public struct TimelineFilter: Sendable {
+    public var kinds: Set<TimelineEvent.Kind>
+    public var hosts: Set<String>
+    public var from: Date?
+    public var until: Date?
+
+    public init(kinds: Set<TimelineEvent.Kind> = [], hosts: Set<String> = [], from: Date? = nil, until: Date? = nil) {
+        self.kinds = kinds
+        self.hosts = hosts
+        self.from = from
+        self.until = until
+    }
+
+    public func accepts(_ event: TimelineEvent) -> Bool {
+        if !kinds.isEmpty, !kinds.contains(event.kind) { return false }
+        if !hosts.isEmpty, hosts.isDisjoint(with: event.hosts) { return false }
+        if let from, event.time < from { return false }
+        if let until, event.time > until { return false }
+        return true
+    }
+}
+
+/// A timeline file followed as it grows, across rotation (the file renamed, a new one begun):
+/// each complete line once.
+public final class TimelineTail: @unchecked Sendable {
+    public let path: String
+    private var handle: FileHandle?
+    private var inode: UInt64 = 0
+    private var partial = Data()
+
+    /// `fromEnd`: only what is written from now on.
+    public init(path: String, fromEnd: Bool) {
+        self.path = path
+        open(seekToEnd: fromEnd)
+    }
+
+    private func open(seekToEnd: Bool) {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path), let handle = FileHandle(forReadingAtPath: path) else { return }
+        self.handle = handle
+        inode = (attributes[.systemFileNumber] as? UInt64) ?? 0
+        if seekToEnd { _ = try? handle.seekToEnd() }
+    }
+
+    /// The events written since the last call.
+    public func read() -> [TimelineEvent] {
+        if handle == nil { open(seekToEnd: false) }
+        guard let handle else { return [] }
+        var events = drain(handle)
+        // Rotated: what was left in the old file is read above; the new file from its start.
+        let current = ((try? FileManager.default.attributesOfItem(atPath: path))?[.systemFileNumber] as? UInt64) ?? 0
+        if current != inode, current != 0 {
+            try? handle.close()
+            self.handle = nil
+            partial = Data()
+            open(seekToEnd: false)
+            if let next = self.handle { events += drain(next) }
+        }
+        return events
+    }
+
+    private func drain(_ handle: FileHandle) -> [TimelineEvent] {
+        guard let data = try? handle.readToEnd(), !data.isEmpty else { return [] }
+        partial.append(data)
+        var events: [TimelineEvent] = []
+        while let newline = partial.firstIndex(of: 0x0a) {
+            let line = String(decoding: partial[partial.startIndex ..< newline], as: UTF8.self)
+            partial.removeSubrange(partial.startIndex ... newline)
+            if let event = TimelineEvent.parse(line: line) { events.append(event) }
+        }
+        return events
+    }
+}
+
+extension TimelineEvent {
+    /// One line for people: time, network, kind, who to whom, what.
+    public var summary: String {
+        func name(_ endpoint: Endpoint?) -> String {
+            guard let endpoint else { return "-" }
+            return endpoint.host.map { "\($0) (\(endpoint.address))" } ?? endpoint.address
+        }
+        let what: String = switch detail {
+        case let .dns(query, type, answers, rcode): "\(query) \(type) -> \(answers.isEmpty ? "(none)" : answers.joined(separator: ", ")) \(rcode)"
+        case let .flow(proto, port, state): "\(proto)/\(port) \(state.rawValue)"
+        case let .http(method, host, path, status): "\(method) \(host ?? "")\(path) \(status.map(String.init) ?? "(no answer)")"
+        case let .smbAuth(user, domain, result): "\(domain.map { $0 + "\\" } ?? "")\(user) \(result.rawValue)"
+        case let .kerberos(user, realm, result, error): "\(user ?? "?")@\(realm ?? "?") \(result.rawValue)\(error.map { " " + $0 } ?? "")"
+        case let .ldapBind(user, result): "\(user) \(result.rawValue)"
+        case let .smtp(from, to, subject): "\(from ?? "?") -> \(to.joined(separator: ", ")): \(subject ?? "")"
+        case let .milestone(name): name
+        case let .file(path, change, _): "\(change) \(path)"
+        }
+        let route = kind == .milestone ? "" : "\(name(src)) -> \(name(dst))  "
+        return "\(Self.timeText(time))  \((network ?? "-").padding(toLength: 8, withPad: " ", startingAt: 0))  "
+            + "\(kind.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0))  \(route)\(what)\(outside ? "  [outside]" : "")"
+    }
+}

@@ -1,0 +1,91 @@
+import ArgumentParser
+import Foundation
+import Observe
+
+extension TimelineEvent.Kind: ExpressibleByArgument {}
+
+struct WatchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "watch",
+        abstract: "Print what happened on an environment's networks, seen from outside its hosts (its timeline).",
+        discussion: """
+        An environment with an internet host or with `observe` is watched from apply to destroy: \
+        every network's packets are decoded into DNS lookups, connections, HTTP requests, logons \
+        and mails. With --follow, events are printed as they come.
+        """
+    )
+
+    @Argument(help: "The environment.") var environment: String
+    @Option(name: .customLong("run"), help: ArgumentHelp("Only the part of one run (its folder's timeline).", valueName: "run")) var runID: String?
+    @Flag(help: "Keep printing events as they come (Ctrl-C ends).") var follow = false
+    @Flag(help: "One JSON object per line, as the timeline holds them.") var json = false
+    @Option(help: ArgumentHelp("Only events of this kind (repeatable): \(TimelineEvent.Kind.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "kind"))
+    var kind: [TimelineEvent.Kind] = []
+    @Option(help: ArgumentHelp("Only events to or from this host (repeatable).", valueName: "host")) var host: [String] = []
+    @Option(help: ArgumentHelp("Where timelines and runs are kept.", valueName: "dir")) var runs: String = TimelineStore.rootFromEnvironment
+
+    func run() throws {
+        let store = TimelineStore(root: runs, environment: environment)
+        let filter = TimelineFilter(kinds: Set(kind), hosts: Set(host))
+        let output = FileHandle.standardOutput
+        func show(_ events: [TimelineEvent]) {
+            let text = events.filter(filter.accepts).map { (json ? $0.jsonLine() : $0.summary) + "\n" }.joined()
+            if !text.isEmpty { output.write(Data(text.utf8)) }
+        }
+        if let run = runID {
+            let file = store.folder + "/" + run + "/timeline.jsonl"
+            guard let data = FileManager.default.contents(atPath: file) else {
+                Terminal.error("error: no run \(run) of \(environment) (no \(file))")
+                throw ExitCode.failure
+            }
+            show(String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap { TimelineEvent.parse(line: $0) })
+            return
+        }
+        guard FileManager.default.fileExists(atPath: store.folder) else {
+            Terminal.error("error: \(environment) has no timeline in \(runs): it is watched when its topology has an internet host or 'observe: true'")
+            throw ExitCode.failure
+        }
+        let tail = TimelineTail(path: store.current, fromEnd: true)
+        show(store.events())
+        guard follow else { return }
+        signal(SIGPIPE, SIG_DFL)
+        while true {
+            show(tail.read())
+            usleep(100_000)
+        }
+    }
+}
+
+/// The process that watches one environment (started by apply, stopped by destroy).
+struct WatcherCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "watcher",
+        abstract: "Decode an environment's captures into its timeline until stopped (apply starts it).",
+        shouldDisplay: false
+    )
+
+    @Argument var environment: String
+    @Option var runs: String = TimelineStore.rootFromEnvironment
+
+    func run() throws {
+        let store = TimelineStore(root: runs, environment: environment)
+        guard let data = FileManager.default.contents(atPath: store.settings),
+              let settings = try? JSONDecoder().decode(WatchSettings.self, from: data) else {
+            Terminal.error("error: no watch settings at \(store.settings)")
+            throw ExitCode.failure
+        }
+        let watcher = Watcher(settings: settings, store: store)
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        var sources: [DispatchSourceSignal] = []
+        for number in [SIGTERM, SIGINT] {
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { watcher.stop() }
+            source.resume()
+            sources.append(source)
+        }
+        Terminal.error("decoynet watcher: watching \(environment) (\(settings.book.networks.count) networks) into \(store.current)")
+        watcher.run()
+        withExtendedLifetime(sources) {}
+    }
+}
