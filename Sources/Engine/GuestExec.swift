@@ -50,6 +50,37 @@ public struct GuestExec: Sendable {
         }
     }
 
+    /// Writes `bytes` to `path` inside the guest (`guest-file-open`, `-write` in pieces, `-close`),
+    /// replacing what is there.
+    public func write(domain: String, path: String, bytes: [UInt8]) async throws {
+        let opened = try await agent(domain, ["execute": "guest-file-open", "arguments": ["path": path, "mode": "w"]], timeout: 10)
+        guard let handle = opened["return"] as? Int else {
+            throw Failure(description: "the guest agent of \(domain) could not open \(path) for writing: \(Self.error(opened))")
+        }
+        var failure: Error?
+        // 256 KiB a call: well inside the agent's message limit.
+        var offset = 0
+        while offset < bytes.count, failure == nil {
+            let piece = bytes[offset ..< min(bytes.count, offset + (1 << 18))]
+            do {
+                let written = try await agent(domain, ["execute": "guest-file-write",
+                                                       "arguments": ["handle": handle, "buf-b64": Data(piece).base64EncodedString()]], timeout: 30)
+                guard let count = (written["return"] as? [String: Any])?["count"] as? Int, count == piece.count else {
+                    throw Failure(description: "the guest agent of \(domain) did not write \(path): \(Self.error(written))")
+                }
+            } catch {
+                failure = error
+            }
+            offset += piece.count
+        }
+        _ = try? await agent(domain, ["execute": "guest-file-close", "arguments": ["handle": handle]], timeout: 10)
+        if let failure { throw failure }
+    }
+
+    private static func error(_ answer: [String: Any]) -> String {
+        ((answer["error"] as? [String: Any])?["desc"] as? String) ?? "no answer"
+    }
+
     private func agent(_ domain: String, _ command: [String: Any], timeout: Int) async throws -> [String: Any] {
         let json = String(decoding: try JSONSerialization.data(withJSONObject: command), as: UTF8.self)
         let answer = try await hypervisor.guestAgentCommand(domain: domain, json: json, timeoutSeconds: timeout)

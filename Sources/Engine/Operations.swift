@@ -324,7 +324,8 @@ public struct Operations: Sendable {
                 watchers.stop(environment: environment.name)
                 continue
             }
-            let settings = WatchSettings(book: AddressBook(environment), captures: captures + "/" + environment.name, keepBytes: keep)
+            let settings = WatchSettings(book: AddressBook(environment), captures: captures + "/" + environment.name, keepBytes: keep,
+                                         facts: EnvironmentFacts(environment))
             do {
                 if try watchers.ensure(environment: environment.name, settings: settings) {
                     events(OperationEvent(.info, "watching \(environment.name): its timeline is \(watchers.timeline(environment: environment.name))",

@@ -1,4 +1,5 @@
 import Compiler
+import Digest
 import Foundation
 import Hypervisor
 import Observe
@@ -29,6 +30,21 @@ extension AddressBook {
     }
 }
 
+extension EnvironmentFacts {
+    public init(_ environment: ResolvedEnvironment) {
+        // The mail server: the first host with `smtp` that is not the internet.
+        let mail = environment.hosts.first { host in host.name != environment.internetHost && host.services.contains { $0.name == "smtp" } }
+        var owners: [String: String] = [:]
+        for host in environment.hosts { if let owner = host.owner?.user { owners[host.name] = owner } }
+        self.init(organization: environment.organization, domain: environment.domain,
+                  people: environment.people.map { person in
+                      Person(user: person.user, name: person.name, mail: environment.domain.map { person.user + "@" + $0 })
+                  },
+                  owners: owners, mailHost: mail?.name, mailAddress: mail?.interfaces.first?.address.description,
+                  internetHost: environment.internetHost)
+    }
+}
+
 /// `decoynet watcher ENV`, started detached like the captures, tracked by its pid beside the timeline.
 public struct LocalWatchers: WatcherControl {
     /// The decoynet binary that runs `watcher`.
@@ -40,17 +56,26 @@ public struct LocalWatchers: WatcherControl {
         self.root = root
     }
 
+    /// The running watcher: its pid and a digest of its settings (not the settings themselves, so
+    /// that a watcher started by an older DecoyNet is still found and stopped).
     struct Tracking: Codable {
         var pid: Int32
-        var settings: WatchSettings
+        var settings: String
+    }
+
+    static func digest(_ settings: WatchSettings) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return SHA256.hash(Array((try? encoder.encode(settings)) ?? Data())).hexString
     }
 
     private func trackingFile(_ environment: String) -> String { TimelineStore(root: root, environment: environment).folder + "/watcher.json" }
 
     private func tracking(_ environment: String) -> Tracking? {
         guard let data = FileManager.default.contents(atPath: trackingFile(environment)),
-              let tracking = try? JSONDecoder().decode(Tracking.self, from: data), LocalTrafficCapture.isAlive(tracking.pid) else { return nil }
-        return tracking
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let pid = (object["pid"] as? NSNumber)?.int32Value, LocalTrafficCapture.isAlive(pid) else { return nil }
+        return Tracking(pid: pid, settings: object["settings"] as? String ?? "")
     }
 
     public func isRunning(environment: String) -> Bool { tracking(environment) != nil }
@@ -59,8 +84,9 @@ public struct LocalWatchers: WatcherControl {
 
     @discardableResult
     public func ensure(environment: String, settings: WatchSettings) throws -> Bool {
+        let digest = Self.digest(settings)
         if let running = tracking(environment) {
-            if running.settings == settings { return false }
+            if running.settings == digest { return false }
             stop(environment: environment)
         }
         let store = TimelineStore(root: root, environment: environment)
@@ -69,7 +95,7 @@ public struct LocalWatchers: WatcherControl {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(settings).write(to: URL(fileURLWithPath: store.settings))
         let pid = try LocalTrafficCapture.spawnDetached([executable, "watcher", environment, "--runs", root], log: store.watcherLog)
-        try encoder.encode(Tracking(pid: pid, settings: settings)).write(to: URL(fileURLWithPath: trackingFile(environment)))
+        try encoder.encode(Tracking(pid: pid, settings: digest)).write(to: URL(fileURLWithPath: trackingFile(environment)))
         return true
     }
 

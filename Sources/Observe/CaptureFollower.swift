@@ -10,7 +10,12 @@ public final class CaptureFollower: @unchecked Sendable {
     private var decoder: PacketDecoder
     private var finishing = false
     /// Whether the feeder has reached the end of what the file holds so far.
-    private var caughtUp = false
+    private var atEnd = false
+    /// Packets handed to tshark, and lines (one per packet) it has printed: when both agree at the
+    /// end of the file, every event of the file so far is known.
+    private var packetsFed = 0
+    private var rowsRead = 0
+    private var records = PcapRecords()
     private var process: Process?
     private let sink: @Sendable ([TimelineEvent]) -> Void
     private let done = DispatchSemaphore(value: 0)
@@ -52,7 +57,7 @@ public final class CaptureFollower: @unchecked Sendable {
     /// Up to when this network's events are all known: now, once the file is read to its end;
     /// else the time of the newest packet decoded (a watcher reading a backlog).
     public func watermark(now: Date) -> Date {
-        lock.withLock { caughtUp ? now : decoder.clock }
+        lock.withLock { atEnd && rowsRead >= packetsFed ? now : decoder.clock }
     }
 
     /// Exchanges that will not be answered any more, as of `now`.
@@ -71,12 +76,15 @@ public final class CaptureFollower: @unchecked Sendable {
             let data = (try? source.read(upToCount: 1 << 16)) ?? nil
             if let data, !data.isEmpty {
                 idleAfterFinish = 0
-                lock.withLock { caughtUp = false }
+                lock.withLock {
+                    atEnd = false
+                    packetsFed += records.count(data)
+                }
                 do { try pipe.write(contentsOf: data) } catch { break }
                 continue
             }
             // Nothing new: the file is still being written, unless a newer one took over.
-            lock.withLock { caughtUp = true }
+            lock.withLock { atEnd = true }
             if lock.withLock({ finishing }) {
                 idleAfterFinish += 1
                 if idleAfterFinish > 2 { break }
@@ -100,11 +108,43 @@ public final class CaptureFollower: @unchecked Sendable {
                 if let row = PacketRow(line: Substring(line)) {
                     events += lock.withLock { decoder.decode(row) }
                 }
+                lock.withLock { rowsRead += 1 }
             }
             sink(events)
         }
         process?.waitUntilExit()
         sink(lock.withLock { decoder.finish() })
         done.signal()
+    }
+}
+
+/// Counts the packet records of a pcap stream as its bytes go by: its 24-byte header, then records
+/// of a 16-byte header (the captured length at offset 8, in the file's byte order) and the data.
+struct PcapRecords {
+    private var pending = Data()
+    private var headerSeen = false
+    private var bigEndian = false
+
+    mutating func count(_ data: Data) -> Int {
+        pending.append(data)
+        var found = 0
+        var offset = pending.startIndex
+        if !headerSeen {
+            guard pending.count >= 24 else { return 0 }
+            // a1 b2 c3 d4 (or a1 b2 3c 4d, nanoseconds) as written: big-endian; d4 c3 b2 a1: little.
+            bigEndian = pending[offset] == 0xa1
+            headerSeen = true
+            offset += 24
+        }
+        while pending.endIndex - offset >= 16 {
+            let field = pending[(offset + 8) ..< (offset + 12)].map(UInt32.init)
+            let length = Int(bigEndian ? field[0] << 24 | field[1] << 16 | field[2] << 8 | field[3]
+                                       : field[3] << 24 | field[2] << 16 | field[1] << 8 | field[0])
+            guard pending.endIndex - offset >= 16 + length else { break }
+            offset += 16 + length
+            found += 1
+        }
+        pending.removeSubrange(pending.startIndex ..< offset)
+        return found
     }
 }

@@ -91,7 +91,8 @@ public struct StixBundle: Sendable {
 
     func isOutsideName(_ name: String) -> Bool {
         let name = name.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "."))
-        guard name.contains(".") else { return false }
+        // Reverse lookups name addresses, not places the sample went.
+        guard name.contains("."), !name.hasSuffix(".in-addr.arpa"), !name.hasSuffix(".ip6.arpa") else { return false }
         guard let domain else { return true }
         return name != domain && !name.hasSuffix("." + domain)
     }

@@ -6,11 +6,56 @@ public struct WatchSettings: Sendable, Codable, Equatable {
     /// The folder of the environment's capture files (`NETWORK-STAMP.pcap`).
     public var captures: String
     public var keepBytes: UInt64
+    /// What a run needs to know of the environment without its topology.
+    public var facts: EnvironmentFacts
 
-    public init(book: AddressBook, captures: String, keepBytes: UInt64) {
+    public init(book: AddressBook, captures: String, keepBytes: UInt64, facts: EnvironmentFacts) {
         self.book = book
         self.captures = captures
         self.keepBytes = keepBytes
+        self.facts = facts
+    }
+}
+
+/// The environment's people, who owns which host, and its mail server and internet: what
+/// `decoynet run` delivers to and opens on.
+public struct EnvironmentFacts: Sendable, Codable, Equatable {
+    public struct Person: Sendable, Codable, Equatable {
+        public var user: String
+        public var name: String
+        /// Their mailbox on the environment's mail server.
+        public var mail: String?
+
+        public init(user: String, name: String, mail: String?) {
+            self.user = user
+            self.name = name
+            self.mail = mail
+        }
+    }
+
+    public var organization: String?
+    public var domain: String?
+    public var people: [Person]
+    /// Host -> its owner's user.
+    public var owners: [String: String]
+    public var mailHost: String?
+    public var mailAddress: String?
+    public var internetHost: String?
+
+    public init(organization: String?, domain: String?, people: [Person], owners: [String: String], mailHost: String?, mailAddress: String?,
+                internetHost: String?) {
+        self.organization = organization
+        self.domain = domain
+        self.people = people
+        self.owners = owners
+        self.mailHost = mailHost
+        self.mailAddress = mailAddress
+        self.internetHost = internetHost
+    }
+
+    /// The hosts a person owns, in name order (their workstation first when they have several).
+    public func hosts(of user: String) -> [String] {
+        owners.filter { $0.value == user }.map(\.key).sorted()
     }
 }
 

@@ -160,6 +160,7 @@ enum Lab {
         let table = "decoynet_env_" + environment.replacingOccurrences(of: "-", with: "_")
         if try run(["ip", "netns", "exec", namespace, "nft", "list", "table", "bridge", table], timeout: 10).status == 0 { found.append("nftables table \(table)") }
         if FileManager.default.fileExists(atPath: "/var/lib/decoynet/pools/" + environment) { found.append("folder /var/lib/decoynet/pools/\(environment)") }
+        found += try run(["pgrep", "-f", "decoynet watcher \(environment) "], timeout: 10).stdout.split(separator: "\n").map { "watcher \($0)" }
         return found
     }
 

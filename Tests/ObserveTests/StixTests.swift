@@ -18,6 +18,7 @@ import Testing
             event(0, from: "inet", "203.0.113.1", to: "mail", "10.20.0.25", .smtp(from: "billing@example.net", to: ["tsato@corp.acme.example"], subject: "Invoice")),
             event(1, from: "ws-01", "10.10.0.5", to: "ns1", "172.16.10.53", .dns(query: "C2.Example.NET", type: "A", answers: ["203.0.113.1"], rcode: "NOERROR")),
             event(1.5, from: "ws-01", "10.10.0.5", to: "ns1", "172.16.10.53", .dns(query: "file01.corp.acme.example", type: "A", answers: ["10.20.0.30"], rcode: "NOERROR")),
+            event(1.6, from: "mail", "10.20.0.25", to: "ns1", "172.16.10.53", .dns(query: "1.113.0.203.in-addr.arpa", type: "PTR", answers: [], rcode: "NOERROR")),
             event(2, from: "ws-01", "10.10.0.5", to: "inet", "203.0.113.1", .flow(protocol: "tcp", port: 80, state: .new)),
             event(2.1, from: "ws-01", "10.10.0.5", to: "inet", "203.0.113.1", .http(method: "GET", host: "c2.example.net", path: "/beacon", status: 200)),
             event(12, from: "ws-01", "10.10.0.5", to: "inet", "203.0.113.1", .http(method: "GET", host: "c2.example.net", path: "/beacon", status: 200)),

@@ -1,0 +1,148 @@
+import Foundation
+import Testing
+
+/// An infection run end to end on `topologies/infection.yaml`: the simulated internet answers the
+/// office and not the servers, the network is watched from outside, a sample mailed to a person
+/// and opened on their PC is seen calling home, the run ends on it and resets the PC, and the
+/// run's folder holds the mail, the timeline, the captures and a STIX bundle, every file hashed.
+extension EndToEnd {
+@Suite struct RunTests {
+    static let environment = "e2e-infect"
+
+    /// The example under the tests' name and addresses (another copy may run beside it).
+    static func topology() throws -> (file: String, folder: String) {
+        let source = try String(contentsOfFile: Lab.projectRoot + "/topologies/infection.yaml", encoding: .utf8)
+        let renamed = source.replacingOccurrences(of: "\nname: infection\n", with: "\nname: \(environment)\n")
+            .replacingOccurrences(of: "10.66.", with: "10.188.").replacingOccurrences(of: "203.0.113.", with: "203.0.114.")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("decoynet-e2e-" + UUID().uuidString).path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try Data(renamed.utf8).write(to: URL(fileURLWithPath: folder + "/infection.yaml"))
+        return (folder + "/infection.yaml", folder)
+    }
+
+    static func lines(_ text: String) -> [[String: Any]] {
+        text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+
+    static func detail(_ event: [String: Any]) -> [String: Any] { event["detail"] as? [String: Any] ?? [:] }
+    static func host(_ event: [String: Any], _ end: String) -> String? { (event[end] as? [String: Any])?["host"] as? String }
+
+    @Test func aSampleMailedOpenedSeenCallingHomeAndReset() throws {
+        let environment = Self.environment
+        let (file, folder) = try Self.topology()
+        let runs = folder + "/runs"
+        defer {
+            _ = try? Lab.decoynet(["destroy", environment])
+            try? FileManager.default.removeItem(atPath: folder)
+            try? FileManager.default.removeItem(atPath: "/var/lib/decoynet/runs/" + environment)
+        }
+        let applied = try Lab.decoynet(["apply", file, "--json"], timeout: 1800)
+        #expect(applied.status == 0, "\(applied.stderr.suffix(3000))")
+        // Watched from the apply on, by one watcher.
+        let watchers = try Lab.run(["pgrep", "-f", "decoynet watcher \(environment) "], timeout: 10).stdout.split(separator: "\n")
+        #expect(watchers.count == 1, "\(watchers)")
+
+        // The sinkhole: the office reaches outside addresses through it, the servers do not; an
+        // outside name resolves to it.
+        let tested = try Lab.decoynet(["test", environment, "--json"], timeout: 600)
+        #expect(tested.status == 0, "\(tested.stdout.suffix(3000))")
+        let results = try #require(try Lab.json(tested.stdout) as? [[String: Any]])
+        let checks = results.filter { $0["kind"] as? String == "check" }
+        #expect(checks.count == 5 && checks.allSatisfy { $0["passed"] as? Bool == true }, "\(checks)")
+
+        // Watched live: an event shows in `watch --follow` within 2 s of its packet.
+        let follow = try Lab.startDecoynet(["watch", environment, "--follow", "--json", "--kind", "http"])
+        Thread.sleep(forTimeInterval: 1)
+        let probe = try Lab.decoynet(["exec", environment, "ws-02", "--", "curl", "-s", "-m", "10", "-o", "/dev/null", "http://198.51.100.9/latency"], timeout: 60)
+        #expect(probe.status == 0, "\(probe)")
+        var seen: (event: [String: Any], at: Date)?
+        let deadline = Date().addingTimeInterval(20)
+        while seen == nil, Date() < deadline {
+            let text = (try? String(contentsOfFile: follow.folder + "/out", encoding: .utf8)) ?? ""
+            if let event = Self.lines(text).first(where: { Self.detail($0)["path"] as? String == "/latency" }) { seen = (event, Date()) }
+            usleep(50_000)
+        }
+        kill(follow.pid, SIGTERM)
+        _ = try follow.wait(timeout: 10)
+        let latency = try #require(seen, "the request never showed in watch --follow")
+        let packet = try #require(ISO8601DateFormatter.withFraction.date(from: latency.event["time"] as? String ?? ""))
+        #expect(latency.at.timeIntervalSince(packet) < 2, "shown \(latency.at.timeIntervalSince(packet)) s after its packet")
+        #expect(Self.host(latency.event, "src") == "ws-02" && latency.event["outside"] as? Bool == true)
+
+        // Bad input: nothing delivered, exit status 2.
+        let nobody = try Lab.decoynet(["run", environment, "--sample", Lab.projectRoot + "/Tests/EndToEndTests/Samples/beacon.sh", "--to", "nobody",
+                                       "--runs", "/var/lib/decoynet/runs"])
+        #expect(nobody.status == 2 && nobody.stderr.contains("no person 'nobody' in \(environment)"), "\(nobody)")
+        let large = folder + "/large.bin"
+        FileManager.default.createFile(atPath: large, contents: nil)
+        try FileHandle(forWritingAtPath: large)?.truncate(atOffset: 65 << 20)
+        let tooLarge = try Lab.decoynet(["run", environment, "--sample", large, "--to", "tsato"])
+        #expect(tooLarge.status == 2 && tooLarge.stderr.contains("over the limit of 64 MiB"), "\(tooLarge)")
+
+        // The run: mailed from outside, opened as tsato on ws-01, ended by its call home, reset.
+        let sample = Lab.projectRoot + "/Tests/EndToEndTests/Samples/beacon.sh"
+        let ran = try Lab.decoynet(["run", environment, "--sample", sample, "--to", "tsato", "--open", "--until", "c2", "--for", "5m",
+                                    "--then", "reset", "--evidence", runs, "--json"], timeout: 900)
+        #expect(ran.status == 0, "\(ran.stderr.suffix(3000))")
+        let record = try #require(try Lab.json(ran.stdout) as? [String: Any])
+        #expect(record["ended_by"] as? String == "c2")
+        #expect(record["delivered_to"] as? String == "tsato@corp.harbor.example")
+        #expect(record["opened_on"] as? [String] == ["ws-01"])
+        let milestones = try #require(record["milestones"] as? [[String: Any]])
+        #expect(milestones.map { $0["name"] as? String ?? "" } == ["delivered", "opened", "c2", "ended"])
+        let times = milestones.compactMap { ($0["time"] as? String).flatMap(ISO8601DateFormatter.withFraction.date) }
+        #expect(times.count == 4 && times[3].timeIntervalSince(times[2]) < 5, "ended \(times) after the call home")
+        let sampleHash = try #require((record["sample"] as? [String: Any])?["sha256"] as? String)
+
+        // The run's folder: everything hashed, sealed, the timeline attributing each move.
+        let runFolder = try #require(record["folder"] as? String)
+        #expect(runFolder.hasPrefix(runs + "/"))
+        let sums = try Lab.run(["sh", "-c", "cd '\(runFolder)' && sha256sum -c --quiet SHA256SUMS"], timeout: 120)
+        #expect(sums.status == 0, "\(sums)")
+        for name in ["sample/beacon.sh", "mail.eml", "timeline.jsonl", "pcap/office.pcap", "pcap/outside.pcap", "stix.json", "run.json"] {
+            #expect(FileManager.default.fileExists(atPath: runFolder + "/" + name), "\(name)")
+        }
+        let mode = try FileManager.default.attributesOfItem(atPath: runFolder)[.posixPermissions] as? Int
+        #expect(mode == 0o500)
+        let timeline = Self.lines(try String(contentsOfFile: runFolder + "/timeline.jsonl", encoding: .utf8))
+        let mail = try #require(timeline.first { $0["kind"] as? String == "smtp" }, "\(timeline)")
+        #expect(Self.host(mail, "src") == "inet" && Self.host(mail, "dst") == "mail")
+        #expect(Self.detail(mail)["to"] as? [String] == ["tsato@corp.harbor.example"])
+        #expect(timeline.contains { $0["kind"] as? String == "dns" && Self.host($0, "src") == "ws-01" && Self.detail($0)["query"] as? String == "c2.example.net" })
+        let beacon = try #require(timeline.first { $0["kind"] as? String == "http" && Self.detail($0)["path"] as? String == "/beacon?host=ws-01" }, "\(timeline)")
+        #expect(Self.host(beacon, "src") == "ws-01" && Self.detail(beacon)["host"] as? String == "c2.example.net" && Self.detail(beacon)["status"] as? Int == 200)
+        #expect(timeline.filter { $0["kind"] as? String == "milestone" }.map { Self.detail($0)["name"] as? String ?? "" } == ["delivered", "opened", "c2", "ended"])
+        let stix = try String(contentsOfFile: runFolder + "/stix.json", encoding: .utf8)
+        #expect(stix.contains("\"value\":\"c2.example.net\"") && stix.contains(sampleHash))
+        let python = try Lab.run([Lab.projectRoot + "/scripts/python-env.sh"], timeout: 600).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let strict = try Lab.run([python, Lab.projectRoot + "/Tests/ObserveTests/Python/check_stix.py", runFolder + "/stix.json"], timeout: 120)
+        #expect(strict.status == 0 && strict.stdout.contains("domain-name c2.example.net"), "\(strict)")
+
+        // The PC is clean again: what the sample left is gone; it is kept in the reset's evidence.
+        let reset = try #require(record["reset"] as? String)
+        #expect(reset.hasPrefix(runFolder + "/reset/") && FileManager.default.fileExists(atPath: reset + "/manifest.json"))
+        var clean: Lab.Output?
+        let agentDeadline = Date().addingTimeInterval(300)
+        while Date() < agentDeadline {
+            clean = try Lab.decoynet(["exec", environment, "ws-01", "--", "sh", "-c", "ls /home/tsato/.cache-update /home/tsato/Downloads/beacon.sh"], timeout: 60)
+            if clean?.stderr.contains("No such file") == true { break }
+            Thread.sleep(forTimeInterval: 3)
+        }
+        #expect(clean?.status != 0 && clean?.stdout.isEmpty == true, "\(String(describing: clean))")
+
+        // Destroyed: nothing left, the watcher stopped, the timeline kept.
+        #expect(try Lab.decoynet(["destroy", environment]).status == 0)
+        let left = try Lab.leftovers(environment)
+        #expect(left.isEmpty, "\(left)")
+        #expect(FileManager.default.fileExists(atPath: "/var/lib/decoynet/runs/\(environment)/timeline.jsonl"))
+    }
+}
+}
+
+extension ISO8601DateFormatter {
+    static var withFraction: ISO8601DateFormatter {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter
+    }
+}
