@@ -7,8 +7,8 @@ import Naming
 /// take 17 s instead of 3.
 ///
 /// Each interface may send only from its MAC, and ARP only for its MAC and address; a held
-/// interface (all but gateways, which forward others' packets, and the internet host, which answers
-/// as every outside address) sends IPv4 only from its address
+/// interface (all but gateways, which forward others' packets) sends IPv4 only from its address (the
+/// internet host also from any address outside the environment's networks, as which it answers)
 /// (DHCP's 0.0.0.0 aside) and nothing but IPv4 and ARP. Networks with `spoofing: allow` are left out.
 public enum SpoofingRules {
     /// The environment's table as an `nft -f` file, replacing any earlier one; nil when no interface
@@ -19,8 +19,9 @@ public enum SpoofingRules {
         var guarded: [String] = []
         var macs: [String] = []
         var addresses: [String] = []
+        var answering: [String] = []
         for host in environment.hosts {
-            let gateway = environment.isGateway(host.name) || host.name == environment.internetHost
+            let gateway = environment.isGateway(host.name)
             for interface in host.interfaces where !allowed.contains(interface.network) {
                 let port = "\"\(interface.tap)\""
                 ports.append(port)
@@ -29,6 +30,7 @@ public enum SpoofingRules {
                     guarded.append(port)
                     addresses.append("\(port) . \(interface.address)")
                 }
+                if host.name == environment.internetHost { answering.append(port) }
             }
         }
         guard !ports.isEmpty else { return nil }
@@ -37,9 +39,14 @@ public enum SpoofingRules {
             elements.isEmpty ? "    set \(name) { type \(type); }\n"
                 : "    set \(name) {\n        type \(type)\n        elements = {\n            " + elements.joined(separator: ",\n            ") + "\n        }\n    }\n"
         }
+        // The internet host answers as every address outside the environment: from those too, never
+        // as one of the environment's.
+        let outside = answering.isEmpty ? "" : "        ether type ip iifname @answering ip saddr != { "
+            + environment.networks.map(\.cidr.description).joined(separator: ", ") + " } accept\n"
         return "table bridge \(table)\ndelete table bridge \(table)\ntable bridge \(table) {\n"
             + set("ports", "ifname", ports) + set("guarded", "ifname", guarded)
             + set("macs", "ifname . ether_addr", macs) + set("addresses", "ifname . ipv4_addr", addresses)
+            + (answering.isEmpty ? "" : set("answering", "ifname", answering))
             + """
                 chain prerouting {
                     type filter hook prerouting priority filter; policy accept;
@@ -49,7 +56,7 @@ public enum SpoofingRules {
                     iifname != @guarded accept
                     ether type arp iifname . arp saddr ip != @addresses drop
                     ether type ip ip saddr 0.0.0.0 udp dport 67 accept
-                    ether type ip iifname . ip saddr != @addresses drop
+            \(outside)        ether type ip iifname . ip saddr != @addresses drop
                     ether type != { ip, arp } drop
                 }
             }

@@ -217,17 +217,21 @@ extension Operations {
                 progress(.info("placed \(sampleName) at \(host):\(path)"))
             }
             if request.open {
+                // The moment it starts: a sample that calls home at once does so before the agent
+                // has said the command ran.
+                let opening = Date()
                 try await open(path: path, as: user, on: host, exec: exec, domain: domain(host), bytes: sampleData)
                 openedOn = [host]
-                marks.append(Milestone(name: "opened", time: Date()))
+                marks.append(Milestone(name: "opened", time: opening))
                 progress(.info("opened \(path) on \(host)" + (user.map { " as \($0)" } ?? " as root")))
             }
         }
 
         // Watching, until an end.
         let since = marks.last?.time ?? started
-        var detector = MilestoneDetector(opened: Set(openedOn), since: since, outsideHosts: Set(settings.book.outsideHosts),
-                                         before: store.events().filter { $0.time < since && $0.time > since.addingTimeInterval(-86400) })
+        // The opened hosts' usual ports: from the last 10,000 flows before the opening.
+        let before = tail.history(store, filter: TimelineFilter(kinds: [.flow], hosts: Set(openedOn), until: since), limit: 10_000)
+        var detector = MilestoneDetector(opened: Set(openedOn), since: since, outsideHosts: Set(settings.book.outsideHosts), before: before)
         var events: [TimelineEvent] = []
         var endedBy = "time"
         var ended = Date()
@@ -264,8 +268,11 @@ extension Operations {
             .sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }.map(\.element)
         try Data(timeline.map { $0.jsonLine() + "\n" }.joined().utf8).write(to: URL(fileURLWithPath: folder + "/timeline.jsonl"))
         try cutCaptures(settings: settings, from: started, to: ended, into: folder + "/pcap")
+        // The sample's contacts: those of the hosts it was opened on (the mail server's lookups
+        // while the mail came in are not the sample's).
+        let own = openedOn.isEmpty ? events : events.filter { $0.src?.host.map(openedOn.contains) ?? false }
         let stix = StixBundle(run: id, sample: .init(name: sampleName, sha256: sampleHash, size: sampleData.count), created: started,
-                              domain: facts.domain, outsideHosts: Set(settings.book.outsideHosts), events: events)
+                              domain: facts.domain, outsideHosts: Set(settings.book.outsideHosts), events: own)
         try Data(stix.json.utf8).write(to: URL(fileURLWithPath: folder + "/stix.json"))
 
         // Then: keep, or reset the opened hosts with their evidence into the run's folder.
@@ -322,13 +329,11 @@ extension Operations {
     /// Each network's packets between the run's start and end, cut from its capture with editcap.
     private func cutCaptures(settings: WatchSettings, from: Date, to: Date, into folder: String) throws {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: settings.captures)) ?? []
-        for network in settings.book.networks.map(\.name) {
-            guard let newest = names.filter({ $0.hasPrefix(network + "-") && $0.hasSuffix(".pcap") }).max() else { continue }
+        for (network, newest) in Watcher.newestCaptures(in: settings.captures, networks: settings.book.networks.map(\.name)) {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/editcap")
             process.arguments = ["-A", String(format: "%.6f", from.timeIntervalSince1970), "-B", String(format: "%.6f", to.timeIntervalSince1970 + 0.001),
-                                 settings.captures + "/" + newest, folder + "/" + network + ".pcap"]
+                                 newest, folder + "/" + network + ".pcap"]
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
@@ -358,6 +363,8 @@ extension Operations {
         let boundary = "decoynet-" + SHA256.hash(Array(bytes)).hexString.prefix(16)
         let encoded = bytes.base64EncodedString(options: [.lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed])
         let first = name.split(separator: " ").first.map(String.init) ?? name
+        // One header line each: no line break of the caller's can add a header or end the head.
+        let subject = subject.filter { $0 != "\r" && $0 != "\n" }
         return [
             "From: Accounts Payable <\(sender)>", "To: \(name) <\(mailbox)>", "Subject: \(subject)", "Date: \(formatter.string(from: date))",
             "Message-ID: <\(boundary)@accounts-payable.example.net>", "MIME-Version: 1.0",

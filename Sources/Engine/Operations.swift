@@ -351,7 +351,7 @@ public struct Operations: Sendable {
     public func destroy(_ names: [String], cancellation: Cancellation = Cancellation(), events: @escaping Events = { _ in }) async throws -> DestroyReport {
         let locks = try await lock(names)
         defer { withExtendedLifetime(locks) {} }
-        // The timeline is kept (it is the record of what happened); its watcher stops first.
+        // The timeline is kept (it is the record of what happened, moved aside below); its watcher stops first.
         for name in names { watchers?.stop(environment: name) }
         var plans: [Plan] = []
         for name in names { plans.append(try await Deployer.destroyPlan(environment: name, hypervisor: hypervisor)) }
@@ -360,6 +360,13 @@ public struct Operations: Sendable {
         let steps = StepReport.from(outcomes)
         if Naming.isLocalQEMU(hypervisor.uri), steps.allSatisfy(\.completed) {
             for name in names { _ = HostGuard.removeBridgeTable(Naming.spoofingTable(environment: name)) }
+        }
+        if steps.allSatisfy(\.completed) {
+            for name in names {
+                if let kept = watchers?.archive(environment: name) {
+                    events(OperationEvent(.info, "the timeline and runs of \(name) are kept in \(kept)", environment: name))
+                }
+            }
         }
         return DestroyReport(environments: names, objects: plans.reduce(0) { $0 + $1.actions.count }, steps: steps,
                              succeeded: steps.allSatisfy(\.completed), interrupted: cancellation.isCancelled)

@@ -15,6 +15,10 @@ public protocol WatcherControl: Sendable {
     func isRunning(environment: String) -> Bool
     /// The current file of the environment's timeline.
     func timeline(environment: String) -> String
+    /// After a destroy: the environment's timeline and runs moved aside (`ENV.destroyed-STAMP`),
+    /// kept as the record, and no longer the name's (another environment of the same name, another
+    /// tenant's perhaps, starts with none). Returns where they went.
+    @discardableResult func archive(environment: String) -> String?
 }
 
 extension AddressBook {
@@ -97,6 +101,16 @@ public struct LocalWatchers: WatcherControl {
         let pid = try LocalTrafficCapture.spawnDetached([executable, "watcher", environment, "--runs", root], log: store.watcherLog)
         try encoder.encode(Tracking(pid: pid, settings: digest)).write(to: URL(fileURLWithPath: trackingFile(environment)))
         return true
+    }
+
+    @discardableResult
+    public func archive(environment: String) -> String? {
+        let folder = TimelineStore(root: root, environment: environment).folder
+        guard FileManager.default.fileExists(atPath: folder) else { return nil }
+        let stamp = TimelineEvent.timeText(Date()).replacingOccurrences(of: "-", with: "").replacingOccurrences(of: ":", with: "").prefix(15)
+        let destination = folder + ".destroyed-" + stamp + "Z"
+        try? FileManager.default.removeItem(atPath: folder + "/watcher.json")
+        return (try? FileManager.default.moveItem(atPath: folder, toPath: destination)) == nil ? nil : destination
     }
 
     public func stop(environment: String) {

@@ -81,6 +81,7 @@ public struct AddressBook: Sendable, Equatable, Codable {
     /// or on such a host's network and held by no host.
     public func isOutside(_ address: String) -> Bool {
         if let host = hosts[address] { return outsideSet.contains(host) }
+        if PacketDecoder.isGroupAddress(address) { return false }
         guard let network = network(of: address) else { return true }
         return outsideNetworks.contains(network) && !isBridge(address)
     }

@@ -30,8 +30,18 @@ public final class CaptureFollower: @unchecked Sendable {
     /// Starts tshark and the two threads that feed and read it.
     public func start() throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try Tshark.executable())
-        process.arguments = ["-l", "-r", "-"] + PacketField.tsharkArguments
+        let tshark = try Tshark.executable()
+        let arguments = ["-l", "-r", "-"] + PacketField.tsharkArguments
+        // Wireshark's dissectors read what the guests (and the malware in them) send: they run
+        // without root's rights, reading the packets from the pipe this process fills.
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"), getuid() == 0 {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            process.arguments = ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--", tshark] + arguments
+            process.environment = ["HOME": "/nonexistent", "PATH": "/usr/bin:/bin"]
+        } else {
+            process.executableURL = URL(fileURLWithPath: tshark)
+            process.arguments = arguments
+        }
         let input = Pipe(), output = Pipe()
         process.standardInput = input
         process.standardOutput = output
@@ -54,15 +64,26 @@ public final class CaptureFollower: @unchecked Sendable {
     /// Waits until the file is read and decoded to its end.
     public func wait() { done.wait() }
 
+    /// Whether tshark still runs (it ends when the file is finished, or when it fails).
+    public var isRunning: Bool { process?.isRunning ?? false }
+
+    /// Whether it was told to finish (a newer file took over).
+    public var isFinishing: Bool { lock.withLock { finishing } }
+
     /// Up to when this network's events are all known: now, once the file is read to its end;
     /// else the time of the newest packet decoded (a watcher reading a backlog).
     public func watermark(now: Date) -> Date {
-        lock.withLock { atEnd && rowsRead >= packetsFed ? now : decoder.clock }
+        lock.withLock {
+            let known = atEnd && rowsRead >= packetsFed ? now : decoder.clock
+            // An exchange still open is told at its start: nothing after it is final yet.
+            return min(known, decoder.oldestOpen ?? known)
+        }
     }
 
     /// Exchanges that will not be answered any more, as of `now`.
     public func expire(now: Date) {
-        let events = lock.withLock { decoder.expire(now: now) }
+        // Reading a backlog, the packets' own clock: an answer later in the file is not yet read.
+        let events = lock.withLock { decoder.expire(now: atEnd && rowsRead >= packetsFed ? now : decoder.clock) }
         sink(events)
     }
 

@@ -56,8 +56,13 @@ public enum RunEnd: Sendable, Equatable, CustomStringConvertible {
     /// A duration as `30m`, `90s`, `2h` or a plain number of seconds.
     public static func seconds(_ text: String) -> TimeInterval? {
         let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600]
-        if let unit = text.last, let scale = units[unit], let number = Double(text.dropLast()), number >= 0 { return number * scale }
-        return Double(text).flatMap { $0 >= 0 ? $0 : nil }
+        // Digits and a point only: no "inf", "nan" or exponents.
+        func number(_ digits: Substring) -> Double? {
+            guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }), let value = Double(digits), value.isFinite else { return nil }
+            return value
+        }
+        if let unit = text.last, let scale = units[unit], let value = number(text.dropLast()) { return value * scale }
+        return number(Substring(text))
     }
 }
 

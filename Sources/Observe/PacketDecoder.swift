@@ -35,7 +35,7 @@ public struct PacketDecoder: Sendable {
     private var udpSeen: Set<Pair> = []
     private var lookups: [String: (time: Date, pair: Pair, query: String, type: String)] = [:]
     private var requests: [String: [(time: Date, pair: Pair, method: String, host: String?, path: String)]] = [:]
-    private var mail: [String: (from: String?, to: [String])] = [:]
+    private var mail: [String: (from: String?, to: [String], time: Date)] = [:]
     private var logons: [String: (time: Date, pair: Pair, user: String, domain: String?)] = [:]
     private var tickets: [String: (time: Date, pair: Pair, user: String?, realm: String?)] = [:]
     private var binds: [String: (time: Date, pair: Pair, user: String)] = [:]
@@ -46,6 +46,8 @@ public struct PacketDecoder: Sendable {
 
     public mutating func decode(_ row: PacketRow) -> [TimelineEvent] {
         guard let time = row.time, let source = row.first(.ipSource), let destination = row.first(.ipDestination) else { return [] }
+        // Multicast and broadcast (mDNS, LLMNR, SSDP, DHCP) go to nobody in particular, outside or in.
+        if Self.isGroupAddress(destination) { return [] }
         // An ICMP error quotes the packet it answers: its ports and protocol fields are not this packet's.
         if !row[.icmpType].isEmpty { return [] }
         clock = max(clock, time)
@@ -86,7 +88,21 @@ public struct PacketDecoder: Sendable {
                 events += emit(request.time, request.pair, .http(method: request.method, host: request.host, path: request.path, status: nil))
             }
         }
+        // Halves of exchanges that are never told unanswered (an envelope without its message, a
+        // logon without its answer) are let go after a minute, so that a long watch stays small.
+        let stale = now.addingTimeInterval(-60)
+        mail = mail.filter { $0.value.time > stale }
+        logons = logons.filter { $0.value.time > stale }
+        tickets = tickets.filter { $0.value.time > stale }
+        binds = binds.filter { $0.value.time > stale }
         return events.sorted { $0.time < $1.time }
+    }
+
+    /// The time of the oldest exchange still waiting for its answer (that will be told, answered
+    /// or not, at that time): no event before it is missing.
+    public var oldestOpen: Date? {
+        let times = connecting.values.map(\.time) + lookups.values.map(\.time) + requests.values.flatMap { $0.map(\.time) }
+        return times.min()
     }
 
     /// What is still open at the end of a capture file, concluded as `expire` would.
@@ -169,8 +185,8 @@ public struct PacketDecoder: Sendable {
         for (index, command) in row[.smtpCommand].enumerated() {
             let parameter = row[.smtpParameter].indices.contains(index) ? String(row[.smtpParameter][index]) : ""
             switch command.uppercased() {
-            case "MAIL": mail[stream] = (Self.mailbox(parameter), [])
-            case "RCPT": if let to = Self.mailbox(parameter) { mail[stream, default: (nil, [])].to.append(to) }
+            case "MAIL": mail[stream] = (Self.mailbox(parameter), [], time)
+            case "RCPT": if let to = Self.mailbox(parameter) { mail[stream, default: (nil, [], time)].to.append(to) }
             default: break
             }
         }
@@ -251,6 +267,12 @@ public struct PacketDecoder: Sendable {
         if case .dns = detail {} else if book.isBridge(pair.server) { return [] }
         return [TimelineEvent(time: time, network: network, src: book.endpoint(pair.client), dst: book.endpoint(pair.server),
                               outside: book.isOutside(pair.client) || book.isOutside(pair.server), detail: detail)]
+    }
+
+    /// Multicast (224.0.0.0/4), the limited broadcast and the unspecified address.
+    static func isGroupAddress(_ address: String) -> Bool {
+        guard let first = address.split(separator: ".").first.flatMap({ Int($0) }) else { return false }
+        return (224 ... 239).contains(first) || address == "255.255.255.255" || address == "0.0.0.0"
     }
 
     static func mailbox(_ parameter: String) -> String? {

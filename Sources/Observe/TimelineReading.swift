@@ -31,7 +31,10 @@ public final class TimelineTail: @unchecked Sendable {
     private var inode: UInt64 = 0
     private var partial = Data()
 
-    /// `fromEnd`: only what is written from now on.
+    /// Where reading began in the current file (its end, with `fromEnd`).
+    private var start: UInt64 = 0
+
+    /// `fromEnd`: only what is written from now on (`history` has what was there before).
     public init(path: String, fromEnd: Bool) {
         self.path = path
         open(seekToEnd: fromEnd)
@@ -41,7 +44,21 @@ public final class TimelineTail: @unchecked Sendable {
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path), let handle = FileHandle(forReadingAtPath: path) else { return }
         self.handle = handle
         inode = (attributes[.systemFileNumber] as? UInt64) ?? 0
-        if seekToEnd { _ = try? handle.seekToEnd() }
+        if seekToEnd { start = (try? handle.seekToEnd()) ?? 0 }
+    }
+
+    /// What the timeline held when this tail began, newest last: at most `limit` events that
+    /// `filter` accepts, read from the newest file back (a long watch keeps gigabytes), so that
+    /// history and tail together tell each event once.
+    public func history(_ store: TimelineStore, filter: TimelineFilter = TimelineFilter(), limit: Int = .max) -> [TimelineEvent] {
+        var found: [TimelineEvent] = []
+        for file in store.files.reversed() where found.count < limit {
+            guard var data = FileManager.default.contents(atPath: file) else { continue }
+            if file == path { data = data.prefix(Int(start)) }
+            let events = String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap { TimelineEvent.parse(line: $0) }.filter(filter.accepts)
+            found = events.suffix(limit - found.count) + found
+        }
+        return found
     }
 
     /// The events written since the last call.

@@ -65,9 +65,16 @@ public struct TimelineStore: Sendable {
             try? manager.moveItem(atPath: file, toPath: folder + "/timeline.\(number + 1).jsonl")
         }
         try? manager.moveItem(atPath: current, toPath: folder + "/timeline.1.jsonl")
-        var parts = files
+        dropOldest(keepBytes: keepBytes, otherBytes: otherBytes)
+    }
+
+    /// Removes the oldest older parts (never the current file, nor the newest part) until the
+    /// timeline fits in `keepBytes` beside `otherBytes`.
+    public func dropOldest(keepBytes: UInt64, otherBytes: UInt64 = 0) {
+        let manager = FileManager.default
         func size(_ path: String) -> UInt64 { ((try? manager.attributesOfItem(atPath: path))?[.size] as? UInt64) ?? 0 }
-        var total = parts.reduce(otherBytes) { $0 + size($1) }
+        var parts = files.filter { $0 != current }
+        var total = files.reduce(otherBytes) { $0 + size($1) }
         while total > keepBytes, parts.count > 1 {
             let oldest = parts.removeFirst()
             total -= min(total, size(oldest))

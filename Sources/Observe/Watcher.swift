@@ -78,13 +78,18 @@ public final class Watcher: @unchecked Sendable {
 
     /// The newest capture file of each network.
     func newestCaptures() -> [String: String] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: settings.captures)) ?? []
+        Self.newestCaptures(in: settings.captures, networks: settings.book.networks.map(\.name))
+    }
+
+    /// The newest capture file of each of `networks` in `folder` (`NETWORK-yyyyMMddTHHmmss.SSSZ.pcap`,
+    /// the stamp sorting by time; `lan-b-...` is not `lan`'s).
+    public static func newestCaptures(in folder: String, networks: [String]) -> [String: String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
         var newest: [String: String] = [:]
-        for network in settings.book.networks.map(\.name) {
-            // `NETWORK-yyyyMMddTHHmmss.SSSZ.pcap`: the stamp sorts by time.
+        for network in networks {
             let prefix = network + "-"
-            let files = names.filter { $0.hasPrefix(prefix) && $0.hasSuffix(".pcap") && Self.isStamp($0.dropFirst(prefix.count).dropLast(5)) }
-            if let last = files.max() { newest[network] = settings.captures + "/" + last }
+            let files = names.filter { $0.hasPrefix(prefix) && $0.hasSuffix(".pcap") && isStamp($0.dropFirst(prefix.count).dropLast(5)) }
+            if let last = files.max() { newest[network] = folder + "/" + last }
         }
         return newest
     }
@@ -97,25 +102,39 @@ public final class Watcher: @unchecked Sendable {
     public func run() {
         var retired: [CaptureFollower] = []
         var lastExpiry = Date.distantPast
+        var lastKeep = Date.distantPast
+        var failedAt: [String: Date] = [:]
         while !lock.withLock({ stopping }) {
-            for (network, file) in newestCaptures() where followers[network]?.file != file {
+            let now = Date()
+            for (network, file) in newestCaptures() {
+                // A new file of the network, or its tshark gone (it failed): follow it anew.
+                if let current = followers[network], current.file == file, current.isRunning { continue }
+                if let failed = failedAt[network], now.timeIntervalSince(failed) < 5 { continue }
                 let follower = CaptureFollower(network: network, file: file, book: settings.book) { [writer] events in writer.add(events) }
                 do {
                     try follower.start()
                 } catch {
-                    FileHandle.standardError.write(Data("decoynet watcher: \(error)\n".utf8))
+                    failedAt[network] = now
+                    FileHandle.standardError.write(Data("decoynet watcher: cannot follow \(file): \(error)\n".utf8))
                     continue
                 }
                 if let old = followers[network] {
+                    if old.file == file {
+                        FileHandle.standardError.write(Data("decoynet watcher: tshark on \(network) ended; following \(file) again\n".utf8))
+                    }
                     old.finish()
                     retired.append(old)
                 }
                 followers[network] = follower
             }
-            let now = Date()
+            retired.removeAll { !$0.isRunning }
             if now.timeIntervalSince(lastExpiry) >= 1 {
                 for follower in followers.values { follower.expire(now: now) }
                 lastExpiry = now
+            }
+            if now.timeIntervalSince(lastKeep) >= 10 {
+                keep()
+                lastKeep = now
             }
             // Events are written in time order: none before every network's decoder has passed it.
             writer.flush(now: followers.values.map { $0.watermark(now: now) }.min() ?? now)
@@ -124,6 +143,27 @@ public final class Watcher: @unchecked Sendable {
         for follower in followers.values { follower.finish() }
         for follower in retired + followers.values { follower.wait() }
         writer.close()
+    }
+
+    /// Within `keepBytes`: the oldest capture files that no follower reads any more are removed
+    /// first, then the oldest parts of the timeline.
+    func keep() {
+        let manager = FileManager.default
+        func size(_ path: String) -> UInt64 { ((try? manager.attributesOfItem(atPath: path))?[.size] as? UInt64) ?? 0 }
+        let current = Set(followers.values.map(\.file))
+        let captures = ((try? manager.contentsOfDirectory(atPath: settings.captures)) ?? []).filter { $0.hasSuffix(".pcap") }
+            .map { settings.captures + "/" + $0 }
+        var total = captures.reduce(0) { $0 + size($1) } + store.files.reduce(0) { $0 + size($1) }
+        // Oldest first by their stamp (after the network's name).
+        let closed = captures.filter { !current.contains($0) }
+            .sorted { ($0.split(separator: "-").last ?? "") < ($1.split(separator: "-").last ?? "") }
+        for file in closed where total > settings.keepBytes {
+            total -= min(total, size(file))
+            try? manager.removeItem(atPath: file)
+        }
+        if total > settings.keepBytes {
+            store.dropOldest(keepBytes: settings.keepBytes, otherBytes: current.reduce(0) { $0 + size($1) })
+        }
     }
 
     public func stop() {

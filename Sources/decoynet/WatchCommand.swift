@@ -46,7 +46,7 @@ struct WatchCommand: ParsableCommand {
             throw ExitCode.failure
         }
         let tail = TimelineTail(path: store.current, fromEnd: true)
-        show(store.events())
+        show(tail.history(store, filter: filter))
         guard follow else { return }
         signal(SIGPIPE, SIG_DFL)
         while true {
@@ -75,6 +75,8 @@ struct WatcherCommand: ParsableCommand {
             throw ExitCode.failure
         }
         let watcher = Watcher(settings: settings, store: store)
+        // A tshark that ends (or fails) must not take the watcher with it through its pipe.
+        signal(SIGPIPE, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
         signal(SIGINT, SIG_IGN)
         var sources: [DispatchSourceSignal] = []

@@ -48,15 +48,23 @@ import Topology
         #expect(rules.contains("        # outside -> mail: smtp\n        ip saddr 203.0.113.0/24 ip daddr 10.66.2.25 tcp dport 25 accept\n"))
     }
 
-    @Test func theInternetAnswersAsEveryOutsideAddress() throws {
-        // Held to its MAC like a gateway: its answers come from the addresses it stands in for.
+    @Test func theInternetAnswersAsEveryOutsideAddressAndNoInsideOne() throws {
+        // Its answers come from the addresses it stands in for; it never sends as the environment's.
         let (environment, _) = try Self.infection()
         let rules = try #require(SpoofingRules.ruleset(environment))
         let inet = try #require(environment.hosts.first { $0.name == "inet" }?.interfaces.first)
         #expect(rules.contains("\"\(inet.tap)\" . \(inet.mac)"))
-        #expect(!rules.contains("\"\(inet.tap)\" . 203.0.113.1"))
+        #expect(rules.contains("\"\(inet.tap)\" . 203.0.113.1"), "held to its own address inside the environment")
+        #expect(rules.contains("    set answering {\n        type ifname\n        elements = {\n            \"\(inet.tap)\"\n        }\n    }\n"))
+        #expect(rules.contains("        ether type ip ip saddr 0.0.0.0 udp dport 67 accept\n"
+            + "        ether type ip iifname @answering ip saddr != { 10.66.1.0/24, 10.66.2.0/24, 203.0.113.0/24 } accept\n"
+            + "        ether type ip iifname . ip saddr != @addresses drop\n"))
         let ws = try #require(environment.hosts.first { $0.name == "ws-01" }?.interfaces.first)
         #expect(rules.contains("\"\(ws.tap)\" . \(ws.address)"))
+        // Without an internet host, the table is as before.
+        var plain = environment
+        plain.internetHost = nil
+        #expect(!(SpoofingRules.ruleset(plain) ?? "").contains("answering"))
     }
 
     @Test func aCheckMayNameAnAddress() throws {

@@ -130,11 +130,15 @@ extension EndToEnd {
         }
         #expect(clean?.status != 0 && clean?.stdout.isEmpty == true, "\(String(describing: clean))")
 
-        // Destroyed: nothing left, the watcher stopped, the timeline kept.
-        #expect(try Lab.decoynet(["destroy", environment]).status == 0)
+        // Destroyed: nothing left, the watcher stopped, the timeline kept aside (no longer the name's).
+        let destroyed = try Lab.decoynet(["destroy", environment])
+        #expect(destroyed.status == 0)
         let left = try Lab.leftovers(environment)
         #expect(left.isEmpty, "\(left)")
-        #expect(FileManager.default.fileExists(atPath: "/var/lib/decoynet/runs/\(environment)/timeline.jsonl"))
+        #expect(!FileManager.default.fileExists(atPath: "/var/lib/decoynet/runs/\(environment)"))
+        let kept = try #require(destroyed.stderr.components(separatedBy: "are kept in ").last?.split(separator: "\n").first.map(String.init), "\(destroyed.stderr)")
+        #expect(kept.hasPrefix("/var/lib/decoynet/runs/\(environment).destroyed-") && FileManager.default.fileExists(atPath: kept + "/timeline.jsonl"))
+        try? FileManager.default.removeItem(atPath: kept)
     }
 }
 }

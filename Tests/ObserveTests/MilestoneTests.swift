@@ -74,7 +74,7 @@ import Testing
         #expect(RunEnd(text) == end)
     }
 
-    @Test(arguments: ["", "C2", "quiet", "quiet:", "quiet:0s", "quiet:-5m", "quiet:5d", "laterally"])
+    @Test(arguments: ["", "C2", "quiet", "quiet:", "quiet:0s", "quiet:-5m", "quiet:5d", "laterally", "quiet:inf", "quiet:nan", "quiet:1e9"])
     func endsThatAreNot(_ text: String) {
         #expect(RunEnd(text) == nil)
     }
