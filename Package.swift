@@ -75,7 +75,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Engine", "Compiler", "Topology", "Hypervisor", "Planner", "Diagnostics", "Digest", "Naming",
+                "Engine", "Compiler", "Topology", "Hypervisor", "Planner", "Diagnostics", "Digest", "Naming", "Observe",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),

@@ -106,6 +106,8 @@ enum API {
             return try fileResponse(folder + "/" + path, name: URL(fileURLWithPath: path).lastPathComponent)
         }
 
+        RunsAPI.add(to: api, state: state)
+
         api.get("jobs") { request, _ in
             let principal = try state.auth.require(request)
             let jobs = try state.store.jobs().filter { job in try mayWatch(job, principal, state: state) }

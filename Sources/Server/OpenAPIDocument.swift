@@ -113,6 +113,43 @@ enum OpenAPIDocument {
           "get": { "summary": "A job: state, timings, outcome", "responses": {
             "200": { "description": "The job", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Job" } } } },
             "401": { "$ref": "#/components/responses/Unauthorized" }, "404": { "$ref": "#/components/responses/NotFound" } } } },
+        "/api/v1/environments/{name}/events": { "parameters": [{ "$ref": "#/components/parameters/Name" },
+            { "name": "kind", "in": "query", "required": false, "description": "Only events of these kinds (repeatable, or comma-separated)", "schema": { "type": "string" } },
+            { "name": "host", "in": "query", "required": false, "description": "Only events to or from these hosts (repeatable, or comma-separated)", "schema": { "type": "string" } },
+            { "name": "limit", "in": "query", "required": false, "description": "The newest this many (1000 unless given, 10000 at most)", "schema": { "type": "integer" } },
+            { "name": "follow", "in": "query", "required": false, "description": "true: Server-Sent Events, those kept then each new one as it comes (also with 'Accept: text/event-stream')", "schema": { "type": "string" } }],
+          "get": { "summary": "The environment's timeline: what happened on its networks, seen from outside its hosts", "responses": {
+            "200": { "description": "Events in time order", "content": {
+              "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/TimelineEvent" } } },
+              "text/event-stream": { "schema": { "type": "string" } } } },
+            "400": { "$ref": "#/components/responses/BadRequest" }, "401": { "$ref": "#/components/responses/Unauthorized" }, "404": { "$ref": "#/components/responses/NotFound" } } } },
+        "/api/v1/environments/{name}/runs": { "parameters": [{ "$ref": "#/components/parameters/Name" }],
+          "get": { "summary": "The environment's infection runs, newest first", "responses": {
+            "200": { "description": "Runs", "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/RunSummary" } } } } },
+            "401": { "$ref": "#/components/responses/Unauthorized" }, "404": { "$ref": "#/components/responses/NotFound" } } },
+          "post": { "summary": "An infection run (a job): the sample mailed to a person ('to') or placed on a host ('on'), opened ('open'), watched until 'until' or 'for', then 'keep' or 'reset'",
+            "requestBody": { "required": true, "content": { "multipart/form-data": { "schema": { "type": "object", "required": ["sample"], "properties": {
+              "sample": { "type": "string", "format": "binary" }, "to": { "type": "string" }, "on": { "type": "string" }, "subject": { "type": "string" },
+              "open": { "type": "string", "enum": ["true", "false"] }, "until": { "type": "string", "description": "c2, lateral or quiet:DURATION" },
+              "for": { "type": "string", "description": "30m unless given" }, "then": { "type": "string", "enum": ["keep", "reset"] } } } } } },
+            "responses": {
+              "202": { "$ref": "#/components/responses/Job" },
+              "400": { "$ref": "#/components/responses/BadRequest" }, "401": { "$ref": "#/components/responses/Unauthorized" },
+              "404": { "$ref": "#/components/responses/NotFound" }, "413": { "$ref": "#/components/responses/TooLarge" },
+              "422": { "$ref": "#/components/responses/Unprocessable" } } } },
+        "/api/v1/runs/{id}": { "parameters": [{ "$ref": "#/components/parameters/RunID" }],
+          "get": { "summary": "A run's record (run.json)", "responses": {
+            "200": { "description": "The run", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Run" } } } },
+            "401": { "$ref": "#/components/responses/Unauthorized" }, "404": { "$ref": "#/components/responses/NotFound" } } } },
+        "/api/v1/runs/{id}/timeline": { "parameters": [{ "$ref": "#/components/parameters/RunID" }],
+          "get": { "summary": "A run's timeline, one JSON event a line, with its milestones", "responses": {
+            "200": { "description": "JSON lines", "content": { "application/x-ndjson": { "schema": { "type": "string" } } } },
+            "401": { "$ref": "#/components/responses/Unauthorized" }, "404": { "$ref": "#/components/responses/NotFound" } } } },
+        "/api/v1/runs/{id}/stix": { "parameters": [{ "$ref": "#/components/parameters/RunID" }],
+          "get": { "summary": "A run's STIX 2.1 bundle: the sample, every outside name, address and URL it contacted", "responses": {
+            "200": { "description": "The bundle", "content": { "application/json": { "schema": { "type": "object", "required": ["type", "id", "objects"], "properties": {
+              "type": { "type": "string", "enum": ["bundle"] }, "id": { "type": "string" }, "objects": { "type": "array", "items": { "type": "object" } } } } } } },
+            "401": { "$ref": "#/components/responses/Unauthorized" }, "404": { "$ref": "#/components/responses/NotFound" } } } },
         "/api/v1/jobs/{id}/events": { "parameters": [{ "$ref": "#/components/parameters/JobID" },
             { "name": "after", "in": "query", "required": false, "description": "Only events after this sequence number", "schema": { "type": "integer" } }],
           "get": { "summary": "A job's events; with 'Accept: text/event-stream', Server-Sent Events live until the job ends (then an 'end' event with the job)", "responses": {
@@ -126,7 +163,8 @@ enum OpenAPIDocument {
         "parameters": {
           "Name": { "name": "name", "in": "path", "required": true, "schema": { "type": "string" } },
           "Folder": { "name": "folder", "in": "path", "required": true, "schema": { "type": "string" } },
-          "JobID": { "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }
+          "JobID": { "name": "id", "in": "path", "required": true, "schema": { "type": "string" } },
+          "RunID": { "name": "id", "in": "path", "required": true, "description": "As decoynet run names runs: 20261201T100000Z-1a2b", "schema": { "type": "string" } }
         },
         "responses": {
           "BadRequest": { "description": "The request is not one this call takes", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
@@ -173,7 +211,7 @@ enum OpenAPIDocument {
           "Status": { "type": "object", "required": ["environment", "hosts"], "properties": {
             "environment": { "type": "string" }, "checkedAt": { "type": "string", "format": "date-time" }, "hosts": { "type": "array", "items": { "$ref": "#/components/schemas/Host" } } } },
           "Job": { "type": "object", "required": ["id", "kind", "environment", "targets", "state", "createdAt"], "properties": {
-            "id": { "type": "string" }, "kind": { "type": "string", "enum": ["apply", "destroy", "reset", "test"] }, "environment": { "type": "string" },
+            "id": { "type": "string" }, "kind": { "type": "string", "enum": ["apply", "destroy", "reset", "test", "run"] }, "environment": { "type": "string" },
             "targets": { "type": "array", "items": { "type": "string" } }, "state": { "type": "string", "enum": [JOB_STATES] },
             "createdAt": { "type": "string", "format": "date-time" }, "startedAt": { "type": "string", "format": "date-time" },
             "finishedAt": { "type": "string", "format": "date-time" }, "seconds": { "type": "number" },
@@ -191,6 +229,22 @@ enum OpenAPIDocument {
             "environment": { "type": "string" }, "student": { "type": "string" }, "link": { "type": "string" }, "token": { "type": "string" } } },
           "CopiesAnswer": { "type": "object", "required": ["copies", "job"], "properties": {
             "copies": { "type": "array", "items": { "$ref": "#/components/schemas/CopyAnswer" } }, "job": { "$ref": "#/components/schemas/Job" } } },
+          "Endpoint": { "type": "object", "required": ["address"], "properties": { "host": { "description": "The environment's name for the address; null for one no host holds" }, "address": { "type": "string" } } },
+          "TimelineEvent": { "type": "object", "required": ["time", "kind", "detail"], "properties": {
+            "time": { "type": "string" }, "kind": { "type": "string", "enum": ["dns", "flow", "http", "smb-auth", "kerberos", "ldap-bind", "smtp", "milestone", "file"] },
+            "network": { "description": "The network it was seen on; null for a run's own milestones" }, "src": { "$ref": "#/components/schemas/Endpoint" }, "dst": { "$ref": "#/components/schemas/Endpoint" },
+            "outside": { "type": "boolean" }, "detail": { "type": "object" } } },
+          "RunSummary": { "type": "object", "required": ["id", "started", "ended", "ended_by", "sample", "delivered_to"], "properties": {
+            "id": { "type": "string" }, "started": { "type": "string" }, "ended": { "type": "string" },
+            "ended_by": { "type": "string", "enum": ["c2", "lateral", "quiet", "time", "interrupted"] }, "sample": { "type": "string" }, "delivered_to": { "type": "string" } } },
+          "Run": { "type": "object", "required": ["id", "environment", "sample", "delivered_to", "opened_on", "started", "ended", "ended_by", "milestones"], "properties": {
+            "id": { "type": "string" }, "environment": { "type": "string" },
+            "sample": { "type": "object", "required": ["name", "sha256", "size"], "properties": { "name": { "type": "string" }, "sha256": { "type": "string" }, "size": { "type": "integer" } } },
+            "delivered_to": { "type": "string" }, "opened_on": { "type": "array", "items": { "type": "string" } },
+            "started": { "type": "string" }, "ended": { "type": "string" }, "ended_by": { "type": "string", "enum": ["c2", "lateral", "quiet", "time", "interrupted"] },
+            "milestones": { "type": "array", "items": { "type": "object", "required": ["name", "time"], "properties": {
+              "name": { "type": "string", "enum": ["delivered", "opened", "c2", "lateral", "quiet", "ended"] }, "time": { "type": "string" }, "event": { "type": "object" } } } },
+            "folder": { "type": "string" }, "reset": { "type": "string" } } },
           "EvidenceSummary": { "type": "object", "required": ["name"], "properties": { "name": { "type": "string" } } },
           "EvidenceFile": { "type": "object", "required": ["path", "sha256", "bytes", "modified"], "properties": {
             "path": { "type": "string" }, "sha256": { "type": "string" }, "bytes": { "type": "integer" }, "modified": { "type": "string", "format": "date-time" } } },

@@ -6,6 +6,7 @@ import HummingbirdWebSocket
 import Hypervisor
 import Logging
 import Naming
+import Observe
 
 /// `decoynet serve`: what it listens on, where it keeps its data, what it drives.
 public struct ServerConfiguration: Sendable {
@@ -40,6 +41,10 @@ struct ServerState: Sendable {
     let operations: Operations
     let metrics: ServerMetrics
     let evidenceDirectory: String
+    /// Timelines and infection runs: the same folder as the command line's (`DECOYNET_RUNS`).
+    let runsDirectory: String
+    /// The server's own folder (its database, tokens, samples waiting for their run).
+    let dataDirectory: String
     let logger: Logger
 }
 
@@ -96,7 +101,8 @@ public enum DecoyNetServer {
             await catalog.invalidate(job.targets.split(separator: " ").map(String.init))
         }
         return ServerState(store: store, auth: Authenticator(store: store), jobs: jobs, catalog: catalog, operations: configuration.operations,
-                           metrics: metrics, evidenceDirectory: data + "/evidence", logger: logger)
+                           metrics: metrics, evidenceDirectory: data + "/evidence", runsDirectory: TimelineStore.rootFromEnvironment,
+                           dataDirectory: data, logger: logger)
     }
 }
 
