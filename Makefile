@@ -3,7 +3,7 @@ SWIFT ?= swift
 BIN := .build/debug/decoynet
 LAB := ip netns exec decoynet-lab
 
-.PHONY: all deps build release test demo demo-down lab lab-down bench bench-deploy bench-images bench-enterprise bench-server faults fuzz images serve clean
+.PHONY: all deps build release test demo demo-down lab lab-down bench bench-deploy bench-images bench-enterprise bench-server bench-observe faults fuzz images serve clean
 
 all: build
 
@@ -81,6 +81,12 @@ bench-enterprise: build lab images
 	@scripts/install-deps.sh bench
 	$(SWIFT) build -c release --product decoynet
 	benchmarks/enterprise.sh
+
+# Watching infection.yaml: packet -> event latency against tcpdump, idle CPU against the captures alone, a run to c2.
+bench-observe: build lab images
+	@scripts/install-deps.sh bench
+	$(SWIFT) build -c release --product decoynet
+	benchmarks/observe.sh 1000
 
 clean:
 	rm -rf .build out
