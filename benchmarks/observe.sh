@@ -101,5 +101,8 @@ printf '%-44s %-12s %-40s %-12s %s\n' "measured" "value" "against" "value" "rati
 printf '%-44s %-12s %-40s %-12s %s\n' "packet -> watch --follow, p50 (s)" "$w50" "packet -> tcpdump -l, p50 (s)" "$d50" "$(echo "$w50 / $d50" | bc -l | xargs printf '%.0f')"
 printf '%-44s %-12s %-40s %-12s %s\n' "packet -> watch --follow, p99 (s)" "$w99" "packet -> tcpdump -l, p99 (s)" "$d99" "$(echo "$w99 / $d99" | bc -l | xargs printf '%.0f')"
 printf '%-44s %-12s %-40s %-12s %s\n' "events of the requests in the timeline" "$seen" "requests sent" "$sent" "$(echo "$seen / $sent" | bc -l | xargs printf '%.3f')"
-printf '%-44s %-12s %-40s %-12s %s\n' "CPU idle, capture + decoding, per network (%)" "$(printf '%.2f' "$watch_cpu")" "capture alone, per network (%)" "$(printf '%.2f' "$dump_cpu")" "$(echo "$watch_cpu / ($dump_cpu + 0.0001)" | bc -l | xargs printf '%.1f')"
+# The captures alone may use less than one clock tick in the minute: then there is no ratio to give.
+cpu_ratio=$(echo "if ($dump_cpu < 0.01) -1 else $watch_cpu / $dump_cpu" | bc -l | xargs printf '%.1f')
+[[ $cpu_ratio == -1.0 ]] && cpu_ratio="n/a (below a tick)"
+printf '%-44s %-12s %-40s %-12s %s\n' "CPU idle, capture + decoding, per network (%)" "$(printf '%.2f' "$watch_cpu")" "capture alone, per network (%)" "$(printf '%.2f' "$dump_cpu")" "$cpu_ratio"
 printf '%-44s %-12s %-40s %-12s %s\n' "run: start -> c2 milestone (s)" "$c2" "run: start -> reset done (s)" "$(printf '%.2f' "$total")" ""
