@@ -19,7 +19,7 @@ cleanup() {
     [[ -n ${follow:-} ]] && kill "$follow" 2>/dev/null || true
     [[ -n ${dump:-} ]] && kill "$dump" 2>/dev/null || true
     $lab "$bin" destroy "$env" >/dev/null 2>&1 || true
-    rm -rf "$work" "/var/lib/decoynet/runs/$env"
+    rm -rf "$work" "/var/lib/decoynet/runs/$env" "/var/lib/decoynet/runs/$env".destroyed-*
 }
 trap cleanup EXIT
 sed -e "s/^name: infection$/name: $env/" -e "s/10\.66\./10.189./g" -e "s/203\.0\.113\./203.0.115./g" topologies/infection.yaml >"$work/topology.yaml"

@@ -92,13 +92,22 @@ public final class TimelineTail: @unchecked Sendable {
 }
 
 extension TimelineEvent {
+    /// An end as people read it: `ws-01 (10.10.0.5)`, or the bare address outside the environment.
+    public static func name(_ endpoint: Endpoint?) -> String {
+        guard let endpoint else { return "-" }
+        return endpoint.host.map { "\($0) (\(endpoint.address))" } ?? endpoint.address
+    }
+
     /// One line for people: time, network, kind, who to whom, what.
     public var summary: String {
-        func name(_ endpoint: Endpoint?) -> String {
-            guard let endpoint else { return "-" }
-            return endpoint.host.map { "\($0) (\(endpoint.address))" } ?? endpoint.address
-        }
-        let what: String = switch detail {
+        let route = kind == .milestone ? "" : "\(Self.name(src)) -> \(Self.name(dst))  "
+        return "\(Self.timeText(time))  \((network ?? "-").padding(toLength: 8, withPad: " ", startingAt: 0))  "
+            + "\(kind.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0))  \(route)\(what)\(outside ? "  [outside]" : "")"
+    }
+
+    /// What happened, for people: the detail in a few words.
+    public var what: String {
+        switch detail {
         case let .dns(query, type, answers, rcode): "\(query) \(type) -> \(answers.isEmpty ? "(none)" : answers.joined(separator: ", ")) \(rcode)"
         case let .flow(proto, port, state): "\(proto)/\(port) \(state.rawValue)"
         case let .http(method, host, path, status): "\(method) \(host ?? "")\(path) \(status.map(String.init) ?? "(no answer)")"
@@ -109,8 +118,5 @@ extension TimelineEvent {
         case let .milestone(name): name
         case let .file(path, change, _): "\(change) \(path)"
         }
-        let route = kind == .milestone ? "" : "\(name(src)) -> \(name(dst))  "
-        return "\(Self.timeText(time))  \((network ?? "-").padding(toLength: 8, withPad: " ", startingAt: 0))  "
-            + "\(kind.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0))  \(route)\(what)\(outside ? "  [outside]" : "")"
     }
 }

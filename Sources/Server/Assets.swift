@@ -38,6 +38,8 @@ enum Assets {
     h1 { font-size: 1.5em; margin: .2em 0 .6em; }
     h2 { font-size: 1.15em; margin: 1.4em 0 .5em; }
     a { color: var(--accent); }
+    #timeline tr.milestone td { font-weight: 700; background: #fff4d6; }
+    #timeline tr.outside td:nth-child(5) { color: var(--bad); }
     table { border-collapse: collapse; width: 100%; background: #fff; border: 1px solid var(--line); }
     th, td { text-align: left; padding: .35em .7em; border-bottom: 1px solid var(--line); vertical-align: top; }
     th { background: #eef0f3; font-weight: 600; }
@@ -125,6 +127,24 @@ enum Assets {
         if (state) { state.textContent = job.state; state.className = "pill " + job.state; }
         document.body.dataset.jobDone = job.state;
         if (live.dataset.reload) setTimeout(function () { window.location.replace(live.dataset.reload); }, 800);
+      });
+    }
+    var timeline = document.getElementById("timeline");
+    if (timeline && timeline.dataset.environment) {
+      var body = timeline.querySelector("tbody");
+      var name = function (end) { return !end ? "-" : (end.host ? end.host + " (" + end.address + ")" : end.address); };
+      var stream = new EventSource("/api/v1/environments/" + timeline.dataset.environment + "/events?follow=true&limit=0");
+      ["dns", "flow", "http", "smb-auth", "kerberos", "ldap-bind", "smtp", "milestone", "file"].forEach(function (kind) {
+        stream.addEventListener(kind, function (message) {
+          var event = JSON.parse(message.data), row = document.createElement("tr");
+          row.className = kind + (event.outside ? " outside" : "");
+          var detail = event.detail, what = Object.keys(detail).map(function (key) { return key + " " + JSON.stringify(detail[key]); }).join(", ");
+          [event.time, event.network || "", kind, kind === "milestone" ? "" : name(event.src), kind === "milestone" ? "" : name(event.dst),
+           kind === "milestone" ? detail.name : what].forEach(function (text, index) {
+            var cell = document.createElement("td"); cell.textContent = text; if (index === 0) cell.className = "mono"; row.appendChild(cell);
+          });
+          body.appendChild(row);
+        });
       });
     }
     """

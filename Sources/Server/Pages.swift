@@ -4,6 +4,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Mustache
+import Observe
 
 /// The server-rendered pages: the same calls as the API, with sessions, forms and CSRF tokens.
 enum Pages {
@@ -108,6 +109,25 @@ enum Pages {
                 "name": record.name, "folder": name, "verified": files.filter(\.verified).count, "total": files.count,
                 "manifest": ["topologyDigest": manifest.topologyDigest, "created": manifest.created.description, "tool": manifest.tool],
                 "files": files.map { ["path": $0.path, "bytes": $0.bytes, "sha256": $0.sha256, "verified": $0.verified, "name": record.name, "folder": name] as [String: Any] },
+            ], principal: principal)
+        }
+        router.get("/environments/:name/timeline") { request, context in
+            let principal = try signedInOrRedirect(request, state: state)
+            let record = try API.visible(to: principal, context, state: state)
+            let store = TimelineStore(root: state.runsDirectory, environment: record.name)
+            let recent = TimelineTail(path: store.current, fromEnd: true).history(store, limit: 200)
+            let folder = store.folder
+            let runs = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter(RunsAPI.isRunID).sorted(by: >)
+                .compactMap { RunsAPI.readRecord(folder + "/" + $0) }
+                .map { ["id": $0.id, "started": $0.started, "endedBy": $0.endedBy, "sample": $0.sample.name, "deliveredTo": $0.deliveredTo,
+                        "milestones": $0.milestones.map(\.name).joined(separator: ", ")] }
+            return page("Timeline of \(record.name)", "timeline", [
+                "name": record.name, "watched": FileManager.default.fileExists(atPath: store.settings), "runs": runs,
+                "events": recent.map { event in
+                    ["time": TimelineEvent.timeText(event.time), "network": event.network ?? "", "kind": event.kind.rawValue,
+                     "src": event.kind == .milestone ? "" : TimelineEvent.name(event.src), "dst": event.kind == .milestone ? "" : TimelineEvent.name(event.dst),
+                     "what": event.what, "outside": event.outside] as [String: Any]
+                },
             ], principal: principal)
         }
         router.get("/environments/:name/hosts/:host/console") { request, context in

@@ -21,10 +21,11 @@ enum RunsAPI {
                 throw ServerError.notFound("a timeline of \(record.name): it is watched when its topology has an internet host or 'observe: true'")
             }
             let filter = try filter(request)
-            let limit = min(10_000, max(1, request.uri.queryParameters.get("limit").flatMap(Int.init) ?? 1000))
+            // 0: none of what is kept (a page that shows those already, following for the rest).
+            let limit = min(10_000, max(0, request.uri.queryParameters.get("limit").flatMap(Int.init) ?? 1000))
             let follow = request.uri.queryParameters.get("follow") == "true" || (request.headers[.accept]?.contains("text/event-stream") ?? false)
             let tail = TimelineTail(path: store.current, fromEnd: true)
-            let recent = tail.history(store, filter: filter, limit: limit)
+            let recent = limit == 0 ? [] : tail.history(store, filter: filter, limit: limit)
             guard follow else {
                 return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
                                 body: ResponseBody(byteBuffer: ByteBuffer(string: "[" + recent.map { $0.jsonLine() }.joined(separator: ",") + "]")))

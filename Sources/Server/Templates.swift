@@ -61,6 +61,7 @@ enum Templates {
         {{#manage}}<form method="post" action="/environments/{{name}}/destroy" data-confirm="Destroy {{name}}: remove every host, disk and network?"><input type="hidden" name="csrf" value="{{csrf}}"><button id="destroy" class="danger">Destroy</button></form>
         {{^copyOf}}<a class="button quiet" href="/environments/{{name}}/classroom">Classroom copies</a>{{/copyOf}}{{/manage}}
         <a class="button quiet" href="/environments/{{name}}/evidence">Evidence</a>
+        <a class="button quiet" href="/environments/{{name}}/timeline">Timeline</a>
         </div>
         {{#job}}<div class="card"><h2>Job {{kind}} <span id="job-state" class="pill {{state}}">{{state}}</span></h2><div id="events" data-job="{{id}}" data-reload="/environments/{{name}}"></div></div>{{/job}}
         <h2>Topology</h2>
@@ -88,6 +89,21 @@ enum Templates {
         <p><button id="make-copies">Make copies</button></p></form>
         {{#hasCopies}}<h2>Copies</h2><table><thead><tr><th>Copy</th><th>Student</th><th>Health</th></tr></thead><tbody>
         {{#copies}}<tr><td><a href="/environments/{{name}}">{{name}}</a></td><td>{{student}}</td><td>{{healthy}}/{{hosts}} healthy</td></tr>{{/copies}}</tbody></table>{{/hasCopies}}
+        """,
+        "timeline": """
+        <h1>Timeline of <a href="/environments/{{name}}">{{name}}</a></h1>
+        <p>What happened on its networks, seen from outside its hosts: decoded from every network's packets, live.</p>
+        {{^watched}}<p class="muted">{{name}} is not watched: its topology needs an internet host or <code>observe: true</code>.</p>{{/watched}}
+        <h2>Runs</h2>
+        {{^runs}}<p class="muted">None yet: <code>decoynet run {{name}} --sample FILE --to USER --open</code>, or POST /api/v1/environments/{{name}}/runs.</p>{{/runs}}
+        <table id="runs"><thead><tr><th>Run</th><th>Sample</th><th>Delivered to</th><th>Milestones</th><th>Ended by</th><th>Files</th></tr></thead><tbody>
+        {{#runs}}<tr><td class="mono">{{id}}</td><td>{{sample}}</td><td>{{deliveredTo}}</td><td>{{milestones}}</td><td><span class="pill">{{endedBy}}</span></td>
+        <td><a href="/api/v1/runs/{{id}}">run.json</a> · <a href="/api/v1/runs/{{id}}/timeline">timeline</a> · <a href="/api/v1/runs/{{id}}/stix">STIX</a></td></tr>{{/runs}}
+        </tbody></table>
+        <h2>Events</h2>
+        <table id="timeline" data-environment="{{name}}"><thead><tr><th>Time</th><th>Network</th><th>Kind</th><th>From</th><th>To</th><th>What</th></tr></thead><tbody>
+        {{#events}}<tr class="{{kind}}{{#outside}} outside{{/outside}}"><td class="mono">{{time}}</td><td>{{network}}</td><td>{{kind}}</td><td>{{src}}</td><td>{{dst}}</td><td>{{what}}</td></tr>{{/events}}
+        </tbody></table>
         """,
         "evidence": """
         <h1>Evidence of {{name}}</h1>

@@ -100,6 +100,17 @@ import TestSupport
         _ = try await call(admin, "GET", "/api/v1/runs/20261201T100000Z-ffff", documented: "/api/v1/runs/{id}", expect: 404)
         _ = try await call(admin, "GET", "/api/v1/runs/..%2F..%2Fetc", documented: "/api/v1/runs/{id}", expect: 404)
 
+        // The page: the runs with their files, the events so far (then live, by the script).
+        let signedIn = try await admin.get("/environments/watched/timeline")
+        #expect(signedIn.status == 200)
+        #expect(signedIn.text.contains("<td class=\"mono\">\(Self.runID)</td><td>beacon.sh</td><td>tsato@corp.example</td><td>opened, c2, ended</td>"), "\(signedIn.text)")
+        #expect(signedIn.text.contains("<tr class=\"http outside\"><td class=\"mono\">2026-12-01T10:00:02.000Z</td><td>lan</td><td>http</td><td>ws-01 (10.93.1.2)</td><td>198.51.100.7</td><td>GET c2.example.net/beacon 200</td></tr>"))
+        #expect(signedIn.text.contains("data-environment=\"watched\""))
+        let quiet = try await admin.get("/environments/plain/timeline")
+        #expect(quiet.text.contains("plain is not watched"))
+        let none = try await call(admin, "GET", "/api/v1/environments/watched/events?limit=0", documented: "/api/v1/environments/{name}/events", expect: 200)
+        #expect(none.array.isEmpty)
+
         // A student sees no run of an environment that is not theirs.
         let student = try await admin.post("/api/v1/users", json: ["name": "pupil", "role": "student"]).object
         let pupil = HTTPClient(base: server.base, token: try #require(student["token"] as? String))
