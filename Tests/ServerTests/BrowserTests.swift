@@ -86,4 +86,35 @@ import Testing
         }
         await browser.quit()
     }
+
+    @Test(.enabled(if: Browser.isAvailable)) func theTimelineGrowsLiveOnItsPage() async throws {
+        let runs = FileManager.default.temporaryDirectory.appendingPathComponent("decoynet-runs-" + UUID().uuidString).path
+        let server = try ServerProcess(environment: ["DECOYNET_RUNS": runs])
+        let browser = try await Browser()
+        defer {
+            server.stop()
+            try? FileManager.default.removeItem(atPath: runs)
+        }
+        let admin = HTTPClient(base: server.base, token: server.adminToken)
+        _ = try await admin.post("/api/v1/environments", yaml: labTopology("watched"))
+        try RunsAPITests.layOut("watched", in: runs)
+        try await browser.open(server.base + "/login")
+        try await browser.type("admin", into: "#name")
+        try await browser.type(server.adminToken, into: "#password")
+        try await browser.click("#sign-in")
+        try await browser.open(server.base + "/environments/watched")
+        try await browser.click("a[href='/environments/watched/timeline']")
+        #expect(try await browser.script("return document.querySelectorAll('#timeline tbody tr').length;") as? Int == 2)
+        #expect(try await browser.script("return document.querySelectorAll('#runs tbody tr').length;") as? Int == 1)
+        // An event written to the timeline shows on the open page, without a reload.
+        try await Task.sleep(nanoseconds: 1_000_000_000)
+        let later = #"{"time":"2026-12-01T10:00:09.000Z","kind":"milestone","network":null,"src":null,"dst":null,"detail":{"name":"c2"}}"#
+        let handle = try #require(FileHandle(forWritingAtPath: runs + "/watched/timeline.jsonl"))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data((later + "\n").utf8))
+        try handle.close()
+        try await browser.wait(until: "document.querySelectorAll('#timeline tbody tr').length === 3")
+        #expect(try await browser.script("return document.querySelector('#timeline tbody tr:last-child').className;") as? String == "milestone")
+        #expect(try await browser.text("#timeline tbody tr:last-child").contains("c2"))
+    }
 }

@@ -33,7 +33,9 @@ import TestSupport
     ]
 
     /// A watched environment's folder: its settings, its timeline, one run.
-    func layOut(_ environment: String) throws {
+    func layOut(_ environment: String) throws { try Self.layOut(environment, in: runs) }
+
+    static func layOut(_ environment: String, in runs: String) throws {
         let folder = runs + "/" + environment
         try FileManager.default.createDirectory(atPath: folder + "/" + Self.runID, withIntermediateDirectories: true)
         let settings = """
