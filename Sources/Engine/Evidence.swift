@@ -1,5 +1,6 @@
 import Digest
 import Foundation
+import Observe
 
 /// One file kept as evidence, with what is needed to verify it later.
 public struct EvidenceFile: Sendable, Codable, Equatable {
@@ -34,11 +35,7 @@ public struct EvidenceManifest: Sendable, Codable {
 public enum EvidenceFolder {
     /// `DIR/ENV-YYYYMMDDTHHMMSSZ`, never an existing folder: evidence is never overwritten.
     static func create(in directory: String, environment: String, at date: Date) throws -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        let base = directory + "/" + environment + "-" + formatter.string(from: date)
+        let base = directory + "/" + environment + "-" + TimelineEvent.basicTime(date)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: rootOnly])
         var candidate = base

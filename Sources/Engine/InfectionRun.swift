@@ -102,8 +102,7 @@ extension Operations {
                     progress: @escaping @Sendable (InfectionRun.Progress) -> Void = { _ in }) async throws -> InfectionRun.Record {
         typealias Failure = InfectionRun.Failure
         let store = TimelineStore(root: runs, environment: request.environment)
-        guard let data = FileManager.default.contents(atPath: store.settings),
-              let settings = try? JSONDecoder().decode(WatchSettings.self, from: data) else {
+        guard let settings = store.watchSettings() else {
             throw Failure.badInput("\(request.environment) is not watched (no \(store.settings)): apply a topology with an internet host or 'observe: true' first")
         }
         let facts = settings.facts
@@ -172,7 +171,7 @@ extension Operations {
 
         // Delivery: the mail from outside, over SMTP from the internet host, as a phishing mail arrives.
         if let person, let mailbox = person.mail, request.to != nil, let internet = facts.internetHost, let server = facts.mailAddress {
-            let sender = "billing@" + Self.senderDomain(facts)
+            let sender = "billing@" + Self.senderDomain
             let mail = Self.mail(from: sender, to: mailbox, name: person.name, subject: request.subject ?? "Invoice \(id.suffix(4)) overdue",
                                  organization: facts.organization, attachment: sampleName, bytes: sampleData, date: started)
             try Data(mail.utf8).write(to: URL(fileURLWithPath: folder + "/mail.eml"))
@@ -180,7 +179,7 @@ extension Operations {
             do {
                 try await exec.write(domain: domain(internet), path: staged, bytes: Array(mail.utf8))
                 let sent = try await exec.run(domain: domain(internet), arguments: [
-                    "curl", "--silent", "--show-error", "--max-time", "60", "--url", "smtp://\(server):25/\(Self.senderDomain(facts))",
+                    "curl", "--silent", "--show-error", "--max-time", "60", "--url", "smtp://\(server):25/\(Self.senderDomain)",
                     "--mail-from", sender, "--mail-rcpt", mailbox, "--upload-file", staged,
                 ], timeout: 90)
                 _ = try? await exec.run(domain: domain(internet), arguments: ["rm", "-f", staged], timeout: 10)
@@ -345,11 +344,11 @@ extension Operations {
 
     /// A run's id: its start in UTC, then four hex digits; sorts by time.
     static func runID(_ date: Date) -> String {
-        let stamp = TimelineEvent.timeText(date).replacingOccurrences(of: "-", with: "").replacingOccurrences(of: ":", with: "")
-        return String(stamp.prefix(15)) + "Z-" + String(format: "%04x", UInt16.random(in: 0 ... .max))
+        TimelineEvent.basicTime(date) + "-" + String(format: "%04x", UInt16.random(in: 0 ... .max))
     }
 
-    static func senderDomain(_ facts: EnvironmentFacts) -> String { "accounts-payable.example.net" }
+    /// Where the phishing mail comes from: a name outside every environment, answered by its internet.
+    static let senderDomain = "accounts-payable.example.net"
 
     static func shellQuote(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
 
@@ -367,7 +366,7 @@ extension Operations {
         let subject = subject.filter { $0 != "\r" && $0 != "\n" }
         return [
             "From: Accounts Payable <\(sender)>", "To: \(name) <\(mailbox)>", "Subject: \(subject)", "Date: \(formatter.string(from: date))",
-            "Message-ID: <\(boundary)@accounts-payable.example.net>", "MIME-Version: 1.0",
+            "Message-ID: <\(boundary)@\(senderDomain)>", "MIME-Version: 1.0",
             "Content-Type: multipart/mixed; boundary=\"\(boundary)\"", "", "--\(boundary)", "Content-Type: text/plain; charset=utf-8", "",
             "Dear \(first),", "", "please find attached the overdue invoice for \(organization ?? "your company"). Kindly settle it this week.", "",
             "Best regards,", "Accounts Payable", "", "--\(boundary)",

@@ -107,8 +107,7 @@ public struct LocalWatchers: WatcherControl {
     public func archive(environment: String) -> String? {
         let folder = TimelineStore(root: root, environment: environment).folder
         guard FileManager.default.fileExists(atPath: folder) else { return nil }
-        let stamp = TimelineEvent.timeText(Date()).replacingOccurrences(of: "-", with: "").replacingOccurrences(of: ":", with: "").prefix(15)
-        let destination = folder + ".destroyed-" + stamp + "Z"
+        let destination = folder + ".destroyed-" + TimelineEvent.basicTime(Date())
         try? FileManager.default.removeItem(atPath: folder + "/watcher.json")
         return (try? FileManager.default.moveItem(atPath: folder, toPath: destination)) == nil ? nil : destination
     }

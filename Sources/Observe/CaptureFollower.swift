@@ -16,6 +16,8 @@ public final class CaptureFollower: @unchecked Sendable {
     private var packetsFed = 0
     private var rowsRead = 0
     private var records = PcapRecords()
+    /// The file read to its end and every packet of it decoded (read under the lock).
+    private var caughtUp: Bool { atEnd && rowsRead >= packetsFed }
     private var process: Process?
     private let sink: @Sendable ([TimelineEvent]) -> Void
     private let done = DispatchSemaphore(value: 0)
@@ -74,7 +76,7 @@ public final class CaptureFollower: @unchecked Sendable {
     /// else the time of the newest packet decoded (a watcher reading a backlog).
     public func watermark(now: Date) -> Date {
         lock.withLock {
-            let known = atEnd && rowsRead >= packetsFed ? now : decoder.clock
+            let known = caughtUp ? now : decoder.clock
             // An exchange still open is told at its start: nothing after it is final yet.
             return min(known, decoder.oldestOpen ?? known)
         }
@@ -83,7 +85,7 @@ public final class CaptureFollower: @unchecked Sendable {
     /// Exchanges that will not be answered any more, as of `now`.
     public func expire(now: Date) {
         // Reading a backlog, the packets' own clock: an answer later in the file is not yet read.
-        let events = lock.withLock { decoder.expire(now: atEnd && rowsRead >= packetsFed ? now : decoder.clock) }
+        let events = lock.withLock { decoder.expire(now: caughtUp ? now : decoder.clock) }
         sink(events)
     }
 

@@ -147,6 +147,16 @@ public struct TimelineEvent: Sendable, Equatable, Codable {
                       Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(milliseconds % 1000))
     }
 
+    /// The UTC second in ISO 8601's basic form (`20261201T100000Z`): names of folders that sort by time.
+    public static func basicTime(_ date: Date) -> String {
+        String(timeText(date).replacingOccurrences(of: "-", with: "").replacingOccurrences(of: ":", with: "").prefix(15)) + "Z"
+    }
+
+    /// The events of timeline text, one a line; lines that are not events are skipped.
+    public static func parse(lines text: some StringProtocol) -> [TimelineEvent] {
+        text.split(separator: "\n").compactMap { parse(line: $0) }
+    }
+
     public static func parseTime(_ text: String) -> Date? {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]

@@ -55,7 +55,7 @@ public final class TimelineTail: @unchecked Sendable {
         for file in store.files.reversed() where found.count < limit {
             guard var data = FileManager.default.contents(atPath: file) else { continue }
             if file == path { data = data.prefix(Int(start)) }
-            let events = String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap { TimelineEvent.parse(line: $0) }.filter(filter.accepts)
+            let events = TimelineEvent.parse(lines: String(decoding: data, as: UTF8.self)).filter(filter.accepts)
             found = events.suffix(limit - found.count) + found
         }
         return found

@@ -24,6 +24,11 @@ public struct TimelineStore: Sendable {
     public var settings: String { folder + "/watch.json" }
     public var watcherLog: String { folder + "/watcher.log" }
 
+    /// The settings apply wrote for the environment's watcher; nil when it is not watched.
+    public func watchSettings() -> WatchSettings? {
+        FileManager.default.contents(atPath: settings).flatMap { try? JSONDecoder().decode(WatchSettings.self, from: $0) }
+    }
+
     /// The timeline's files, oldest first.
     public var files: [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
@@ -39,7 +44,7 @@ public struct TimelineStore: Sendable {
     public func events() -> [TimelineEvent] {
         files.flatMap { file -> [TimelineEvent] in
             guard let data = FileManager.default.contents(atPath: file) else { return [] }
-            return String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap { TimelineEvent.parse(line: $0) }
+            return TimelineEvent.parse(lines: String(decoding: data, as: UTF8.self))
         }
     }
 
@@ -71,16 +76,19 @@ public struct TimelineStore: Sendable {
     /// Removes the oldest older parts (never the current file, nor the newest part) until the
     /// timeline fits in `keepBytes` beside `otherBytes`.
     public func dropOldest(keepBytes: UInt64, otherBytes: UInt64 = 0) {
-        let manager = FileManager.default
-        func size(_ path: String) -> UInt64 { ((try? manager.attributesOfItem(atPath: path))?[.size] as? UInt64) ?? 0 }
         var parts = files.filter { $0 != current }
-        var total = files.reduce(otherBytes) { $0 + size($1) }
+        var total = files.reduce(otherBytes) { $0 + fileSize($1) }
         while total > keepBytes, parts.count > 1 {
             let oldest = parts.removeFirst()
-            total -= min(total, size(oldest))
-            try? manager.removeItem(atPath: oldest)
+            total -= min(total, fileSize(oldest))
+            try? FileManager.default.removeItem(atPath: oldest)
         }
     }
+}
+
+/// A file's size in bytes (0 for one that is gone).
+func fileSize(_ path: String) -> UInt64 {
+    ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? UInt64) ?? 0
 }
 
 /// Lines appended to the current timeline file, in time order within a short window: events of

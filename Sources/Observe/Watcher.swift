@@ -149,20 +149,19 @@ public final class Watcher: @unchecked Sendable {
     /// first, then the oldest parts of the timeline.
     func keep() {
         let manager = FileManager.default
-        func size(_ path: String) -> UInt64 { ((try? manager.attributesOfItem(atPath: path))?[.size] as? UInt64) ?? 0 }
         let current = Set(followers.values.map(\.file))
         let captures = ((try? manager.contentsOfDirectory(atPath: settings.captures)) ?? []).filter { $0.hasSuffix(".pcap") }
             .map { settings.captures + "/" + $0 }
-        var total = captures.reduce(0) { $0 + size($1) } + store.files.reduce(0) { $0 + size($1) }
+        var total = captures.reduce(0) { $0 + fileSize($1) } + store.files.reduce(0) { $0 + fileSize($1) }
         // Oldest first by their stamp (after the network's name).
         let closed = captures.filter { !current.contains($0) }
             .sorted { ($0.split(separator: "-").last ?? "") < ($1.split(separator: "-").last ?? "") }
         for file in closed where total > settings.keepBytes {
-            total -= min(total, size(file))
+            total -= min(total, fileSize(file))
             try? manager.removeItem(atPath: file)
         }
         if total > settings.keepBytes {
-            store.dropOldest(keepBytes: settings.keepBytes, otherBytes: current.reduce(0) { $0 + size($1) })
+            store.dropOldest(keepBytes: settings.keepBytes, otherBytes: current.reduce(0) { $0 + fileSize($1) })
         }
     }
 

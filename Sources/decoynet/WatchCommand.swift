@@ -38,7 +38,7 @@ struct WatchCommand: ParsableCommand {
                 Terminal.error("error: no run \(run) of \(environment) (no \(file))")
                 throw ExitCode.failure
             }
-            show(String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap { TimelineEvent.parse(line: $0) })
+            show(TimelineEvent.parse(lines: String(decoding: data, as: UTF8.self)))
             return
         }
         guard FileManager.default.fileExists(atPath: store.folder) else {
@@ -69,8 +69,7 @@ struct WatcherCommand: ParsableCommand {
 
     func run() throws {
         let store = TimelineStore(root: runs, environment: environment)
-        guard let data = FileManager.default.contents(atPath: store.settings),
-              let settings = try? JSONDecoder().decode(WatchSettings.self, from: data) else {
+        guard let settings = store.watchSettings() else {
             Terminal.error("error: no watch settings at \(store.settings)")
             throw ExitCode.failure
         }
