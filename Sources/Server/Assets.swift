@@ -75,6 +75,8 @@ enum Assets {
     svg.topology .host text { fill: #fff; font-size: 10px; }
     svg.topology line { stroke: #51627d; stroke-width: 3; }
     svg.topology .host.gateway rect { stroke: #1d2330; stroke-width: 2; }
+    svg.topology .host.acting rect { stroke: #f5b301; stroke-width: 4; } svg.topology .host.acting.outward rect { stroke: var(--bad); }
+    form.run label { margin-right: 1.2em; } form.run select, form.run input[type=text] { font: inherit; padding: .25em .4em; }
     .links li { margin: .3em 0; }
     #terminal { background: #000; padding: .4em; border-radius: 6px; min-height: 26em; }
     .muted { color: var(--off); }
@@ -129,10 +131,21 @@ enum Assets {
         if (live.dataset.reload) setTimeout(function () { window.location.replace(live.dataset.reload); }, 800);
       });
     }
-    var timeline = document.getElementById("timeline");
-    if (timeline && timeline.dataset.environment) {
+    // In a function of its own: a global `name` would be the window's name, a string.
+    (function () {
+      var timeline = document.getElementById("timeline");
+      if (!timeline || !timeline.dataset.environment) return;
       var body = timeline.querySelector("tbody");
       var name = function (end) { return !end ? "-" : (end.host ? end.host + " (" + end.address + ")" : end.address); };
+      // The hosts of the picture lit as they act: for a few seconds after each event of theirs.
+      var light = function (host, outside) {
+        document.querySelectorAll('#topology [data-host="' + host + '"]').forEach(function (node) {
+          node.classList.add("acting"); if (outside) node.classList.add("outward");
+          node.dataset.acted = String((Number(node.dataset.acted) || 0) + 1);
+          clearTimeout(node.actingTimer);
+          node.actingTimer = setTimeout(function () { node.classList.remove("acting", "outward"); }, 4000);
+        });
+      };
       var stream = new EventSource("/api/v1/environments/" + timeline.dataset.environment + "/events?follow=true&limit=0");
       ["dns", "flow", "http", "smb-auth", "kerberos", "ldap-bind", "smtp", "milestone", "file"].forEach(function (kind) {
         stream.addEventListener(kind, function (message) {
@@ -144,9 +157,10 @@ enum Assets {
             var cell = document.createElement("td"); cell.textContent = text; if (index === 0) cell.className = "mono"; row.appendChild(cell);
           });
           body.appendChild(row);
+          if (kind !== "milestone") [event.src, event.dst].forEach(function (end) { if (end && end.host) light(end.host, event.outside); });
         });
       });
-    }
+    })();
     """
 
     /// The console page: xterm.js on a WebSocket to the host's serial console.

@@ -116,19 +116,38 @@ enum Pages {
             let record = try API.visible(to: principal, context, state: state)
             let store = TimelineStore(root: state.runsDirectory, environment: record.name)
             let recent = TimelineTail(path: store.current, fromEnd: true).history(store, limit: 200)
+            let detail = try await API.detail(record, state: state)
+            let facts = store.watchSettings()?.facts
+            let job = request.uri.queryParameters.get("job").flatMap { try? state.store.job(String($0)) }.flatMap { $0.environment == record.name ? $0 : nil }
             let folder = store.folder
             let runs = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter(RunsAPI.isRunID).sorted(by: >)
                 .compactMap { RunsAPI.readRecord(folder + "/" + $0) }
                 .map { ["id": $0.id, "started": $0.started, "endedBy": $0.endedBy, "sample": $0.sample.name, "deliveredTo": $0.deliveredTo,
                         "milestones": $0.milestones.map(\.name).joined(separator: ", ")] }
-            return page("Timeline of \(record.name)", "timeline", [
-                "name": record.name, "watched": FileManager.default.fileExists(atPath: store.settings), "runs": runs,
+            var context: [String: Any] = [
+                "name": record.name, "watched": facts != nil, "runs": runs,
+                "picture": TopologyPicture.svg(networks: detail.networks, hosts: detail.hostList),
+                // Whom a sample may be mailed to (a mailbox), and whom it may be opened for (a PC of theirs too).
+                "people": (facts?.people ?? []).filter { $0.mail != nil }.map { person in
+                    ["user": person.user, "name": person.name, "opens": !(facts?.hosts(of: person.user).isEmpty ?? true)] as [String: Any]
+                },
                 "events": recent.map { event in
                     ["time": TimelineEvent.timeText(event.time), "network": event.network ?? "", "kind": event.kind.rawValue,
                      "src": event.kind == .milestone ? "" : TimelineEvent.name(event.src), "dst": event.kind == .milestone ? "" : TimelineEvent.name(event.dst),
                      "what": event.what, "outside": event.outside] as [String: Any]
                 },
-            ], principal: principal)
+            ]
+            if let job { context["job"] = jobContext(JobView(job)) }
+            return page("Timeline of \(record.name)", "timeline", context, principal: principal)
+        }
+        // A run started from the timeline page: the same form as the API's, and its job followed there.
+        router.post("/environments/:name/runs") { request, context in
+            let principal = try signedInOrRedirect(request, state: state)
+            let record = try API.visible(to: principal, context, state: state)
+            let form = try await MultipartForm.read(request, limit: InfectionRun.sampleLimit + (1 << 20))
+            try state.auth.checkCSRF(principal, request: request, form: form.fields)
+            let job = try await RunsAPI.start(form, record, principal: principal, state: state)
+            return redirect("/environments/\(record.name)/timeline?job=\(job.id)")
         }
         router.get("/environments/:name/hosts/:host/console") { request, context in
             let principal = try signedInOrRedirect(request, state: state)
@@ -335,8 +354,8 @@ enum TopologyPicture {
         var body = ""
         var appearances: [String: [(x: Double, y: Double)]] = [:]
         func box(_ host: HostView, x: Double, y: Double, gateway: Bool) -> String {
-            String(format: #"<g class="host %@%@" data-domain="%@"><title>%@ %@ (%@)</title><rect x="%.0f" y="%.0f" width="%.0f" height="%.0f" rx="4"/><text x="%.0f" y="%.0f">%@</text></g>"#,
-                   host.health, gateway ? " gateway" : "", escape(host.domain), escape(host.name), escape(host.addresses.joined(separator: ", ")),
+            String(format: #"<g class="host %@%@" data-domain="%@" data-host="%@"><title>%@ %@ (%@)</title><rect x="%.0f" y="%.0f" width="%.0f" height="%.0f" rx="4"/><text x="%.0f" y="%.0f">%@</text></g>"#,
+                   host.health, gateway ? " gateway" : "", escape(host.domain), escape(host.name), escape(host.name), escape(host.addresses.joined(separator: ", ")),
                    host.health, x, y, boxWidth, boxHeight, x + 6, y + 15, escape(String(host.name.prefix(14))))
         }
         for (network, gateways, members) in bands {

@@ -71,59 +71,9 @@ enum RunsAPI {
 
         api.post("environments/:name/runs") { request, context in
             let (principal, record) = try API.visible(request, context, state: state)
-            try state.auth.checkCSRF(principal, request: request)
-            guard FileManager.default.fileExists(atPath: TimelineStore(root: state.runsDirectory, environment: record.name).settings) else {
-                throw ServerError(status: .unprocessableContent, message: "\(record.name) is not watched: apply it with an internet host or 'observe: true' first")
-            }
             let form = try await MultipartForm.read(request, limit: InfectionRun.sampleLimit + (1 << 20))
-            guard let sample = form.files["sample"] else { throw ServerError.badRequest("give the sample as the form's file field 'sample'") }
-            guard sample.bytes.count <= InfectionRun.sampleLimit else {
-                throw ServerError(status: .contentTooLarge, message: "the sample is \(sample.bytes.count) bytes, over the limit of 64 MiB")
-            }
-            let name = sample.name.filter { $0.isLetter || $0.isNumber || ".-_".contains($0) }
-            guard !name.isEmpty, !name.hasPrefix(".") else { throw ServerError.badRequest("the sample's file name '\(sample.name)' has nothing usable") }
-            let to = form.fields["to"], on = form.fields["on"]
-            guard (to == nil) != (on == nil) else { throw ServerError.badRequest("give one of 'to' (a person) or 'on' (a host)") }
-            let until = try form.fields["until"].map { text -> RunEnd in
-                guard let end = RunEnd(text) else { throw ServerError.badRequest("'until' is c2, lateral or quiet:DURATION, not '\(text)'") }
-                return end
-            }
-            let duration = try form.fields["for"].map { text -> TimeInterval in
-                guard let seconds = RunEnd.seconds(text), seconds > 0, seconds <= 7 * 86400 else { throw ServerError.badRequest("'for' is a duration such as 30m, not '\(text)'") }
-                return seconds
-            } ?? 1800
-            let then = form.fields["then"] ?? "keep"
-            guard ["keep", "reset"].contains(then) else { throw ServerError.badRequest("'then' is keep or reset") }
-            let open = ["true", "on", "yes", "1"].contains(form.fields["open"] ?? "false")
-            if then == "reset", !open { throw ServerError.badRequest("'then: reset' resets the hosts the sample was opened on: give 'open: true' too") }
-            // The sample waits in the server's own folder until the run has copied it.
-            let staging = state.dataDirectory + "/samples/" + UUID().uuidString.lowercased()
-            try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            try sample.bytes.write(to: URL(fileURLWithPath: staging + "/" + name))
-            let runRequest = InfectionRun.Request(environment: record.name, sample: staging + "/" + name, to: to, on: on, subject: form.fields["subject"],
-                                                  open: open, until: until, duration: duration, thenReset: then == "reset")
-            let operations = state.operations
-            let runs = state.runsDirectory
-            // Not queued behind the environment's jobs, nor holding them up: a run may watch for
-            // days, and its own reset takes the environment's lock when it comes.
-            let job = try await state.jobs.submit(kind: "run", environment: record.name, targets: [], userID: principal.user.id) { cancellation, events in
-                defer { try? FileManager.default.removeItem(atPath: staging) }
-                do {
-                    let run = try await operations.run(runRequest, runs: runs, cancellation: cancellation) { progress in
-                        switch progress {
-                        case let .info(line): events(OperationEvent(.info, line, environment: runRequest.environment))
-                        case let .milestone(milestone): events(OperationEvent(.info, "milestone \(milestone.name)" + (milestone.event.map { ": " + $0.summary } ?? ""),
-                                                                                 environment: runRequest.environment))
-                        case .event: break
-                        }
-                    }
-                    events(OperationEvent(.info, "run \(run.id) ended by \(run.endedBy)", environment: runRequest.environment))
-                    return (JSON.string(run), run.endedBy != "interrupted")
-                } catch let failure as InfectionRun.Failure {
-                    events(OperationEvent(.error, failure.description, environment: runRequest.environment))
-                    throw failure
-                }
-            }
+            try state.auth.checkCSRF(principal, request: request, form: form.fields)
+            let job = try await start(form, record, principal: principal, state: state)
             return json(JobView(job), status: .accepted)
         }
 
@@ -138,6 +88,68 @@ enum RunsAPI {
         api.get("runs/:id/stix") { request, context in
             let folder = try visibleRun(request, context, state: state)
             return try file(folder + "/stix.json", type: "application/json; charset=utf-8")
+        }
+    }
+
+    /// A run from its form (the API's and the timeline page's): checked whole before anything is
+    /// delivered, then carried out as a job of kind `run`.
+    static func start(_ form: MultipartForm, _ record: EnvironmentRecord, principal: Principal, state: ServerState) async throws -> Job {
+        guard FileManager.default.fileExists(atPath: TimelineStore(root: state.runsDirectory, environment: record.name).settings) else {
+            throw ServerError(status: .unprocessableContent, message: "\(record.name) is not watched: apply it with an internet host or 'observe: true' first")
+        }
+        guard let sample = form.files["sample"], !(sample.name.isEmpty && sample.bytes.isEmpty) else {
+            throw ServerError.badRequest("give the sample as the form's file field 'sample'")
+        }
+        guard sample.bytes.count <= InfectionRun.sampleLimit else {
+            throw ServerError(status: .contentTooLarge, message: "the sample is \(sample.bytes.count) bytes, over the limit of 64 MiB")
+        }
+        let name = sample.name.filter { $0.isLetter || $0.isNumber || ".-_".contains($0) }
+        guard !name.isEmpty, !name.hasPrefix(".") else { throw ServerError.badRequest("the sample's file name '\(sample.name)' has nothing usable") }
+        // A page's form sends its empty fields too: an empty field is one not given.
+        func field(_ key: String) -> String? {
+            form.fields[key].map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.flatMap { $0.isEmpty ? nil : $0 }
+        }
+        let to = field("to"), on = field("on")
+        guard (to == nil) != (on == nil) else { throw ServerError.badRequest("give one of 'to' (a person) or 'on' (a host)") }
+        let until = try field("until").map { text -> RunEnd in
+            guard let end = RunEnd(text) else { throw ServerError.badRequest("'until' is c2, lateral or quiet:DURATION, not '\(text)'") }
+            return end
+        }
+        let duration = try field("for").map { text -> TimeInterval in
+            guard let seconds = RunEnd.seconds(text), seconds > 0, seconds <= 7 * 86400 else { throw ServerError.badRequest("'for' is a duration such as 30m, not '\(text)'") }
+            return seconds
+        } ?? 1800
+        let then = field("then") ?? "keep"
+        guard ["keep", "reset"].contains(then) else { throw ServerError.badRequest("'then' is keep or reset") }
+        let open = ["true", "on", "yes", "1"].contains(field("open") ?? "false")
+        if then == "reset", !open { throw ServerError.badRequest("'then: reset' resets the hosts the sample was opened on: give 'open: true' too") }
+        // The sample waits in the server's own folder until the run has copied it.
+        let staging = state.dataDirectory + "/samples/" + UUID().uuidString.lowercased()
+        try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try sample.bytes.write(to: URL(fileURLWithPath: staging + "/" + name))
+        let runRequest = InfectionRun.Request(environment: record.name, sample: staging + "/" + name, to: to, on: on, subject: field("subject"),
+                                              open: open, until: until, duration: duration, thenReset: then == "reset")
+        let operations = state.operations
+        let runs = state.runsDirectory
+        // Not queued behind the environment's jobs, nor holding them up: a run may watch for
+        // days, and its own reset takes the environment's lock when it comes.
+        return try await state.jobs.submit(kind: "run", environment: record.name, targets: [], userID: principal.user.id) { cancellation, events in
+            defer { try? FileManager.default.removeItem(atPath: staging) }
+            do {
+                let run = try await operations.run(runRequest, runs: runs, cancellation: cancellation) { progress in
+                    switch progress {
+                    case let .info(line): events(OperationEvent(.info, line, environment: runRequest.environment))
+                    case let .milestone(milestone): events(OperationEvent(.info, "milestone \(milestone.name)" + (milestone.event.map { ": " + $0.summary } ?? ""),
+                                                                             environment: runRequest.environment))
+                    case .event: break
+                    }
+                }
+                events(OperationEvent(.info, "run \(run.id) ended by \(run.endedBy)", environment: runRequest.environment))
+                return (JSON.string(run), run.endedBy != "interrupted")
+            } catch let failure as InfectionRun.Failure {
+                events(OperationEvent(.error, failure.description, environment: runRequest.environment))
+                throw failure
+            }
         }
     }
 

@@ -94,12 +94,26 @@ enum Templates {
         <h1>Timeline of <a href="/environments/{{name}}">{{name}}</a></h1>
         <p>What happened on its networks, seen from outside its hosts: decoded from every network's packets, live.</p>
         {{^watched}}<p class="muted">{{name}} is not watched: its topology needs an internet host or <code>observe: true</code>.</p>{{/watched}}
+        {{#job}}<div class="card"><h2>Run <span id="job-state" class="pill {{state}}">{{state}}</span></h2><div id="events" data-job="{{id}}" data-reload="/environments/{{name}}/timeline"></div></div>{{/job}}
+        {{{picture}}}
         <h2>Runs</h2>
-        {{^runs}}<p class="muted">None yet: <code>decoynet run {{name}} --sample FILE --to USER --open</code>, or POST /api/v1/environments/{{name}}/runs.</p>{{/runs}}
+        {{^runs}}<p class="muted">None yet: start one below, with <code>decoynet run {{name}} --sample FILE --to USER --open</code>, or POST /api/v1/environments/{{name}}/runs.</p>{{/runs}}
         <table id="runs"><thead><tr><th>Run</th><th>Sample</th><th>Delivered to</th><th>Milestones</th><th>Ended by</th><th>Files</th></tr></thead><tbody>
         {{#runs}}<tr><td class="mono">{{id}}</td><td>{{sample}}</td><td>{{deliveredTo}}</td><td>{{milestones}}</td><td><span class="pill">{{endedBy}}</span></td>
         <td><a href="/api/v1/runs/{{id}}">run.json</a> · <a href="/api/v1/runs/{{id}}/timeline">timeline</a> · <a href="/api/v1/runs/{{id}}/stix">STIX</a></td></tr>{{/runs}}
         </tbody></table>
+        {{#watched}}<form method="post" action="/environments/{{name}}/runs" enctype="multipart/form-data" class="card run" id="run-form"
+         data-confirm="Mail this sample into {{name}} and let it run?"><input type="hidden" name="csrf" value="{{csrf}}">
+        <h2>Start a run</h2>
+        <p><label>Sample (64 MiB at most) <input type="file" name="sample" id="sample" required></label></p>
+        <p><label>Mail it to <select name="to" id="to">{{#people}}<option value="{{user}}">{{name}} ({{user}}){{^opens}}, no PC{{/opens}}</option>{{/people}}</select></label>
+        <label>Subject <input type="text" name="subject" id="subject" placeholder="Invoice"></label>
+        <label><input type="checkbox" name="open" id="open" value="true" checked> open it on their PC</label></p>
+        <p><label>Until <select name="until" id="until"><option value="c2">it calls home (c2)</option><option value="lateral">it moves to another host</option>
+        <option value="quiet:5m">5 minutes without an event</option><option value="">the time is up</option></select></label>
+        <label>At most <input type="text" name="for" id="for" value="30m" size="6"></label>
+        <label>Then <select name="then" id="then"><option value="reset">reset the PC, keeping its evidence</option><option value="keep">keep it running</option></select></label></p>
+        <p><button id="start-run" class="danger">Start the run</button></p></form>{{/watched}}
         <h2>Events</h2>
         <table id="timeline" data-environment="{{name}}"><thead><tr><th>Time</th><th>Network</th><th>Kind</th><th>From</th><th>To</th><th>What</th></tr></thead><tbody>
         {{#events}}<tr class="{{kind}}{{#outside}} outside{{/outside}}"><td class="mono">{{time}}</td><td>{{network}}</td><td>{{kind}}</td><td>{{src}}</td><td>{{dst}}</td><td>{{what}}</td></tr>{{/events}}

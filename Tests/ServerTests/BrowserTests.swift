@@ -116,5 +116,32 @@ import Testing
         try await browser.wait(until: "document.querySelectorAll('#timeline tbody tr').length === 3")
         #expect(try await browser.script("return document.querySelector('#timeline tbody tr:last-child').className;") as? String == "milestone")
         #expect(try await browser.text("#timeline tbody tr:last-child").contains("c2"))
+
+        // The picture's hosts are lit as they act: ws-01's call outside lights it (in red), and no other.
+        #expect(try await browser.script("return document.querySelectorAll('#topology .host.acting').length;") as? Int == 0)
+        let outward = #"{"time":"2026-12-01T10:00:10.000Z","kind":"flow","network":"lan","src":{"host":"ws-01","address":"10.93.1.2"},"dst":{"host":null,"address":"198.51.100.7"},"outside":true,"detail":{"protocol":"tcp","port":443,"state":"new"}}"#
+        let more = try #require(FileHandle(forWritingAtPath: runs + "/watched/timeline.jsonl"))
+        try more.seekToEnd()
+        try more.write(contentsOf: Data((outward + "\n").utf8))
+        try more.close()
+        try await browser.wait(until: "document.querySelectorAll('#timeline tbody tr').length === 4")
+        #expect(try await browser.text("#timeline tbody tr:last-child").contains("ws-01 (10.93.1.2)"))
+        #expect(try await browser.script("return Array.from(document.querySelectorAll('#topology .host.acting')).map(function (n) { return n.dataset.host + (n.classList.contains('outward') ? '!' : ''); }).join(' ');") as? String == "ws-01!")
+        try await browser.wait(until: "document.querySelectorAll('#topology .host.acting').length === 0", timeout: 10)
+
+        // A run started from the page: the sample picked, the person chosen, the run a job followed
+        // there (on the test driver it stops before delivering, saying why), the sample not kept.
+        let sample = runs + "/beacon.sh"
+        try Data("#!/bin/sh\necho hi\n".utf8).write(to: URL(fileURLWithPath: sample))
+        #expect(try await browser.text("#to").contains("Taro Sato"))
+        try await browser.type(sample, into: "#sample")
+        try await browser.click("#start-run")
+        try await browser.acceptDialog()
+        try await browser.wait(until: "document.body.dataset.jobDone !== undefined", timeout: 60)
+        #expect(try await browser.script("return document.body.dataset.jobDone;") as? String == "failed")
+        #expect(try await browser.text("#events").contains("is not running"))
+        let jobs = try await admin.get("/api/v1/jobs").array
+        #expect(jobs.contains { $0["kind"] as? String == "run" && $0["environment"] as? String == "watched" }, "\(jobs)")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: server.data + "/samples")) ?? []).isEmpty, "the staged sample is removed")
     }
 }
