@@ -166,6 +166,11 @@ extension Operations {
         try sampleData.write(to: URL(fileURLWithPath: folder + "/sample/" + sampleName))
         let tail = TimelineTail(path: store.current, fromEnd: true)
         var marks: [Milestone] = []
+        // Each milestone also goes into the environment's timeline, for whoever follows it live.
+        func mark(_ milestone: Milestone) {
+            marks.append(milestone)
+            store.append([milestone.timelineEvent])
+        }
         let exec = GuestExec(hypervisor: hypervisor)
         func domain(_ host: String) -> String { Naming.object(environment: request.environment, name: host) }
 
@@ -191,7 +196,7 @@ extension Operations {
             } catch {
                 throw Failure.deliveryFailed("the mail could not be sent from \(internet): \(error)")
             }
-            marks.append(Milestone(name: "delivered", time: Date()))
+            mark(Milestone(name: "delivered", time: Date()))
             progress(.info("delivered \(sampleName) to \(mailbox) from \(sender) through \(internet)"))
         }
         // Onto the host, where its person finds it (the attachment saved, or a download).
@@ -212,7 +217,7 @@ extension Operations {
                 throw Failure.deliveryFailed("the sample could not be placed on \(host): \(error)")
             }
             if request.to == nil {
-                marks.append(Milestone(name: "delivered", time: Date()))
+                mark(Milestone(name: "delivered", time: Date()))
                 progress(.info("placed \(sampleName) at \(host):\(path)"))
             }
             if request.open {
@@ -221,7 +226,7 @@ extension Operations {
                 let opening = Date()
                 try await open(path: path, as: user, on: host, exec: exec, domain: domain(host), bytes: sampleData)
                 openedOn = [host]
-                marks.append(Milestone(name: "opened", time: opening))
+                mark(Milestone(name: "opened", time: opening))
                 progress(.info("opened \(path) on \(host)" + (user.map { " as \($0)" } ?? " as root")))
             }
         }
@@ -235,11 +240,12 @@ extension Operations {
         var endedBy = "time"
         var ended = Date()
         func take(_ fresh: [TimelineEvent], until limit: Date?) {
-            for event in fresh where event.time >= started && limit.map({ event.time <= $0 }) ?? true {
+            // Milestones in the environment's timeline are runs' own (this one's are in `marks`).
+            for event in fresh where event.kind != .milestone && event.time >= started && limit.map({ event.time <= $0 }) ?? true {
                 events.append(event)
                 progress(.event(event))
                 for milestone in detector.observe(event) where !marks.contains(where: { $0.name == milestone.name }) {
-                    marks.append(milestone)
+                    mark(milestone)
                     progress(.milestone(milestone))
                 }
             }
@@ -259,7 +265,7 @@ extension Operations {
         // What was seen before the end but is still on its way through the watcher.
         try? await Task.sleep(nanoseconds: 1_500_000_000)
         take(tail.read(), until: ended)
-        marks.append(Milestone(name: "ended", time: ended))
+        mark(Milestone(name: "ended", time: ended))
         progress(.info("ended by \(endedBy) after \(String(format: "%.1f", ended.timeIntervalSince(started)))s"))
 
         // The run's timeline with its milestones, and its packets.

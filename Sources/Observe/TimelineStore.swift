@@ -59,6 +59,21 @@ public struct TimelineStore: Sendable {
         return nil
     }
 
+    /// The current file opened for appending (made if missing): every write lands at its end, so
+    /// the watcher and a run's milestones may write it at once without either losing a line.
+    func appending() -> FileHandle? {
+        let descriptor = open(current, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        return descriptor < 0 ? nil : FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+    }
+
+    /// Appends events to the current file, each line whole, beside the watcher's own (a run's
+    /// milestones, so that whoever follows the timeline sees them as they are found).
+    public func append(_ events: [TimelineEvent]) {
+        guard !events.isEmpty, FileManager.default.fileExists(atPath: folder), let handle = appending() else { return }
+        try? handle.write(contentsOf: Data(events.map { $0.jsonLine() + "\n" }.joined().utf8))
+        try? handle.close()
+    }
+
     /// Moves the current file to `timeline.1.jsonl` (and older ones up by one), then drops the oldest
     /// files until all of them fit in `keepBytes` beside `otherBytes` (the captures).
     public func rotate(keepBytes: UInt64, otherBytes: UInt64 = 0) {
@@ -143,13 +158,11 @@ public final class TimelineWriter: @unchecked Sendable {
     private func write(_ text: String) {
         if handle == nil {
             try? FileManager.default.createDirectory(atPath: store.folder, withIntermediateDirectories: true)
-            if !FileManager.default.fileExists(atPath: store.current) { FileManager.default.createFile(atPath: store.current, contents: nil) }
-            handle = FileHandle(forWritingAtPath: store.current)
-            written = (try? handle?.seekToEnd()) ?? 0
+            handle = store.appending()
         }
-        let data = Data(text.utf8)
-        try? handle?.write(contentsOf: data)
-        written += UInt64(data.count)
+        try? handle?.write(contentsOf: Data(text.utf8))
+        // Appended: the end of the file, which a run's milestones may also have moved.
+        written = (try? handle?.offset()) ?? 0
         if written >= fileLimit {
             try? handle?.close()
             handle = nil

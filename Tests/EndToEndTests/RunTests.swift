@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// An infection run end to end on `topologies/infection.yaml`: the simulated internet answers the
@@ -14,6 +15,8 @@ extension EndToEnd {
         let source = try String(contentsOfFile: Lab.projectRoot + "/topologies/infection.yaml", encoding: .utf8)
         let renamed = source.replacingOccurrences(of: "\nname: infection\n", with: "\nname: \(environment)\n")
             .replacingOccurrences(of: "10.66.", with: "10.188.").replacingOccurrences(of: "203.0.113.", with: "203.0.114.")
+            // A weak password, the last word of the test sample's list.
+            .replacingOccurrences(of: "title: Account Manager }", with: "title: Account Manager, password: Harbor2026 }")
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("decoynet-e2e-" + UUID().uuidString).path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         try Data(renamed.utf8).write(to: URL(fileURLWithPath: folder + "/infection.yaml"))
@@ -89,9 +92,10 @@ extension EndToEnd {
         #expect(record["delivered_to"] as? String == "tsato@corp.harbor.example")
         #expect(record["opened_on"] as? [String] == ["ws-01"])
         let milestones = try #require(record["milestones"] as? [[String: Any]])
-        #expect(milestones.map { $0["name"] as? String ?? "" } == ["delivered", "opened", "c2", "ended"])
+        // Its SMB logons to the file server are its first move to another host: lateral, before its call home.
+        #expect(milestones.map { $0["name"] as? String ?? "" } == ["delivered", "opened", "lateral", "c2", "ended"])
         let times = milestones.compactMap { ($0["time"] as? String).flatMap(ISO8601DateFormatter.withFraction.date) }
-        #expect(times.count == 4 && times[3].timeIntervalSince(times[2]) < 5, "ended \(times) after the call home")
+        #expect(times.count == 5 && times[4].timeIntervalSince(times[3]) < 5, "ended \(times) after the call home")
         let sampleHash = try #require((record["sample"] as? [String: Any])?["sha256"] as? String)
 
         // The run's folder: everything hashed, sealed, the timeline attributing each move.
@@ -111,7 +115,14 @@ extension EndToEnd {
         #expect(timeline.contains { $0["kind"] as? String == "dns" && Self.host($0, "src") == "ws-01" && Self.detail($0)["query"] as? String == "c2.example.net" })
         let beacon = try #require(timeline.first { $0["kind"] as? String == "http" && Self.detail($0)["path"] as? String == "/beacon?host=ws-01" }, "\(timeline)")
         #expect(Self.host(beacon, "src") == "ws-01" && Self.detail(beacon)["host"] as? String == "c2.example.net" && Self.detail(beacon)["status"] as? Int == 200)
-        #expect(timeline.filter { $0["kind"] as? String == "milestone" }.map { Self.detail($0)["name"] as? String ?? "" } == ["delivered", "opened", "c2", "ended"])
+        #expect(timeline.filter { $0["kind"] as? String == "milestone" }.map { Self.detail($0)["name"] as? String ?? "" } == ["delivered", "opened", "lateral", "c2", "ended"])
+        // The word list against the file server, as tsato from ws-01: wrong words refused, the last one taken.
+        let logons = timeline.filter { $0["kind"] as? String == "smb-auth" && Self.detail($0)["user"] as? String == "tsato" }
+        #expect(logons.allSatisfy { Self.host($0, "src") == "ws-01" && Self.host($0, "dst") == "files" }, "\(logons)")
+        let outcomes = logons.map { Self.detail($0)["result"] as? String ?? "" }
+        #expect(outcomes.filter { $0 == "failed" }.count >= 3 && outcomes.last == "ok", "\(logons)")
+        let lateral = try #require(milestones.first { $0["name"] as? String == "lateral" }?["event"] as? [String: Any])
+        #expect(Self.host(lateral, "src") == "ws-01" && Self.host(lateral, "dst") == "files", "\(lateral)")
         let stix = try String(contentsOfFile: runFolder + "/stix.json", encoding: .utf8)
         #expect(stix.contains("\"value\":\"c2.example.net\"") && stix.contains(sampleHash))
         let python = try Lab.run([Lab.projectRoot + "/scripts/python-env.sh"], timeout: 600).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -129,6 +140,11 @@ extension EndToEnd {
             Thread.sleep(forTimeInterval: 3)
         }
         #expect(clean?.status != 0 && clean?.stdout.isEmpty == true, "\(String(describing: clean))")
+        // What it left on the file server stays: the note on tsato's share, written with the word that worked.
+        let note = try Lab.decoynet(["exec", environment, "files", "--", "cat", "/home/tsato/note-ws-01.txt"], timeout: 60)
+        #expect(note.status == 0 && note.stdout.hasPrefix("from ws-01 at "), "\(note)")
+
+        try Self.runThroughTheAPI(file: file, sample: sample)
 
         // Destroyed: nothing left, the watcher stopped, the timeline kept aside (no longer the name's).
         let destroyed = try Lab.decoynet(["destroy", environment])
@@ -139,6 +155,60 @@ extension EndToEnd {
         let kept = try #require(destroyed.stderr.components(separatedBy: "are kept in ").last?.split(separator: "\n").first.map(String.init), "\(destroyed.stderr)")
         #expect(kept.hasPrefix("/var/lib/decoynet/runs/\(environment).destroyed-") && FileManager.default.fileExists(atPath: kept + "/timeline.jsonl"))
         try? FileManager.default.removeItem(atPath: kept)
+    }
+
+    /// The same run as one API call: the server (in the lab's namespace, with the same runs folder)
+    /// takes the environment's topology, finds nothing to apply, runs the multipart form as a job,
+    /// and streams the timeline, milestones included, over Server-Sent Events.
+    static func runThroughTheAPI(file: String, sample: String) throws {
+        let server = try ServerProcess(arguments: ["--connect", "qemu:///system"], prefix: ["/usr/sbin/ip", "netns", "exec", Lab.namespace])
+        defer {
+            server.stop()
+            try? FileManager.default.removeItem(atPath: server.data)
+        }
+        let api = ServerEndToEndTests.API(base: server.base, token: server.adminToken)
+        let source = try String(contentsOfFile: file, encoding: .utf8)
+        #expect(try api.json("POST", "/api/v1/environments", body: source, type: "application/yaml").status == 201)
+        let apply = try #require(try api.json("POST", "/api/v1/environments/\(environment)/apply").value as? [String: Any])
+        let applied = try api.waitForJob(try #require(apply["id"] as? String))
+        #expect(applied["state"] as? String == "succeeded", "\(applied)")
+
+        let follow = try Lab.start(["ip", "netns", "exec", Lab.namespace, "curl", "-sN", "-H", "Authorization: Bearer \(api.token)",
+                                    api.base + "/api/v1/environments/\(environment)/events?follow=true&limit=0"])
+        defer {
+            kill(follow.pid, SIGTERM)
+            _ = try? follow.wait(timeout: 10)
+        }
+        Thread.sleep(forTimeInterval: 1)
+        let posted = try Lab.run(["ip", "netns", "exec", Lab.namespace, "curl", "-s", "-H", "Authorization: Bearer \(api.token)",
+                                  "-F", "sample=@\(sample)", "-F", "to=tsato", "-F", "open=true", "-F", "until=c2", "-F", "for=5m", "-F", "then=reset",
+                                  api.base + "/api/v1/environments/\(environment)/runs"], timeout: 60)
+        let job = try #require(try Lab.json(posted.stdout) as? [String: Any], "\(posted)")
+        #expect(job["kind"] as? String == "run")
+        let ended = try api.waitForJob(try #require(job["id"] as? String), timeout: 900)
+        #expect(ended["state"] as? String == "succeeded", "\(ended)")
+        let run = try #require(ended["outcome"] as? [String: Any], "\(ended)")
+        #expect(run["ended_by"] as? String == "c2" && run["opened_on"] as? [String] == ["ws-01"], "\(run)")
+        let id = try #require(run["id"] as? String)
+        let (status, stix) = try api.call("GET", "/api/v1/runs/\(id)/stix")
+        #expect(status == 200 && stix.contains("\"value\":\"c2.example.net\""), "\(status)")
+        let runs = try #require(try api.json("GET", "/api/v1/environments/\(environment)/runs").value as? [[String: Any]])
+        // The first run was kept in the test's own folder (`--evidence`), this one in the environment's.
+        #expect(runs.map { $0["id"] as? String } == [id], "\(runs)")
+
+        // The stream: the run's milestones and the beacon, as they came.
+        let streamed = (try? String(contentsOfFile: follow.folder + "/out", encoding: .utf8)) ?? ""
+        var events: [(kind: String, object: [String: Any])] = []
+        for block in streamed.components(separatedBy: "\n\n") {
+            let lines = block.split(separator: "\n").map(String.init)
+            guard let kind = lines.first(where: { $0.hasPrefix("event: ") }), let data = lines.first(where: { $0.hasPrefix("data: ") }),
+                  let object = try? JSONSerialization.jsonObject(with: Data(data.dropFirst(6).utf8)) as? [String: Any] else { continue }
+            events.append((String(kind.dropFirst(7)), object))
+        }
+        let marks: [String] = events.filter { $0.kind == "milestone" }.map { detail($0.object)["name"] as? String ?? "" }
+        #expect(marks.filter { ["delivered", "opened", "c2", "ended"].contains($0) } == ["delivered", "opened", "c2", "ended"], "\(streamed.suffix(3000))")
+        let beacon = events.first { $0.kind == "http" && detail($0.object)["path"] as? String == "/beacon?host=ws-01" }
+        #expect(beacon.map { host($0.object, "src") } == "ws-01", "\(streamed.suffix(3000))")
     }
 }
 }

@@ -104,6 +104,34 @@ import Testing
         #expect(firsts == ["2", "3", "4"])
     }
 
+    /// A run's milestones go into the timeline beside the watcher's lines: both append, neither
+    /// writes over the other (the watcher once wrote at the offset it had, over a milestone).
+    @Test func milestonesAppendedBesideTheWatcherAreKept() throws {
+        let scratch = Scratch()
+        defer { scratch.remove() }
+        let store = scratch.store
+        let writer = TimelineWriter(store: store, keepBytes: 64 << 20, window: 0)
+        let start = Date().addingTimeInterval(-60)
+        var expected: [TimelineEvent] = []
+        for index in 0 ..< 20 {
+            let flow = TimelineEvent(time: start.addingTimeInterval(Double(index)), network: "lan", src: nil, dst: nil,
+                                     detail: .flow(protocol: "tcp", port: 1000 + index, state: .new))
+            writer.add([flow])
+            writer.flush()
+            expected.append(flow)
+            if index % 3 == 0 {
+                let mark = TimelineEvent(time: flow.time, network: nil, src: nil, dst: nil, detail: .milestone(name: "m\(index)"))
+                store.append([mark])
+                expected.append(mark)
+            }
+        }
+        writer.close()
+        #expect(store.events() == expected)
+        // No timeline folder (an environment not watched): nothing made.
+        TimelineStore(root: scratch.root + "/none", environment: "acme").append(expected)
+        #expect(!FileManager.default.fileExists(atPath: scratch.root + "/none"))
+    }
+
     @Test func aTailReadsEachLineOnceAcrossRotation() throws {
         let scratch = Scratch()
         defer { scratch.remove() }
