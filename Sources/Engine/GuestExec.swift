@@ -77,6 +77,54 @@ public struct GuestExec: Sendable {
         if let failure { throw failure }
     }
 
+    /// The guest's clock (`guest-get-time`).
+    public func time(domain: String) async throws -> Date {
+        let answer = try await agent(domain, ["execute": "guest-get-time"], timeout: 10)
+        guard let nanoseconds = (answer["return"] as? NSNumber)?.doubleValue else {
+            throw Failure(description: "the guest agent of \(domain) gave no time: \(Self.error(answer))")
+        }
+        return Date(timeIntervalSince1970: nanoseconds / 1e9)
+    }
+
+    /// What a file inside the guest holds from `offset` on, at most `limit` bytes, and the file's
+    /// size (`guest-file-open`, `-seek`, `-read`, `-close`). A file shorter than `offset` (rotated)
+    /// is read from its start: the offset to go on from is `offset + bytes.count`, or `bytes.count`.
+    public func read(domain: String, path: String, from offset: Int, limit: Int = 1 << 20) async throws -> (bytes: Data, size: Int, from: Int) {
+        let opened = try await agent(domain, ["execute": "guest-file-open", "arguments": ["path": path, "mode": "r"]], timeout: 10)
+        guard let handle = opened["return"] as? Int else {
+            throw Failure(description: "the guest agent of \(domain) could not open \(path): \(Self.error(opened))")
+        }
+        func seek(_ position: Int, _ whence: String) async throws -> Int {
+            let answer = try await agent(domain, ["execute": "guest-file-seek", "arguments": ["handle": handle, "offset": position, "whence": whence]], timeout: 10)
+            guard let at = (answer["return"] as? [String: Any])?["position"] as? Int else {
+                throw Failure(description: "the guest agent of \(domain) could not seek in \(path): \(Self.error(answer))")
+            }
+            return at
+        }
+        do {
+            let size = try await seek(0, "end")
+            let start = size < offset ? 0 : offset
+            var bytes = Data()
+            if size > start {
+                _ = try await seek(start, "set")
+                while bytes.count < min(limit, size - start) {
+                    let answer = try await agent(domain, ["execute": "guest-file-read",
+                                                          "arguments": ["handle": handle, "count": min(1 << 16, limit - bytes.count)]], timeout: 10)
+                    guard let result = answer["return"] as? [String: Any], let piece = (result["buf-b64"] as? String).flatMap({ Data(base64Encoded: $0) }) else {
+                        throw Failure(description: "the guest agent of \(domain) could not read \(path): \(Self.error(answer))")
+                    }
+                    bytes += piece
+                    if piece.isEmpty || result["eof"] as? Bool == true { break }
+                }
+            }
+            _ = try? await agent(domain, ["execute": "guest-file-close", "arguments": ["handle": handle]], timeout: 10)
+            return (bytes, size, start)
+        } catch {
+            _ = try? await agent(domain, ["execute": "guest-file-close", "arguments": ["handle": handle]], timeout: 10)
+            throw error
+        }
+    }
+
     private static func error(_ answer: [String: Any]) -> String {
         ((answer["error"] as? [String: Any])?["desc"] as? String) ?? "no answer"
     }

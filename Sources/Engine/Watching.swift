@@ -45,7 +45,8 @@ extension EnvironmentFacts {
                       Person(user: person.user, name: person.name, mail: environment.domain.map { person.user + "@" + $0 })
                   },
                   owners: owners, mailHost: mail?.name, mailAddress: mail?.interfaces.first?.address.description,
-                  internetHost: environment.internetHost)
+                  internetHost: environment.internetHost,
+                  gateways: environment.hosts.filter { Firewall.enforces($0, in: environment) }.map(\.name))
     }
 }
 
@@ -54,10 +55,13 @@ public struct LocalWatchers: WatcherControl {
     /// The decoynet binary that runs `watcher`.
     public let executable: String
     public let root: String
+    /// The libvirt connection the watcher reads the infrastructure's logs through (its guest agents).
+    public let uri: String?
 
-    public init(executable: String, root: String = TimelineStore.rootFromEnvironment) {
+    public init(executable: String, root: String = TimelineStore.rootFromEnvironment, uri: String? = nil) {
         self.executable = executable
         self.root = root
+        self.uri = uri
     }
 
     /// The running watcher: its pid and a digest of its settings (not the settings themselves, so
@@ -98,7 +102,7 @@ public struct LocalWatchers: WatcherControl {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(settings).write(to: URL(fileURLWithPath: store.settings))
-        let pid = try LocalTrafficCapture.spawnDetached([executable, "watcher", environment, "--runs", root], log: store.watcherLog)
+        let pid = try LocalTrafficCapture.spawnDetached([executable, "watcher", environment, "--runs", root] + (uri.map { ["--connect", $0] } ?? []), log: store.watcherLog)
         try encoder.encode(Tracking(pid: pid, settings: digest)).write(to: URL(fileURLWithPath: trackingFile(environment)))
         return true
     }

@@ -11,6 +11,9 @@ public struct TimelineEvent: Sendable, Equatable, Codable {
     public var dst: Endpoint?
     /// Whether either end is outside the environment.
     public var outside: Bool
+    /// Who told it when not the packets: the gateway whose firewall dropped it, or the internet
+    /// host whose log holds it (a request inside TLS, which no packet shows).
+    public var by: String?
     public var detail: Detail
 
     public enum Kind: String, Sendable, Codable, CaseIterable {
@@ -66,13 +69,14 @@ public struct TimelineEvent: Sendable, Equatable, Codable {
     public enum FlowState: String, Sendable, Codable { case new, refused, dropped }
     public enum AuthResult: String, Sendable, Codable { case ok, failed }
 
-    public init(time: Date, network: String?, src: Endpoint?, dst: Endpoint?, outside: Bool = false, detail: Detail) {
+    public init(time: Date, network: String?, src: Endpoint?, dst: Endpoint?, outside: Bool = false, by: String? = nil, detail: Detail) {
         self.time = time
         self.kind = detail.kind
         self.network = network
         self.src = src
         self.dst = dst
         self.outside = outside
+        self.by = by
         self.detail = detail
     }
 
@@ -81,7 +85,7 @@ public struct TimelineEvent: Sendable, Equatable, Codable {
 
     // MARK: - JSON
 
-    enum CodingKeys: String, CodingKey { case time, kind, network, src, dst, outside, detail }
+    enum CodingKeys: String, CodingKey { case time, kind, network, src, dst, outside, by, detail }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
@@ -91,6 +95,7 @@ public struct TimelineEvent: Sendable, Equatable, Codable {
         try container.encode(src, forKey: .src)
         try container.encode(dst, forKey: .dst)
         if outside { try container.encode(true, forKey: .outside) }
+        try container.encodeIfPresent(by, forKey: .by)
         var detailContainer = container.nestedContainer(keyedBy: DetailKey.self, forKey: .detail)
         try detail.encode(into: &detailContainer)
     }
@@ -107,6 +112,7 @@ public struct TimelineEvent: Sendable, Equatable, Codable {
         src = try container.decodeIfPresent(Endpoint.self, forKey: .src)
         dst = try container.decodeIfPresent(Endpoint.self, forKey: .dst)
         outside = try container.decodeIfPresent(Bool.self, forKey: .outside) ?? false
+        by = try container.decodeIfPresent(String.self, forKey: .by)
         detail = try Detail.decode(kind, from: container.nestedContainer(keyedBy: DetailKey.self, forKey: .detail))
     }
 
@@ -121,6 +127,7 @@ public struct TimelineEvent: Sendable, Equatable, Codable {
             line.field(key, endpoint.map { .object([("host", $0.host.map(JSONLine.Value.string) ?? .null), ("address", .string($0.address))]) } ?? .null)
         }
         if outside { line.field("outside", .bool(true)) }
+        if let by { line.field("by", .string(by)) }
         line.field("detail", .object(detail.fields))
         return line.text
     }
@@ -128,7 +135,7 @@ public struct TimelineEvent: Sendable, Equatable, Codable {
     /// Equal to the millisecond, the timeline's precision.
     public static func == (lhs: TimelineEvent, rhs: TimelineEvent) -> Bool {
         lhs.milliseconds == rhs.milliseconds && lhs.kind == rhs.kind && lhs.network == rhs.network && lhs.src == rhs.src
-            && lhs.dst == rhs.dst && lhs.outside == rhs.outside && lhs.detail == rhs.detail
+            && lhs.dst == rhs.dst && lhs.outside == rhs.outside && lhs.by == rhs.by && lhs.detail == rhs.detail
     }
 
     public var milliseconds: Int64 { Int64((time.timeIntervalSince1970 * 1000).rounded()) }

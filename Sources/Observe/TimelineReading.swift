@@ -102,7 +102,7 @@ extension TimelineEvent {
     public var summary: String {
         let route = kind == .milestone ? "" : "\(Self.name(src)) -> \(Self.name(dst))  "
         return "\(Self.timeText(time))  \((network ?? "-").padding(toLength: 8, withPad: " ", startingAt: 0))  "
-            + "\(kind.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0))  \(route)\(what)\(outside ? "  [outside]" : "")"
+            + "\(kind.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0))  \(route)\(what)\(outside ? "  [outside]" : "")\(by.map { "  [by \($0)]" } ?? "")"
     }
 
     /// What happened, for people: the detail in a few words.

@@ -41,9 +41,12 @@ public struct EnvironmentFacts: Sendable, Codable, Equatable {
     public var mailHost: String?
     public var mailAddress: String?
     public var internetHost: String?
+    /// The gateways that enforce the policy, whose firewall logs its drops.
+    public var gateways: [String]?
 
     public init(organization: String?, domain: String?, people: [Person], owners: [String: String], mailHost: String?, mailAddress: String?,
-                internetHost: String?) {
+                internetHost: String?, gateways: [String]? = nil) {
+        self.gateways = gateways
         self.organization = organization
         self.domain = domain
         self.people = people
@@ -66,6 +69,7 @@ public final class Watcher: @unchecked Sendable {
     public let settings: WatchSettings
     public let store: TimelineStore
     private let writer: TimelineWriter
+    private let drops = RecentDrops()
     private var followers: [String: CaptureFollower] = [:]
     private let lock = NSLock()
     private var stopping = false
@@ -110,7 +114,7 @@ public final class Watcher: @unchecked Sendable {
                 // A new file of the network, or its tshark gone (it failed): follow it anew.
                 if let current = followers[network], current.file == file, current.isRunning { continue }
                 if let failed = failedAt[network], now.timeIntervalSince(failed) < 5 { continue }
-                let follower = CaptureFollower(network: network, file: file, book: settings.book) { [writer] events in writer.add(events) }
+                let follower = CaptureFollower(network: network, file: file, book: settings.book) { [writer, drops] events in writer.add(drops.filter(events)) }
                 do {
                     try follower.start()
                 } catch {
@@ -167,5 +171,16 @@ public final class Watcher: @unchecked Sendable {
 
     public func stop() {
         lock.withLock { stopping = true }
+    }
+
+    /// The gateways' firewall drops, each a `flow` told by its gateway (and no longer by the
+    /// packets as unanswered).
+    public func add(drops new: [FirewallDrop]) {
+        writer.add(drops.add(new).map { $0.event(settings.book) })
+    }
+
+    /// Events of the infrastructure's logs (the internet host's).
+    public func add(logged events: [TimelineEvent]) {
+        writer.add(events)
     }
 }

@@ -36,7 +36,7 @@ func openOperations(_ options: ConnectionOptions) throws -> Operations {
     var operations = Operations(hypervisor: hypervisor, prober: SocketProber(), parallelism: options.parallel,
                                 poolRoot: Operations.poolRootFromEnvironment,
                                 capture: Naming.isLocalQEMU(hypervisor.uri) ? LocalTrafficCapture() : nil)
-    if Naming.isLocalQEMU(hypervisor.uri) { operations.watchers = LocalWatchers(executable: executablePath) }
+    if Naming.isLocalQEMU(hypervisor.uri) { operations.watchers = LocalWatchers(executable: executablePath, uri: hypervisor.uri) }
     operations.waiting = { name in Terminal.error("waiting for another decoynet command on environment \(name) to finish...") }
     return operations
 }

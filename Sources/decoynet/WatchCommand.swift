@@ -1,5 +1,7 @@
 import ArgumentParser
+import Engine
 import Foundation
+import Hypervisor
 import Observe
 
 extension TimelineEvent.Kind: ExpressibleByArgument {}
@@ -66,6 +68,8 @@ struct WatcherCommand: ParsableCommand {
 
     @Argument var environment: String
     @Option var runs: String = TimelineStore.rootFromEnvironment
+    @Option(name: .customLong("connect"), help: "The libvirt URI through which the gateways' and the internet host's logs are read.")
+    var uri: String?
 
     func run() throws {
         let store = TimelineStore(root: runs, environment: environment)
@@ -86,7 +90,33 @@ struct WatcherCommand: ParsableCommand {
             sources.append(source)
         }
         Terminal.error("decoynet watcher: watching \(environment) (\(settings.book.networks.count) networks) into \(store.current)")
+        let logs = readLogs(settings, into: watcher)
         watcher.run()
+        logs?.cancel()
         withExtendedLifetime(sources) {}
+    }
+
+    /// The gateways' and the internet host's logs, every 2 s, beside the packets (when the
+    /// environment has them and libvirt answers; the packets are watched either way).
+    func readLogs(_ settings: WatchSettings, into watcher: Watcher) -> Task<Void, Never>? {
+        guard let uri else { return nil }
+        let hypervisor: LibvirtHypervisor
+        do {
+            hypervisor = try LibvirtHypervisor(uri: uri, parallelism: 2)
+        } catch {
+            Terminal.error("decoynet watcher: the gateways' and the internet host's logs are not read: cannot connect to \(uri): \(error)")
+            return nil
+        }
+        let reader = GuestLogReader(exec: GuestExec(hypervisor: hypervisor), environment: environment, settings: settings)
+        guard !reader.isEmpty else { return nil }
+        Terminal.error("decoynet watcher: reading the logs of \((reader.gateways + [reader.internetHost].compactMap { $0 }).joined(separator: ", "))")
+        return Task.detached {
+            while !Task.isCancelled {
+                let (drops, events) = await reader.poll()
+                if !drops.isEmpty { watcher.add(drops: drops) }
+                if !events.isEmpty { watcher.add(logged: events) }
+                try? await Task.sleep(nanoseconds: 2_000_000_000)
+            }
+        }
     }
 }

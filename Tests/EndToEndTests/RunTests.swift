@@ -72,6 +72,25 @@ extension EndToEnd {
         #expect(latency.at.timeIntervalSince(packet) < 2, "shown \(latency.at.timeIntervalSince(packet)) s after its packet")
         #expect(Self.host(latency.event, "src") == "ws-02" && latency.event["outside"] as? Bool == true)
 
+        // The infrastructure's own logs, read from outside through the guest agents: the check from
+        // the mail server to the outside was dropped by fw's firewall, which says so (once); a request
+        // inside TLS, which no packet shows, is told by INetSim's log on the internet host.
+        let secure = try Lab.decoynet(["exec", environment, "ws-02", "--", "curl", "-sk", "-m", "10", "-o", "/dev/null", "https://update.example.org/check?v=2"], timeout: 60)
+        #expect(secure.status == 0, "\(secure)")
+        var dropped: [[String: Any]] = [], tls: [String: Any]?
+        let logDeadline = Date().addingTimeInterval(30)
+        while Date() < logDeadline {
+            let seen = Self.lines(try Lab.decoynet(["watch", environment, "--json"], timeout: 60).stdout)
+            dropped = seen.filter { $0["by"] as? String == "fw" && Self.host($0, "src") == "mail" && Self.detail($0)["port"] as? Int == 80 }
+            tls = seen.first { $0["by"] as? String == "inet" && Self.detail($0)["path"] as? String == "/check?v=2" }
+            if !dropped.isEmpty, tls != nil { break }
+            Thread.sleep(forTimeInterval: 2)
+        }
+        #expect(dropped.count == 1 && (dropped.first?["dst"] as? [String: Any])?["address"] as? String == "198.51.100.7"
+            && Self.detail(dropped.first ?? [:])["state"] as? String == "dropped", "\(dropped)")
+        #expect(tls.map { Self.host($0, "src") == "ws-02" && Self.detail($0)["host"] as? String == "update.example.org" && Self.detail($0)["status"] as? Int == 200 } == true,
+                "\(String(describing: tls))")
+
         // Bad input: nothing delivered, exit status 2.
         let nobody = try Lab.decoynet(["run", environment, "--sample", Lab.projectRoot + "/Tests/EndToEndTests/Samples/beacon.sh", "--to", "nobody",
                                        "--runs", "/var/lib/decoynet/runs"])
