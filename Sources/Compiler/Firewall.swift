@@ -4,8 +4,11 @@ import Topology
 /// what a rule allows passes; what is dropped is logged (kernel log, prefix `decoynet-drop`), and
 /// `reset --evidence` keeps that log.
 public enum Firewall {
+    /// What begins each kernel line of a drop.
+    public static let dropPrefix = "decoynet-drop"
+
     /// What `reset --evidence` runs inside the gateway for its drop log.
-    public static let dropLogCommand = "journalctl -k -o short-iso --no-pager --grep decoynet-drop || true"
+    public static let dropLogCommand = "journalctl -k -o short-iso --no-pager --grep \(dropPrefix) || true"
 
     /// A host enforces the policy when it is the gateway of one of the networks and there is one.
     public static func enforces(_ host: ResolvedHost, in environment: ResolvedEnvironment) -> Bool {
@@ -56,7 +59,7 @@ public enum Firewall {
             }
         }
         lines += [
-            "        limit rate 20/second burst 50 packets log prefix \"decoynet-drop: \" level info",
+            "        limit rate 20/second burst 50 packets log prefix \"\(dropPrefix): \" level info",
             "    }",
             "}",
             "",

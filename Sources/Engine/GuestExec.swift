@@ -73,7 +73,7 @@ public struct GuestExec: Sendable {
             }
             offset += piece.count
         }
-        _ = try? await agent(domain, ["execute": "guest-file-close", "arguments": ["handle": handle]], timeout: 10)
+        await close(domain, handle)
         if let failure { throw failure }
     }
 
@@ -117,12 +117,16 @@ public struct GuestExec: Sendable {
                     if piece.isEmpty || result["eof"] as? Bool == true { break }
                 }
             }
-            _ = try? await agent(domain, ["execute": "guest-file-close", "arguments": ["handle": handle]], timeout: 10)
+            await close(domain, handle)
             return (bytes, size, start)
         } catch {
-            _ = try? await agent(domain, ["execute": "guest-file-close", "arguments": ["handle": handle]], timeout: 10)
+            await close(domain, handle)
             throw error
         }
+    }
+
+    private func close(_ domain: String, _ handle: Int) async {
+        _ = try? await agent(domain, ["execute": "guest-file-close", "arguments": ["handle": handle]], timeout: 10)
     }
 
     private static func error(_ answer: [String: Any]) -> String {

@@ -37,15 +37,17 @@ public struct FirewallDrop: Sendable, Equatable {
 }
 
 public enum FirewallLog {
-    /// What runs inside a gateway for its drops since `cursor` (the newest kernel line's, the first
-    /// time): `journalctl`'s JSON, one entry a line.
-    public static func command(after cursor: String?) -> [String] {
-        guard let cursor else { return ["journalctl", "-k", "-n", "1", "-o", "json", "--no-pager"] }
-        return ["journalctl", "-k", "-o", "json", "--no-pager", "--after-cursor", cursor]
+    /// What runs inside a gateway for its kernel lines after `cursor`, or the first time since
+    /// `since` (on the gateway's clock): `journalctl`'s JSON, one entry a line.
+    public static func command(after cursor: String?, since: Date) -> [String] {
+        let base = ["journalctl", "-k", "-o", "json", "--no-pager"]
+        guard let cursor else { return base + ["--since", "@\(Int(since.timeIntervalSince1970))"] }
+        return base + ["--after-cursor", cursor]
     }
 
-    /// The drops of `journalctl -o json` output and the cursor to go on from (the last entry's).
-    public static func parse(journal text: String, gateway: String, clockOffset: TimeInterval) -> (drops: [FirewallDrop], cursor: String?) {
+    /// The drops of `journalctl -o json` output (lines that begin with `prefix`) and the cursor to
+    /// go on from (the last entry's).
+    public static func parse(journal text: String, prefix: String, gateway: String, clockOffset: TimeInterval) -> (drops: [FirewallDrop], cursor: String?) {
         var drops: [FirewallDrop] = []
         var cursor: String?
         for line in text.split(separator: "\n") {
@@ -53,24 +55,30 @@ public enum FirewallLog {
             if let next = object["__CURSOR"] as? String { cursor = next }
             guard let message = object["MESSAGE"] as? String, let micros = (object["__REALTIME_TIMESTAMP"] as? String).flatMap(Double.init) else { continue }
             let time = Date(timeIntervalSince1970: micros / 1_000_000 + clockOffset)
-            if let drop = parse(message: message, time: time, gateway: gateway) { drops.append(drop) }
+            if let drop = parse(message: message, prefix: prefix, time: time, gateway: gateway) { drops.append(drop) }
         }
         return (drops, cursor)
     }
 
     /// One kernel line: `decoynet-drop: IN=eth0 OUT=eth1 ... SRC=A DST=B ... PROTO=TCP SPT=P DPT=Q ...`.
-    public static func parse(message: String, time: Date, gateway: String) -> FirewallDrop? {
-        guard let prefix = message.range(of: "decoynet-drop:") else { return nil }
-        var fields: [Substring: Substring] = [:]
-        for word in message[prefix.upperBound...].split(separator: " ") {
-            guard let equals = word.firstIndex(of: "=") else { continue }
-            fields[word[..<equals]] = word[word.index(after: equals)...]
-        }
+    public static func parse(message: String, prefix: String, time: Date, gateway: String) -> FirewallDrop? {
+        guard message.hasPrefix(prefix + ":") else { return nil }
+        let fields = keyedWords(message.dropFirst(prefix.count + 1))
         guard let source = fields["SRC"], let destination = fields["DST"], let proto = fields["PROTO"]?.lowercased(), ["tcp", "udp"].contains(proto),
               let port = fields["DPT"].flatMap({ Int($0) }) else { return nil }
         return FirewallDrop(time: time, gateway: gateway, protocolName: proto, source: String(source), destination: String(destination), port: port,
                             sourcePort: fields["SPT"].flatMap { Int($0) })
     }
+}
+
+/// The `KEY=VALUE` words of a log line (words without `=` are left out).
+func keyedWords(_ text: Substring) -> [Substring: Substring] {
+    var fields: [Substring: Substring] = [:]
+    for word in text.split(separator: " ") {
+        guard let equals = word.firstIndex(of: "=") else { continue }
+        fields[word[..<equals]] = word[word.index(after: equals)...]
+    }
+    return fields
 }
 
 /// INetSim's `service.log`, read a line at a time: a request it answered inside TLS (HTTPS), which
@@ -110,11 +118,7 @@ public struct InetSimLog: Sendable {
             return nil
         }
         guard message.hasPrefix("stat: ") else { return nil }
-        var fields: [Substring: Substring] = [:]
-        for word in message.dropFirst(6).split(separator: " ") {
-            guard let equals = word.firstIndex(of: "=") else { continue }
-            fields[word[..<equals]] = word[word.index(after: equals)...]
-        }
+        let fields = keyedWords(message.dropFirst(6))
         guard let method = fields["method"], let url = fields["url"], let time = Self.time(stamp) else { return nil }
         var requestHost: String?
         var path = String(url)
@@ -148,8 +152,42 @@ public struct InetSimLog: Sendable {
 }
 
 /// The gateways' recent drops, against which the packets' unanswered connections are matched: a
-/// connection a firewall dropped is told once, by the firewall, not again as unanswered.
+/// connection a firewall dropped is told once, by the firewall, not again as unanswered. The
+/// packets' unanswered connections wait `hold` seconds for the firewall's line, which comes with
+/// the next read of the gateway's log.
 final class RecentDrops: @unchecked Sendable {
+    let hold: TimeInterval
+    private var held: [(event: TimelineEvent, until: Date)] = []
+
+    init(hold: TimeInterval = 4) {
+        self.hold = hold
+    }
+
+    /// The events to write now; the unanswered TCP connections are held back.
+    func hold(_ events: [TimelineEvent], now: Date = Date()) -> [TimelineEvent] {
+        var ready: [TimelineEvent] = []
+        lock.withLock {
+            for event in events {
+                if case let .flow(proto, _, state) = event.detail, proto == "tcp", state == .dropped, event.by == nil {
+                    held.append((event, now.addingTimeInterval(hold)))
+                } else {
+                    ready.append(event)
+                }
+            }
+        }
+        return ready
+    }
+
+    /// The held events whose wait is over (all, with `.distantFuture`), less those a firewall told.
+    func release(now: Date = Date()) -> [TimelineEvent] {
+        let due: [TimelineEvent] = lock.withLock {
+            let due = held.filter { $0.until <= now }.map(\.event)
+            held.removeAll { $0.until <= now }
+            return due
+        }
+        return filter(due)
+    }
+
     private struct Key: Hashable {
         var source: String
         var destination: String

@@ -49,12 +49,13 @@ public struct TimelineStore: Sendable {
     }
 
     /// The newest event's time, from the end of the current file (for a watcher that starts again).
+    /// The newest of the last lines: the logs' events and runs' milestones come a few seconds after
+    /// the packets', so the last line is not always the newest.
     public func lastTime() -> Date? {
         for file in files.reversed() {
             guard let data = FileManager.default.contents(atPath: file) else { continue }
-            if let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last, let event = TimelineEvent.parse(line: line) {
-                return event.time
-            }
+            let times = String(decoding: data.suffix(256 << 10), as: UTF8.self).split(separator: "\n").suffix(500).compactMap { TimelineEvent.parse(line: $0)?.time }
+            if let newest = times.max() { return newest }
         }
         return nil
     }

@@ -114,7 +114,7 @@ public final class Watcher: @unchecked Sendable {
                 // A new file of the network, or its tshark gone (it failed): follow it anew.
                 if let current = followers[network], current.file == file, current.isRunning { continue }
                 if let failed = failedAt[network], now.timeIntervalSince(failed) < 5 { continue }
-                let follower = CaptureFollower(network: network, file: file, book: settings.book) { [writer, drops] events in writer.add(drops.filter(events)) }
+                let follower = CaptureFollower(network: network, file: file, book: settings.book) { [writer, drops] events in writer.add(drops.hold(events)) }
                 do {
                     try follower.start()
                 } catch {
@@ -140,12 +140,14 @@ public final class Watcher: @unchecked Sendable {
                 keep()
                 lastKeep = now
             }
+            writer.add(drops.release(now: now))
             // Events are written in time order: none before every network's decoder has passed it.
             writer.flush(now: followers.values.map { $0.watermark(now: now) }.min() ?? now)
             usleep(100_000)
         }
         for follower in followers.values { follower.finish() }
         for follower in retired + followers.values { follower.wait() }
+        writer.add(drops.release(now: .distantFuture))
         writer.close()
     }
 

@@ -144,8 +144,7 @@ enum Pages {
         router.post("/environments/:name/runs") { request, context in
             let principal = try signedInOrRedirect(request, state: state)
             let record = try API.visible(to: principal, context, state: state)
-            let form = try await MultipartForm.read(request, limit: InfectionRun.sampleLimit + (1 << 20))
-            try state.auth.checkCSRF(principal, request: request, form: form.fields)
+            let form = try await RunsAPI.readForm(request, principal: principal, state: state)
             let job = try await RunsAPI.start(form, record, principal: principal, state: state)
             return redirect("/environments/\(record.name)/timeline?job=\(job.id)")
         }

@@ -71,8 +71,7 @@ enum RunsAPI {
 
         api.post("environments/:name/runs") { request, context in
             let (principal, record) = try API.visible(request, context, state: state)
-            let form = try await MultipartForm.read(request, limit: InfectionRun.sampleLimit + (1 << 20))
-            try state.auth.checkCSRF(principal, request: request, form: form.fields)
+            let form = try await readForm(request, principal: principal, state: state)
             let job = try await start(form, record, principal: principal, state: state)
             return json(JobView(job), status: .accepted)
         }
@@ -89,6 +88,16 @@ enum RunsAPI {
             let folder = try visibleRun(request, context, state: state)
             return try file(folder + "/stix.json", type: "application/json; charset=utf-8")
         }
+    }
+
+    /// A run's form, its CSRF token checked: from the header (or a token's caller, who needs none)
+    /// before up to 65 MiB are read; a page's form carries its own, checked once read.
+    static func readForm(_ request: Request, principal: Principal, state: ServerState) async throws -> MultipartForm {
+        let early = principal.csrf == nil || request.headers[HTTPField.Name("X-CSRF-Token")!] != nil
+        if early { try state.auth.checkCSRF(principal, request: request) }
+        let form = try await MultipartForm.read(request, limit: InfectionRun.sampleLimit + (1 << 20))
+        if !early { try state.auth.checkCSRF(principal, request: request, form: form.fields) }
+        return form
     }
 
     /// A run from its form (the API's and the timeline page's): checked whole before anything is
@@ -122,7 +131,9 @@ enum RunsAPI {
         let then = field("then") ?? "keep"
         guard ["keep", "reset"].contains(then) else { throw ServerError.badRequest("'then' is keep or reset") }
         let open = ["true", "on", "yes", "1"].contains(field("open") ?? "false")
-        if then == "reset", !open { throw ServerError.badRequest("'then: reset' resets the hosts the sample was opened on: give 'open: true' too") }
+        if then == "reset", !open {
+            throw ServerError.badRequest("'then: reset' resets the hosts the sample was opened on: give 'open: true' too (on the page: tick 'open it on their PC', or keep it running)")
+        }
         // The sample waits in the server's own folder until the run has copied it.
         let staging = state.dataDirectory + "/samples/" + UUID().uuidString.lowercased()
         try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])

@@ -104,10 +104,13 @@ struct WatcherCommand: ParsableCommand {
         do {
             hypervisor = try LibvirtHypervisor(uri: uri, parallelism: 2)
         } catch {
-            Terminal.error("decoynet watcher: the gateways' and the internet host's logs are not read: cannot connect to \(uri): \(error)")
+            Terminal.error("decoynet watcher: the gateways' and the internet host's logs are not read: cannot connect to \(uri) (\(error)); "
+                + "the packets are watched all the same. Is libvirtd running (make lab)?")
             return nil
         }
-        let reader = GuestLogReader(exec: GuestExec(hypervisor: hypervisor), environment: environment, settings: settings)
+        let reader = GuestLogReader(exec: GuestExec(hypervisor: hypervisor), environment: environment, settings: settings) { line in
+            Terminal.error("decoynet watcher: " + line)
+        }
         guard !reader.isEmpty else { return nil }
         Terminal.error("decoynet watcher: reading the logs of \((reader.gateways + [reader.internetHost].compactMap { $0 }).joined(separator: ", "))")
         return Task.detached {

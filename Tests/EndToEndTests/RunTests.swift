@@ -77,17 +77,24 @@ extension EndToEnd {
         // inside TLS, which no packet shows, is told by INetSim's log on the internet host.
         let secure = try Lab.decoynet(["exec", environment, "ws-02", "--", "curl", "-sk", "-m", "10", "-o", "/dev/null", "https://update.example.org/check?v=2"], timeout: 60)
         #expect(secure.status == 0, "\(secure)")
-        var dropped: [[String: Any]] = [], tls: [String: Any]?
+        var dropped: [[String: Any]] = [], unanswered: [[String: Any]] = [], tls: [String: Any]?
         let logDeadline = Date().addingTimeInterval(30)
         while Date() < logDeadline {
             let seen = Self.lines(try Lab.decoynet(["watch", environment, "--json"], timeout: 60).stdout)
             dropped = seen.filter { $0["by"] as? String == "fw" && Self.host($0, "src") == "mail" && Self.detail($0)["port"] as? Int == 80 }
+            unanswered = seen.filter { $0["by"] == nil && Self.host($0, "src") == "mail" && Self.detail($0)["port"] as? Int == 80 && Self.detail($0)["state"] as? String == "dropped" }
             tls = seen.first { $0["by"] as? String == "inet" && Self.detail($0)["path"] as? String == "/check?v=2" }
             if !dropped.isEmpty, tls != nil { break }
             Thread.sleep(forTimeInterval: 2)
         }
         #expect(dropped.count == 1 && (dropped.first?["dst"] as? [String: Any])?["address"] as? String == "198.51.100.7"
             && Self.detail(dropped.first ?? [:])["state"] as? String == "dropped", "\(dropped)")
+        // Long after the packets' own verdict (3 s unanswered, held 4 s for the firewall's line).
+        Thread.sleep(forTimeInterval: 8)
+        unanswered = Self.lines(try Lab.decoynet(["watch", environment, "--json", "--kind", "flow", "--host", "mail"], timeout: 60).stdout).filter {
+            $0["by"] == nil && Self.detail($0)["port"] as? Int == 80 && Self.detail($0)["state"] as? String == "dropped"
+        }
+        #expect(unanswered.isEmpty, "told by the firewall, not again by the packets: \(unanswered)")
         #expect(tls.map { Self.host($0, "src") == "ws-02" && Self.detail($0)["host"] as? String == "update.example.org" && Self.detail($0)["status"] as? Int == 200 } == true,
                 "\(String(describing: tls))")
 

@@ -15,20 +15,24 @@ import Testing
     """
 
     @Test func dropsOfTheKernelLogWithTheCursorToGoOnFrom() {
-        let (drops, cursor) = FirewallLog.parse(journal: Self.journal, gateway: "fw", clockOffset: 2)
+        let (drops, cursor) = FirewallLog.parse(journal: Self.journal, prefix: "decoynet-drop", gateway: "fw", clockOffset: 2)
         #expect(cursor == "s=5b1e;i=3f4;b=77aa;m=1a2e;t=63f3;x=14")
         // TCP and UDP told (ICMP has no port to tell), on this machine's clock.
         #expect(lines(drops.map { $0.event(book) }) == [
             #"{"time":"2026-12-02T10:00:02.123Z","kind":"flow","network":"servers","src":{"host":"mail","address":"10.20.0.25"},"dst":{"host":null,"address":"198.51.100.7"},"outside":true,"by":"fw","detail":{"protocol":"tcp","port":80,"state":"dropped"}}"#,
             #"{"time":"2026-12-02T10:00:04.500Z","kind":"flow","network":"servers","src":{"host":"mail","address":"10.20.0.25"},"dst":{"host":"ws-01","address":"10.10.0.5"},"by":"fw","detail":{"protocol":"udp","port":137,"state":"dropped"}}"#,
         ])
-        #expect(FirewallLog.command(after: nil) == ["journalctl", "-k", "-n", "1", "-o", "json", "--no-pager"])
-        #expect(FirewallLog.command(after: "s=1;i=2").suffix(2) == ["--after-cursor", "s=1;i=2"])
-        #expect(FirewallLog.parse(journal: "", gateway: "fw", clockOffset: 0).cursor == nil)
+        // The first read: since the watcher began; then after the last line read.
+        #expect(FirewallLog.command(after: nil, since: Date(timeIntervalSince1970: 1796205600.7))
+            == ["journalctl", "-k", "-o", "json", "--no-pager", "--since", "@1796205600"])
+        #expect(FirewallLog.command(after: "s=1;i=2", since: Date()).suffix(2) == ["--after-cursor", "s=1;i=2"])
+        #expect(FirewallLog.parse(journal: "", prefix: "decoynet-drop", gateway: "fw", clockOffset: 0).cursor == nil)
+        // Another prefix is not a drop.
+        #expect(FirewallLog.parse(journal: Self.journal, prefix: "other-drop", gateway: "fw", clockOffset: 0).drops.isEmpty)
     }
 
     @Test func aConnectionTheFirewallDroppedIsToldOnceByIt() {
-        let (drops, _) = FirewallLog.parse(journal: Self.journal, gateway: "fw", clockOffset: 0)
+        let (drops, _) = FirewallLog.parse(journal: Self.journal, prefix: "decoynet-drop", gateway: "fw", clockOffset: 0)
         let recent = RecentDrops()
         let time = drops[0].time.addingTimeInterval(0.4)
         let unanswered = TimelineEvent(time: time, network: "servers", src: book.endpoint("10.20.0.25"), dst: book.endpoint("198.51.100.7"), outside: true,
@@ -52,6 +56,25 @@ import Testing
         // A drop is forgotten a minute after it was read.
         recent.add([], now: Date().addingTimeInterval(61))
         #expect(recent.filter([unanswered]) == [unanswered])
+    }
+
+    /// The packets' unanswered connections wait for the firewall's line, which comes later.
+    @Test func unansweredConnectionsWaitForTheFirewallsLine() {
+        let (drops, _) = FirewallLog.parse(journal: Self.journal, prefix: "decoynet-drop", gateway: "fw", clockOffset: 0)
+        let recent = RecentDrops(hold: 4)
+        let now = Date()
+        let unanswered = TimelineEvent(time: drops[0].time, network: "servers", src: book.endpoint("10.20.0.25"), dst: book.endpoint("198.51.100.7"), outside: true,
+                                       detail: .flow(protocol: "tcp", port: 80, state: .dropped))
+        var elsewhere = unanswered
+        elsewhere.dst = book.endpoint("10.10.0.5")
+        var answered = unanswered
+        answered.detail = .flow(protocol: "tcp", port: 80, state: .new)
+        #expect(recent.hold([unanswered, elsewhere, answered], now: now) == [answered])
+        #expect(recent.release(now: now.addingTimeInterval(3)).isEmpty, "still waiting")
+        recent.add(drops, now: now.addingTimeInterval(2))
+        // The one the firewall told is left out; the other, unanswered for its own reasons, is told.
+        #expect(recent.release(now: now.addingTimeInterval(4)) == [elsewhere])
+        #expect(recent.release(now: .distantFuture).isEmpty)
     }
 
     static let inetsim = """
