@@ -88,7 +88,7 @@ bench-observe: build lab images
 	$(SWIFT) build -c release --product decoynet
 	benchmarks/observe.sh 1000
 
-# Watching the enterprise with `observe: true`: idle CPU, latency idle and under a scan, events per second (about 40 minutes; not part of make test).
+# Watching the enterprise with `observe: true`: idle CPU, latency idle and under a scan, events per second (about an hour, most of it the apply; not part of make test).
 bench-observe-enterprise: build lab images
 	@scripts/install-deps.sh bench
 	$(SWIFT) build -c release --product decoynet

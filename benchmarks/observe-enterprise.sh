@@ -3,14 +3,16 @@
 # `observe: true`), in the lab; a table:
 #   CPU of watching while idle (watcher, its tshark per network, tcpdump), share of one core per
 #       network, against the captures alone (tcpdump)
-#   packet -> event in `watch --follow`, p50 and p99 over N HTTP requests from ws-001 to www, idle
+#   packet -> event in `watch --follow`, p50 and p99 over N HTTP requests from ws-001 to www (20 a
+#       second, one connection), idle
 #       and while ws-002 scans the servers segment (a TCP connect scan of ports 1-1024, 64 at a time,
 #       with netcat, as `nmap -sT` does: nmap is not in the workstation image), against packet -> line
 #       of `tcpdump -l` on the same bridge
 #   events per second: DNS lookups and their answers sent onto the office's bridge at rising rates
 #       for 10 s each; how many reached the timeline and how late (the highest rate with none lost
 #       and p99 under 2 s is the sustained one)
-#   benchmarks/observe-enterprise.sh [N]   (N requests, 1000 by default; about 40 minutes here)
+#   benchmarks/observe-enterprise.sh [N]   (N requests, 1000 by default; about an hour here, most of
+#       it the apply)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${1:-1000}
@@ -32,7 +34,8 @@ sed -e "s/^name: acme$/name: $env\nobserve: true/" -e "s/10\.10\./10.110./g" -e 
     -e "s/172\.16\.10\./172.16.110./g" topologies/enterprise.yaml >"$work/topology.yaml"
 echo "observe-enterprise benchmark: applying $env (131 hosts) ..." >&2
 applied0=$(date +%s)
-$lab "$bin" apply "$work/topology.yaml" >/dev/null
+# A host that misses its health deadline does not stop the benchmark: the watching is measured all the same.
+$lab "$bin" apply "$work/topology.yaml" >"$work/apply.out" 2>&1 || echo "observe-enterprise benchmark: apply did not end healthy: $(tail -n 3 "$work/apply.out")" >&2
 applied=$(( $(date +%s) - applied0 ))
 networks=4
 
@@ -75,7 +78,9 @@ latency() { # label
     $lab tcpdump -l -n -tt -i "$lan" "tcp dst port 80 and (tcp[((tcp[12:1] & 0xf0) >> 2):4] = 0x47455420)" 2>/dev/null | stamp >"$work/dump-$label" &
     dump=$!
     sleep 3
-    $lab "$bin" exec "$env" ws-001 --timeout 3600 -- sh -c "i=0; while [ \$i -lt $count ]; do curl -s -m 5 -o /dev/null http://172.16.110.10/bench-$label-\$i; i=\$((i+1)); done" >/dev/null
+    # One curl for all of them, 20 a second on one connection (a process each costs the guest more
+    # than the request under emulation).
+    $lab "$bin" exec "$env" ws-001 --timeout 3600 -- sh -c "curl -s --rate 20/s 'http://172.16.110.10/bench-$label-[0-$((count - 1))]' >/dev/null" >/dev/null
     sleep 5
     kill "$follow" "$dump" 2>/dev/null || true
     follow=""; dump=""
