@@ -132,6 +132,9 @@ import TestSupport
             return Data((body + "--\(boundary)--\r\n").utf8)
         }
         let type = "multipart/form-data; boundary=\(boundary)"
+        // A student starts no run in an environment not theirs: it is as absent as to every other call.
+        _ = try await call(pupil, "POST", "/api/v1/environments/watched/runs", documented: "/api/v1/environments/{name}/runs",
+                           body: form(["to": "tsato", "open": "true"], sample: "#!/bin/sh\n"), contentType: type, expect: 404)
         _ = try await call(admin, "POST", "/api/v1/environments/watched/runs", documented: "/api/v1/environments/{name}/runs",
                            body: form(["to": "tsato"], sample: nil), contentType: type, expect: 400)
         _ = try await call(admin, "POST", "/api/v1/environments/watched/runs", documented: "/api/v1/environments/{name}/runs",
