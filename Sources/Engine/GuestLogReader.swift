@@ -34,8 +34,6 @@ public actor GuestLogReader {
         inetLog = settings.facts.internetHost.map { InetSimLog(book: settings.book, host: $0) }
     }
 
-    public nonisolated var isEmpty: Bool { gateways.isEmpty && internetHost == nil }
-
     private func domain(_ host: String) -> String { Naming.object(environment: environment, name: host) }
 
     /// How far the guest's clock is behind this machine's (the middle of the call against the guest's answer).

@@ -265,8 +265,7 @@ extension Operations {
         // What was seen before the end but is still on its way through the watcher: the packets'
         // events within a second or two, the gateways' and the internet host's logs at their next
         // read (every 2 s).
-        let logged = !(facts.gateways ?? []).isEmpty || facts.internetHost != nil
-        try? await Task.sleep(nanoseconds: logged ? 4_500_000_000 : 1_500_000_000)
+        try? await Task.sleep(nanoseconds: facts.loggedHosts.isEmpty ? 1_500_000_000 : 4_500_000_000)
         take(tail.read(), until: ended)
         mark(Milestone(name: "ended", time: ended))
         progress(.info("ended by \(endedBy) after \(String(format: "%.1f", ended.timeIntervalSince(started)))s"))

@@ -91,10 +91,13 @@ public struct InetSimLog: Sendable {
     private var status: [String: Int] = [:]
     public let book: AddressBook
     public let host: String
+    /// The internet host's address, every request's `dst`.
+    let server: String?
 
     public init(book: AddressBook, host: String) {
         self.book = book
         self.host = host
+        server = book.hosts.first { $0.value == host }?.key
     }
 
     /// `[2026-12-02 10:00:00] [1234] [https_443_tcp 5678] [10.66.1.10:51234] stat: 1 method=GET url=https://c2.example.net/x sent=... postdata=`
@@ -129,7 +132,6 @@ public struct InetSimLog: Sendable {
             path = slash == rest.endIndex ? "/" : String(rest[slash...])
         }
         let answered = status.removeValue(forKey: process)
-        let server = book.hosts.first { $0.value == host }?.key
         return TimelineEvent(time: time.addingTimeInterval(clockOffset), network: book.network(of: address), src: book.endpoint(address),
                              dst: server.map(book.endpoint), outside: true, by: host,
                              detail: .http(method: String(method), host: requestHost, path: path, status: answered))
@@ -156,8 +158,19 @@ public struct InetSimLog: Sendable {
 /// packets' unanswered connections wait `hold` seconds for the firewall's line, which comes with
 /// the next read of the gateway's log.
 final class RecentDrops: @unchecked Sendable {
+    private struct Key: Hashable {
+        var source: String
+        var destination: String
+        var port: Int
+        var protocolName: String
+    }
+
     let hold: TimeInterval
     private var held: [(event: TimelineEvent, until: Date)] = []
+    private var drops: [Key: (time: Date, seen: Date)] = [:]
+    /// The connections told, by their source port too, and when.
+    private var told: [String: Date] = [:]
+    private let lock = NSLock()
 
     init(hold: TimeInterval = 4) {
         self.hold = hold
@@ -187,18 +200,6 @@ final class RecentDrops: @unchecked Sendable {
         }
         return filter(due)
     }
-
-    private struct Key: Hashable {
-        var source: String
-        var destination: String
-        var port: Int
-        var protocolName: String
-    }
-
-    private var drops: [Key: (time: Date, seen: Date)] = [:]
-    /// The connections told, by their source port too, and when.
-    private var told: [String: Date] = [:]
-    private let lock = NSLock()
 
     /// Takes drops as read; returns those of connections not told yet (a retried SYN is the same
     /// connection, dropped again).

@@ -48,9 +48,9 @@ public struct TimelineStore: Sendable {
         }
     }
 
-    /// The newest event's time, from the end of the current file (for a watcher that starts again).
-    /// The newest of the last lines: the logs' events and runs' milestones come a few seconds after
-    /// the packets', so the last line is not always the newest.
+    /// The newest event's time, from the last lines of the newest file (for a watcher that starts
+    /// again): the logs' events and runs' milestones come a few seconds after the packets', so the
+    /// last line is not always the newest.
     public func lastTime() -> Date? {
         for file in files.reversed() {
             guard let data = FileManager.default.contents(atPath: file) else { continue }

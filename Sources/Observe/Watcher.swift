@@ -56,6 +56,9 @@ public struct EnvironmentFacts: Sendable, Codable, Equatable {
         self.internetHost = internetHost
     }
 
+    /// The hosts whose logs the watcher reads: the gateways, then the internet host.
+    public var loggedHosts: [String] { (gateways ?? []) + [internetHost].compactMap { $0 } }
+
     /// The hosts a person owns, in name order (their workstation first when they have several).
     public func hosts(of user: String) -> [String] {
         owners.filter { $0.value == user }.map(\.key).sorted()

@@ -99,7 +99,7 @@ struct WatcherCommand: ParsableCommand {
     /// The gateways' and the internet host's logs, every 2 s, beside the packets (when the
     /// environment has them and libvirt answers; the packets are watched either way).
     func readLogs(_ settings: WatchSettings, into watcher: Watcher) -> Task<Void, Never>? {
-        guard let uri else { return nil }
+        guard let uri, !settings.facts.loggedHosts.isEmpty else { return nil }
         let hypervisor: LibvirtHypervisor
         do {
             hypervisor = try LibvirtHypervisor(uri: uri, parallelism: 2)
@@ -111,8 +111,7 @@ struct WatcherCommand: ParsableCommand {
         let reader = GuestLogReader(exec: GuestExec(hypervisor: hypervisor), environment: environment, settings: settings) { line in
             Terminal.error("decoynet watcher: " + line)
         }
-        guard !reader.isEmpty else { return nil }
-        Terminal.error("decoynet watcher: reading the logs of \((reader.gateways + [reader.internetHost].compactMap { $0 }).joined(separator: ", "))")
+        Terminal.error("decoynet watcher: reading the logs of \(settings.facts.loggedHosts.joined(separator: ", "))")
         return Task.detached {
             while !Task.isCancelled {
                 let (drops, events) = await reader.poll()
