@@ -92,15 +92,25 @@ public struct ImageBuilder: Sendable {
         ], log: log, environment: ["DEBIAN_FRONTEND": "noninteractive"])
 
         events(.phase(name: name, "making the disk"))
+        // Hosts boot the cloud kernel (`vmlinuz`), light and quick under emulation; stealthy hosts
+        // Debian's generic one (`vmlinuz-generic`), which has drivers for a real machine's SATA disk
+        // and Intel card. An image with one kernel boots it as `vmlinuz`.
         let boot = (try? fileManager.contentsOfDirectory(atPath: root + "/boot")) ?? []
-        guard let kernel = boot.filter({ $0.hasPrefix("vmlinuz-") }).sorted().last,
-              let initrd = boot.filter({ $0.hasPrefix("initrd.img-") }).sorted().last else {
+        let versions = boot.filter { $0.hasPrefix("vmlinuz-") }.map { String($0.dropFirst("vmlinuz-".count)) }
+            .filter { boot.contains("initrd.img-" + $0) }.sorted()
+        let cloud = versions.last { $0.hasSuffix("-cloud-amd64") }
+        let generic = versions.last { !$0.hasSuffix("-cloud-amd64") }
+        guard let main = cloud ?? generic else {
             throw CommandFailure(command: "image \(name): no kernel and initrd in /boot (is linux-image-cloud-amd64 in its packages?)", status: 1, log: log)
         }
         let output = staging + "/out"
         try fileManager.createDirectory(atPath: output, withIntermediateDirectories: true)
-        try fileManager.copyItem(atPath: root + "/boot/" + kernel, toPath: output + "/vmlinuz")
-        try fileManager.copyItem(atPath: root + "/boot/" + initrd, toPath: output + "/initrd.img")
+        try fileManager.copyItem(atPath: root + "/boot/vmlinuz-" + main, toPath: output + "/vmlinuz")
+        try fileManager.copyItem(atPath: root + "/boot/initrd.img-" + main, toPath: output + "/initrd.img")
+        if let generic, generic != main {
+            try fileManager.copyItem(atPath: root + "/boot/vmlinuz-" + generic, toPath: output + "/vmlinuz-generic")
+            try fileManager.copyItem(atPath: root + "/boot/initrd.img-" + generic, toPath: output + "/initrd-generic.img")
+        }
         // Room for the packages' own data to grow; a host's `disk` grows it further (the seed
         // agent resizes the file system at boot).
         let used = try directoryBytes(root)
