@@ -17,8 +17,8 @@ struct HostFieldsDecoder {
     }
 
     static let hostKeys = ["template", "image", "vcpus", "memory", "disk", "firmware", "interfaces", "services", "health", "count",
-                           "hardware", "owner", "files"]
-    static let imageKeys = ["disk", "format", "kernel", "initrd", "cmdline"]
+                           "hardware", "owner", "files", "stealth"]
+    static let imageKeys = ["disk", "format", "kernel", "initrd", "cmdline", "stealth"]
     static let interfaceKeys = ["network", "address", "mac", "model"]
 
     let reader: NodeReader
@@ -73,6 +73,7 @@ struct HostFieldsDecoder {
         }
         if let node = fields["hardware"] { result.hardware = hardware(node) }
         if let node = fields["owner"] { result.owner = reader.string(node, what: "'owner'") }
+        if let node = fields["stealth"] { result.stealth = reader.bool(node, what: "'stealth'") }
         if let node = fields["files"], let items = reader.list(node, what: "'files'") {
             result.files = Located(items.compactMap(file), at: node.location)
         }
@@ -102,6 +103,11 @@ struct HostFieldsDecoder {
         if let node = fields["kernel"] { spec.kernel = reader.string(node, what: "'kernel'") }
         if let node = fields["initrd"] { spec.initrd = reader.string(node, what: "'initrd'") }
         if let node = fields["cmdline"] { spec.cmdline = reader.string(node, what: "'cmdline'") }
+        if let node = fields["stealth"],
+           let stealth = reader.fields(node, what: "the image's 'stealth'", allowed: ["kernel", "initrd"], required: ["kernel", "initrd"]) {
+            if let node = stealth["kernel"] { spec.stealthKernel = reader.string(node, what: "'kernel'") }
+            if let node = stealth["initrd"] { spec.stealthInitrd = reader.string(node, what: "'initrd'") }
+        }
         if spec.disk == nil, spec.kernel == nil, fields.entries["disk"] == nil, fields.entries["kernel"] == nil {
             reader.report(TopologyMessages.imageNeedsSource(what), at: node.location)
         }
@@ -109,7 +115,7 @@ struct HostFieldsDecoder {
             reader.report(TopologyMessages.kernelNeedsInitrd(), at: fields.keyLocation("kernel") ?? kernel.location)
         }
         if spec.kernel == nil, fields.entries["kernel"] == nil {
-            for key in ["initrd", "cmdline"] {
+            for key in ["initrd", "cmdline", "stealth"] {
                 if let location = fields.keyLocation(key) { reader.report(TopologyMessages.needsKernel(key), at: location) }
             }
         }

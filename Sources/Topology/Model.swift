@@ -35,6 +35,8 @@ public struct Topology: Sendable {
     public var organization: Located<String>?
     /// The environment's hardware vendor, below `defaults`, templates and hosts.
     public var hardware: Located<HardwareVendor>?
+    /// The environment's `stealth`, below `defaults`, templates and hosts.
+    public var stealth: Located<Bool>?
     public var departments: [Located<String>] = []
     public var people: [PersonSpec] = []
     public var peopleGenerators: [PeopleGenerator] = []
@@ -83,6 +85,10 @@ public struct ImageSpec: Sendable {
     public var kernel: Located<String>?
     public var initrd: Located<String>?
     public var cmdline: Located<String>?
+    /// The kernel and initrd a stealthy host boots instead: one with drivers for a real machine's
+    /// SATA disk and Intel network card (Debian's generic kernel; the cloud kernel has none).
+    public var stealthKernel: Located<String>?
+    public var stealthInitrd: Located<String>?
     /// Where relative paths resolve from: the folder of the file that wrote this image.
     public var baseDirectory: String
     public var location: SourceLocation
@@ -276,6 +282,8 @@ public struct HostFields: Sendable {
     /// A person's user, or `auto` (the k-th host of a count belongs to the k-th person).
     public var owner: Located<String>?
     public var files: Located<[FileSpec]>?
+    /// Nothing in the machine says "virtual" to a program inside it (OBSERVE.md, "Stealth").
+    public var stealth: Located<Bool>?
 
     public init() {}
 
@@ -297,6 +305,7 @@ public struct HostFields: Sendable {
         merged.hardware = higher.hardware ?? hardware
         merged.owner = higher.owner ?? owner
         merged.files = higher.files ?? files
+        merged.stealth = higher.stealth ?? stealth
         merged.extends = nil
         return merged
     }
@@ -327,6 +336,10 @@ public enum Language {
     /// Restarts of a host that panics or misses its health deadline.
     public static let defaultHealthRetries = 2
     public static let retriesRange = 0 ... 10
+    /// The least memory of a stealthy host: Debian's generic kernel, which it boots, keeps about 20 MiB
+    /// more to itself than the cloud kernel (measured: a 96 MiB PC has 17 MiB left, and `chpasswd` is
+    /// killed). More memory is also what a real machine has.
+    public static let stealthMemoryMiB: UInt64 = 256
 
     /// Services that also answer on UDP, for `policy`.
     public static let udpServices: Set<String> = ["dns", "kerberos", "ldap"]

@@ -20,9 +20,16 @@ extension TopologyValidator {
         let people = Personas.all(topology)
         let allUsers = people.map(\.user)
         var hostNames: [String] = []
+        var stealthy = Set<String>()
         for host in topology.hosts {
             let count = host.fields.count?.value ?? 1
-            hostNames += Language.expandedNames(host.name.value, count: count)
+            let names = Language.expandedNames(host.name.value, count: count)
+            hostNames += names
+            let effective = TopologyResolver.effectiveFields(host, in: topology, templates: templates)
+            if let stealth = effective.stealth, stealth.value {
+                stealthy.formUnion(names)
+                checkStealth(effective, host: host, stealth: stealth)
+            }
             if let owner = host.fields.owner {
                 if owner.value == "auto" {
                     if count > people.count { reader.report(TopologyMessages.notEnoughPeople(hosts: count, people: people.count), at: owner.location) }
@@ -43,6 +50,31 @@ extension TopologyValidator {
             if case let .reach(to, _, _) = check.kind, IPv4Address(to.value) == nil { named.append(to) }
             for host in named where !knownHosts.contains(host.value) {
                 reader.report(TopologyMessages.unknownCheckHost(host.value, hint: Suggestion.hint(for: host.value, among: hostNames)), at: host.location)
+            }
+            // A check runs inside its `from` host through the guest agent, which a stealthy host has not.
+            if stealthy.contains(check.from.value) {
+                reader.report(TopologyMessages.checkFromStealthyHost(check.from.value), at: check.from.location)
+            }
+        }
+    }
+
+    /// A stealthy host imitates a vendor's machine: it needs that vendor's profile, and no virtio card.
+    private func checkStealth(_ fields: HostFields, host: HostSpec, stealth: Located<Bool>) {
+        if fields.hardware == nil || fields.hardware?.value == .qemu {
+            // The `stealth` the host inherits may be the environment's: point at the host when it says nothing.
+            reader.report(TopologyMessages.stealthNeedsHardware(host.name.value), at: host.fields.stealth?.location ?? host.name.location)
+        }
+        let image: ImageSpec? = switch fields.image?.value {
+        case let .named(name)?: topology.images.first { $0.name.value == name }?.spec
+        case let .inline(spec)?: spec
+        case nil: nil
+        }
+        if let image, image.kernel != nil, image.stealthKernel == nil {
+            reader.report(TopologyMessages.stealthNeedsKernel(host.name.value), at: host.fields.stealth?.location ?? host.name.location)
+        }
+        for interface in fields.interfaces?.value ?? [] {
+            if let model = interface.model, model.value == .virtio {
+                reader.report(TopologyMessages.stealthyVirtioInterface(host.name.value), at: model.location)
             }
         }
     }

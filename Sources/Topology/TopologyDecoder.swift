@@ -4,7 +4,7 @@ import Foundation
 /// Decodes a topology file's YAML into a `Topology`, reporting every shape and value problem.
 enum TopologyDecoder {
     static let topLevelKeys = ["name", "description", "domain", "templates", "images", "networks", "defaults", "hosts",
-                               "organization", "hardware", "departments", "people", "checks", "policy", "observe"]
+                               "organization", "hardware", "departments", "people", "checks", "policy", "observe", "stealth"]
     static let networkKeys = ["cidr", "egress", "dhcp", "gateway", "bridge_address", "mtu", "capture", "spoofing"]
 
     static func decode(_ root: YAMLNode, file: String, directory: String, reader: NodeReader) -> Topology {
@@ -33,6 +33,7 @@ enum TopologyDecoder {
         }
         if let node = fields["organization"] { topology.organization = reader.string(node, what: "'organization'") }
         if let node = fields["hardware"] { topology.hardware = hostDecoder.hardware(node) }
+        if let node = fields["stealth"] { topology.stealth = reader.bool(node, what: "'stealth'") }
         if let node = fields["departments"], let items = reader.list(node, what: "'departments'") {
             topology.departments = items.compactMap { reader.string($0, what: "department") }
         }

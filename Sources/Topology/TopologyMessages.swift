@@ -320,6 +320,27 @@ public enum TopologyMessages {
         Message(id: "unknown-check-host", "check names host '\(host)', which is not a host of this topology\(hint)")
     }
 
+    static func checkFromStealthyHost(_ host: String) -> Message {
+        Message(id: "check-from-stealthy-host",
+                "check runs from '\(host)', which is stealthy: it has no guest agent to run a check in; check it from another host, or drop 'stealth'")
+    }
+
+    static func stealthNeedsHardware(_ host: String) -> Message {
+        Message(id: "stealth-needs-hardware",
+                "host '\(host)' is stealthy but has QEMU's own hardware profile, whose firmware says QEMU; give it a vendor's: hardware: { vendor: dell }")
+    }
+
+    static func stealthNeedsKernel(_ host: String) -> Message {
+        Message(id: "stealth-needs-kernel",
+                "host '\(host)' is stealthy, and its image boots a kernel with no 'stealth: { kernel, initrd }': a stealthy host needs one with "
+                    + "drivers for a real machine's SATA disk and Intel card (the project's workstation and linux-server templates have Debian's generic kernel)")
+    }
+
+    static func stealthyVirtioInterface(_ host: String) -> Message {
+        Message(id: "stealthy-virtio-interface",
+                "host '\(host)' is stealthy, and a virtio network card says virtual machine; leave 'model' out (an Intel e1000e) or write e1000e")
+    }
+
     static func invalidCheck() -> Message {
         Message(id: "invalid-check", "a check needs 'from' and either 'to', 'port' and 'expect: open|closed', or 'resolve' and 'expect'")
     }

@@ -6,6 +6,7 @@ public enum TopologyResolver {
     public static func effectiveFields(_ host: HostSpec, in topology: Topology, templates: TemplateLibrary) -> HostFields {
         var fields = topology.defaults
         fields.hardware = fields.hardware ?? topology.hardware
+        fields.stealth = fields.stealth ?? topology.stealth
         if let name = (host.fields.template ?? topology.defaults.template)?.value, let chain = templates.chain(name) {
             for template in chain.reversed() {
                 fields = fields.overlaid(by: template.fields)
