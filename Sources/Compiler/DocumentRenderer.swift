@@ -34,7 +34,9 @@ public struct CompiledEnvironment: Sendable {
 
 /// Maps a resolved environment onto libvirt's network, domain and volume documents.
 public enum DocumentRenderer {
-    public static func render(_ environment: ResolvedEnvironment, acceleration: Acceleration) -> CompiledEnvironment {
+    /// `poolRoot` is where the environment's pool keeps its volumes on the hypervisor (stealthy hosts'
+    /// SMBIOS files are named there by path).
+    public static func render(_ environment: ResolvedEnvironment, acceleration: Acceleration, poolRoot: String = Naming.defaultPoolRoot) -> CompiledEnvironment {
         let networks = environment.networks.map { network in
             CompiledDocument(name: network.libvirtName, xml: networkDocument(network, in: environment).serialized())
         }
@@ -42,7 +44,8 @@ public enum DocumentRenderer {
         let rendered = parallelMap(environment.hosts) { host -> (domain: CompiledDocument, volume: CompiledDocument?, seed: HostSeed) in
             let volumeXML = volumeDocument(host)?.serialized()
             let seed = SeedRenderer.render(host, in: environment)
-            let domain = domainXML(host, in: environment, networks: networkNames, acceleration: acceleration, volumeXML: volumeXML, seed: seed)
+            let domain = domainXML(host, in: environment, networks: networkNames, acceleration: acceleration, volumeXML: volumeXML, seed: seed,
+                                   poolRoot: poolRoot)
             let volume = host.volumeName.flatMap { name in volumeXML.map { CompiledDocument(name: name, xml: $0) } }
             return (CompiledDocument(name: host.libvirtName, xml: domain.xml, digest: domain.digest), volume, seed)
         }
@@ -125,12 +128,15 @@ public enum DocumentRenderer {
                              backingStore: StorageVolumeBackingStore(path: disk, format: host.image.format.rawValue))
     }
 
-    public static func domainDocument(_ host: ResolvedHost, in environment: ResolvedEnvironment, acceleration: Acceleration) -> Domain {
+    public static func domainDocument(_ host: ResolvedHost, in environment: ResolvedEnvironment, acceleration: Acceleration,
+                                      poolRoot: String = Naming.defaultPoolRoot) -> Domain {
         let networks = Dictionary(environment.networks.map { ($0.name, $0.libvirtName) }, uniquingKeysWith: { first, _ in first })
-        return domainDocument(host, in: environment, networks: networks, acceleration: acceleration)
+        return domainDocument(host, in: environment, networks: networks, acceleration: acceleration, poolRoot: poolRoot)
     }
 
-    static func domainDocument(_ host: ResolvedHost, in environment: ResolvedEnvironment, networks: [String: String], acceleration: Acceleration) -> Domain {
+    static func domainDocument(_ host: ResolvedHost, in environment: ResolvedEnvironment, networks: [String: String], acceleration: Acceleration,
+                               poolRoot: String) -> Domain {
+        if host.stealth { return stealthyDomainDocument(host, in: environment, networks: networks, acceleration: acceleration, poolRoot: poolRoot) }
         let profile = HardwareProfile.profile(host.hardware)
         let vendorMade = host.hardware != .qemu
         var disks: [DomainDisk] = []
@@ -171,6 +177,72 @@ public enum DocumentRenderer {
         domain.tcgCacheMiB = tcgCacheMiB(memoryMiB: host.memoryMiB)
         if vendorMade { domain.sysinfo = sysinfo(host, in: environment, profile: profile) }
         return domain
+    }
+
+    /// A stealthy host: its vendor's machine with nothing that says "virtual" (OBSERVE.md, "Stealth").
+    /// The disk and the seed's disk on the chipset's SATA controller, Intel network cards in
+    /// the chipset's own slots, Intel's EHCI for USB; no guest agent, balloon, RNG, pvpanic or
+    /// vmport; the processor, ACPI ids and SMBIOS of `StealthMachine`.
+    static func stealthyDomainDocument(_ host: ResolvedHost, in environment: ResolvedEnvironment, networks: [String: String],
+                                       acceleration: Acceleration, poolRoot: String) -> Domain {
+        let profile = HardwareProfile.profile(host.hardware)
+        let desktop = HardwareProfile.isDesktop(template: host.template)
+        let machine = StealthMachine.machine(profile, desktop: desktop)
+        var disks: [DomainDisk] = []
+        if let volume = host.volumeName {
+            disks.append(DomainDisk(pool: environment.poolName, volume: volume, targetDevice: "sda", bus: "sata",
+                                    serial: Identifiers.serial("\(environment.name)/\(host.name)/disk", length: 8)))
+        }
+        // The seed on a second SATA disk: QEMU's ATAPI drive answers INQUIRY as "QEMU DVD-ROM" whatever
+        // its model, and an IDE disk cannot be read-only.
+        disks.append(DomainDisk(pool: environment.poolName, volume: Naming.seed(domain: host.libvirtName), format: "raw",
+                                targetDevice: "sdb", bus: "sata", serial: Identifiers.serial("\(environment.name)/\(host.name)/seed", length: 8)))
+        let os = DomainOS(firmware: host.firmware == .uefi ? "efi" : nil, kernel: host.image.kernel, initrd: host.image.initrd,
+                          cmdline: host.image.kernel == nil ? nil : host.image.cmdline, bootDevices: host.image.kernel == nil ? ["hd"] : [])
+        var domain = Domain(
+            type: acceleration.rawValue, name: host.libvirtName, uuid: host.uuid, memoryMiB: host.memoryMiB, vcpus: host.vcpus, os: os,
+            disks: disks,
+            interfaces: host.interfaces.enumerated().map { index, interface in
+                var card = DomainInterface(mac: interface.mac.description, network: networks[interface.network] ?? interface.network,
+                                           model: interface.model.rawValue, target: interface.tap)
+                card.rootSlot = 2 + index
+                card.bootROM = false
+                return card
+            },
+            serialLogFile: "/var/log/libvirt/qemu/\(host.libvirtName)-serial.log"
+        )
+        domain.tcgCacheMiB = tcgCacheMiB(memoryMiB: host.memoryMiB)
+        domain.virtioRNG = false
+        domain.memoryBalloon = false
+        // The chipset's own places: Intel's EHCI at 00:1d.0 and a root port at 00:1c.0 (Intel's, where
+        // libvirt would add Red Hat's for hotplug), so no Red Hat bridge or port appears.
+        domain.usbController = DomainController(model: "ich9-ehci1", slot: 0x1D)
+        domain.rootPort = DomainController(model: "ioh3420", slot: 0x1C)
+        domain.vmport = false
+        var sysinfo = sysinfo(host, in: environment, profile: profile)
+        // QEMU writes its machine type ("pc-q35-7.2") where a version is not given.
+        sysinfo.system["version"] = "Not Specified"
+        sysinfo.baseboard["version"] = "A01"
+        sysinfo.bios = [:]
+        sysinfo.chassis = [:]
+        domain.sysinfo = sysinfo
+        let folder = poolRoot + "/" + environment.name
+        let files = firmwareFiles(host, in: environment).map { folder + "/" + $0.name }
+        domain.qemuArguments = machine.qemuArguments(smbiosFiles: files, serial: Identifiers.serial("\(environment.name)/\(host.name)/memory", length: 8))
+        return domain
+    }
+
+    /// A stealthy host's SMBIOS structures, each a volume of its pool that QEMU reads as a file; none
+    /// for other hosts.
+    public static func firmwareFiles(_ host: ResolvedHost, in environment: ResolvedEnvironment) -> [(name: String, bytes: [UInt8])] {
+        guard host.stealth else { return [] }
+        let profile = HardwareProfile.profile(host.hardware)
+        let machine = StealthMachine.machine(profile, desktop: HardwareProfile.isDesktop(template: host.template))
+        let serial = Identifiers.serial("\(environment.name)/\(host.name)/system", length: profile.serialLength)
+        return [
+            (Naming.firmware(domain: host.libvirtName, smbiosType: 0), StealthMachine.biosStructure(profile)),
+            (Naming.firmware(domain: host.libvirtName, smbiosType: 3), machine.chassisStructure(profile, serial: serial)),
+        ]
     }
 
     /// TCG's translation cache, in MiB: QEMU's default (1 GiB, never given back) would cost a
@@ -215,8 +287,9 @@ public enum DocumentRenderer {
     /// the digest's 64 hex digits written as zeros, followed by the overlay's document: it covers
     /// everything the domain is made of, and the document is serialised once.
     static func domainXML(_ host: ResolvedHost, in environment: ResolvedEnvironment, networks: [String: String],
-                          acceleration: Acceleration, volumeXML: String?, seed: HostSeed? = nil) -> (xml: String, digest: String) {
-        var domain = domainDocument(host, in: environment, networks: networks, acceleration: acceleration)
+                          acceleration: Acceleration, volumeXML: String?, seed: HostSeed? = nil,
+                          poolRoot: String = Naming.defaultPoolRoot) -> (xml: String, digest: String) {
+        var domain = domainDocument(host, in: environment, networks: networks, acceleration: acceleration, poolRoot: poolRoot)
         let dhcp = Set(environment.networks.filter(\.dhcp).map(\.name))
         domain.metadata = DomainMetadata(
             environment: environment.name, host: host.name, digest: digestPrefix + zeroDigest,
@@ -239,14 +312,17 @@ public enum DocumentRenderer {
         }
         domain.metadata?.retries = host.healthRetries
         domain.metadata?.bootOrder = bootOrder(host, in: environment)
-        if Firewall.enforces(host, in: environment) {
+        // A stealthy host has no guest agent to read evidence through.
+        if Firewall.enforces(host, in: environment), !host.stealth {
             domain.metadata?.evidence = [DomainMetadataEvidence(file: "firewall-drops.log", command: Firewall.dropLogCommand)]
         }
+        domain.metadata?.stealth = host.stealth
         let unsigned = domain.serialized()
         var hasher = SHA256()
         hasher.update(unsigned)
         if let volumeXML { hasher.update(volumeXML) }
         if let seed { for file in seed.files { hasher.update(file.contents) } }
+        for file in firmwareFiles(host, in: environment) { hasher.update(file.bytes) }
         let digest = hasher.finalize().hexString
         var bytes = Array(unsigned.utf8)
         let placeholder = Array(("digest=\"" + digestPrefix + zeroDigest).utf8)

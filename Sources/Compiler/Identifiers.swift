@@ -101,3 +101,14 @@ public enum DomainNames {
         return nil
     }
 }
+
+/// The root login on a stealthy host's serial console, which DecoyNet's detector self-test uses
+/// instead of the guest agent it does not have: derived like people's passwords, so the seed that
+/// sets it and the engine that types it agree without storing it anywhere.
+public enum ConsoleLogin {
+    public static let user = "root"
+
+    public static func password(environment: String, host: String) -> String {
+        Identifiers.password(environment: environment, user: "console/\(host)")
+    }
+}

@@ -99,15 +99,23 @@ struct Lowering {
         var taps = Set<String>()
         for host in pending {
             let fields = host.fields
-            guard let image = resolveImage(fields.image, images: images) else { continue }
+            guard var image = resolveImage(fields.image, images: images) else { continue }
             let hardware = fields.hardware?.value ?? .qemu
             let oui = HardwareProfile.profile(hardware).oui
+            let stealth = fields.stealth?.value ?? false
+            if stealth, image.kernel != nil {
+                // The validator has said so when the image gives no kernel for a stealthy host.
+                image.kernel = image.stealthKernel ?? image.kernel
+                image.initrd = image.stealthInitrd ?? image.initrd
+            }
+            // A stealthy host's card is a real vendor's: Intel's 82574L, which QEMU emulates as e1000e.
+            let defaultModel: NICModel = stealth ? .e1000e : .virtio
             var interfaces: [ResolvedInterface] = []
             for (index, interface) in host.interfaces.enumerated() {
                 guard let address = interface.address else { continue }
                 let mac = interface.spec.mac?.value ?? Identifiers.mac("\(environment)/\(host.name)/\(index)", oui: oui, avoiding: &macs)
                 let tap = Identifiers.tap("\(environment)/\(host.name)/\(index)", avoiding: &taps)
-                interfaces.append(ResolvedInterface(network: interface.network, address: address, mac: mac, model: interface.spec.model?.value ?? .virtio, tap: tap))
+                interfaces.append(ResolvedInterface(network: interface.network, address: address, mac: mac, model: interface.spec.model?.value ?? defaultModel, tap: tap))
             }
             let services = fields.services?.value ?? []
             var probes = fields.healthProbes?.value.map(\.value) ?? defaultProbes(host: host.name, interfaces: interfaces, services: services, dhcpNetworks: dhcpNetworks)
@@ -128,7 +136,8 @@ struct Lowering {
                 template: fields.template?.value,
                 image: image,
                 vcpus: fields.vcpus?.value ?? 1,
-                memoryMiB: fields.memoryMiB?.value ?? 512,
+                // Debian's generic kernel, which a stealthy host boots, keeps 20 MiB more to itself.
+                memoryMiB: max(fields.memoryMiB?.value ?? 512, stealth ? Language.stealthMemoryMiB : 0),
                 diskBytes: diskBytes,
                 firmware: fields.firmware?.value ?? .bios,
                 interfaces: interfaces,
@@ -138,6 +147,7 @@ struct Lowering {
                 volumeName: image.disk == nil ? nil : Naming.overlay(domain: Naming.object(environment: environment, name: host.name))
             )
             resolved.hardware = hardware
+            resolved.stealth = stealth
             resolved.healthRetries = fields.healthRetries?.value ?? Language.defaultHealthRetries
             if DomainNames.isDomainController(services: services) {
                 if let problem = DomainNames.problem(domain: topology.domain?.value, controller: host.name) {
@@ -314,7 +324,8 @@ struct Lowering {
             value.map { TopologyResolver.resolvePath($0.value, from: spec.baseDirectory) }
         }
         return ResolvedImage(name: name, disk: path(spec.disk), format: spec.format?.value ?? .qcow2,
-                             kernel: path(spec.kernel), initrd: path(spec.initrd), cmdline: spec.cmdline?.value)
+                             kernel: path(spec.kernel), initrd: path(spec.initrd), cmdline: spec.cmdline?.value,
+                             stealthKernel: path(spec.stealthKernel), stealthInitrd: path(spec.stealthInitrd))
     }
 
     /// `running`, `lease` when any interface is on a DHCP network, and per service its protocol

@@ -102,6 +102,9 @@ public struct ResolvedImage: Sendable, Equatable {
     public var kernel: String?
     public var initrd: String?
     public var cmdline: String?
+    /// What a stealthy host boots instead of `kernel` and `initrd`.
+    public var stealthKernel: String?
+    public var stealthInitrd: String?
 }
 
 public struct ResolvedInterface: Sendable, Equatable {
@@ -134,6 +137,8 @@ public struct ResolvedHost: Sendable {
     /// The overlay volume's name in the pool; nil for hosts that boot a kernel without a disk.
     public var volumeName: String?
     public var hardware: HardwareVendor = .qemu
+    /// Nothing in its machine says "virtual": no guest agent, no virtio, firmware of its vendor.
+    public var stealth = false
     public var owner: Person?
     public var files: [ResolvedFile] = []
 }

@@ -45,11 +45,16 @@ public enum SeedRenderer {
                 if let department = person.department { lines.append("  groups: \(groupName(department))") }
                 lines.append("  lock_passwd: false")
             }
+        }
+        // A stealthy host has no guest agent: DecoyNet's self-test logs in as root on its serial console.
+        let passwords = people.map { ($0.user, $0.password ?? "") }
+            + (host.stealth ? [("root", ConsoleLogin.password(environment: environment.name, host: host.name))] : [])
+        if !passwords.isEmpty {
             lines.append("chpasswd:")
             lines.append("  expire: false")
             lines.append("  users:")
-            for person in people {
-                lines += ["  - name: \(person.user)", "    password: \(quoted(person.password ?? ""))", "    type: text"]
+            for (user, password) in passwords {
+                lines += ["  - name: \(user)", "    password: \(quoted(password))", "    type: text"]
             }
         }
         let files = serviceFiles(host, in: environment, fqdn: fqdn) + host.files

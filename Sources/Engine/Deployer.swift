@@ -7,7 +7,7 @@ import Planner
 /// Plans and the steps that carry them out. Front ends call `Operations`, which builds on these.
 public enum Deployer {
     /// Where environments keep their overlays unless told otherwise.
-    public static let defaultPoolRoot = "/var/lib/decoynet/pools"
+    public static let defaultPoolRoot = Naming.defaultPoolRoot
 
     public static func plan(_ environment: ResolvedEnvironment, hypervisor: any Hypervisor, acceleration: Acceleration,
                             poolRoot: String = defaultPoolRoot) async throws -> (desired: DesiredState, plan: Plan) {

@@ -25,6 +25,20 @@ public struct Domain: LibvirtDocument, Equatable {
     /// TCG's translation cache (`<tcg><tb-cache>`), in MiB; nil keeps QEMU's default (1 GiB, filled
     /// lazily but never given back). Only for type `qemu`.
     public var tcgCacheMiB: UInt64?
+    /// A virtio RNG: the kernel has its entropy at once instead of seconds into the boot.
+    public var virtioRNG = true
+    /// libvirt's default virtio balloon; false writes `<memballoon model='none'/>`.
+    public var memoryBalloon = true
+    /// The USB controller (`ich9-ehci1`); nil keeps libvirt's default (`qemu-xhci` on q35).
+    public var usbController: DomainController?
+    /// A PCIe root port of this model (`ioh3420`, Intel's) on the root bus; nil lets libvirt add its own.
+    public var rootPort: DomainController?
+    /// VMware's I/O port backdoor, which QEMU emulates by default under TCG; false turns it off.
+    public var vmport = true
+    /// Arguments for QEMU beside libvirt's (`<qemu:commandline>`), for what libvirt cannot say.
+    public var qemuArguments: [String] = []
+
+    public static let qemuNamespace = XMLElement.Namespace(prefix: "qemu", uri: "http://libvirt.org/schemas/domain/qemu/1.0")
 
     public init(type: String, name: String, uuid: String, description: String? = nil, metadata: DomainMetadata? = nil,
                 memoryMiB: UInt64, vcpus: Int, os: DomainOS, cpuMode: String? = nil, disks: [DomainDisk] = [],
@@ -54,6 +68,7 @@ public struct Domain: LibvirtDocument, Equatable {
         if sysinfo != nil { os.smbiosFromSysinfo = true }
         children.append(os.xmlElement)
         var features = [XMLElement("acpi"), XMLElement("apic")]
+        if !vmport { features.append(XMLElement("vmport", attributes: [("state", "off")])) }
         if let tcgCacheMiB, type == "qemu" {
             features.append(XMLElement("tcg", children: [XMLElement("tb-cache", attributes: [("unit", "MiB")], text: String(tcgCacheMiB))]))
         }
@@ -67,6 +82,16 @@ public struct Domain: LibvirtDocument, Equatable {
         if disks.contains(where: { $0.bus == "scsi" }) {
             devices.append(XMLElement("controller", attributes: [("type", "scsi"), ("index", "0"), ("model", "virtio-scsi")]))
         }
+        if let usbController {
+            devices.append(XMLElement("controller", attributes: [("type", "usb"), ("index", "0"), ("model", usbController.model)],
+                                      children: [DomainController.address(slot: usbController.slot)]))
+        }
+        if let rootPort {
+            devices.append(XMLElement("controller", attributes: [("type", "pci"), ("index", "1"), ("model", "pcie-root-port")], children: [
+                XMLElement("model", attributes: [("name", rootPort.model)]),
+                DomainController.address(slot: rootPort.slot),
+            ]))
+        }
         devices += interfaces.map(\.xmlElement)
         var serialChildren = [XMLElement("target", attributes: [("port", "0")])]
         if let serialLogFile { serialChildren.append(XMLElement("log", attributes: [("file", serialLogFile), ("append", "on")])) }
@@ -77,9 +102,18 @@ public struct Domain: LibvirtDocument, Equatable {
                 XMLElement("target", attributes: [("type", "virtio"), ("name", "org.qemu.guest_agent.0")]),
             ]))
         }
-        devices.append(XMLElement("rng", attributes: [("model", "virtio")], children: [XMLElement("backend", attributes: [("model", "random")], text: "/dev/urandom")]))
+        if virtioRNG {
+            devices.append(XMLElement("rng", attributes: [("model", "virtio")], children: [XMLElement("backend", attributes: [("model", "random")], text: "/dev/urandom")]))
+        }
+        if !memoryBalloon { devices.append(XMLElement("memballoon", attributes: [("model", "none")])) }
         if panicDevice { devices.append(XMLElement("panic", attributes: [("model", "isa")])) }
         children.append(XMLElement("devices", children: devices))
+        if !qemuArguments.isEmpty {
+            let ns = Self.qemuNamespace
+            children.append(XMLElement("commandline", namespace: ns, children: qemuArguments.map {
+                XMLElement("arg", namespace: ns, attributes: [("value", $0)])
+            }))
+        }
         return XMLElement("domain", attributes: [("type", type)], children: children)
     }
 }
@@ -110,6 +144,8 @@ public struct DomainMetadata: Sendable, Equatable {
     public var bootOrder = 1
     /// What `reset --evidence` takes from inside the running guest before stopping it.
     public var evidence: [DomainMetadataEvidence] = []
+    /// A stealthy host: no guest agent; its console takes DecoyNet's root login for the detector self-test.
+    public var stealth = false
 
     public init(environment: String, host: String, digest: String, healthTimeoutSeconds: Int = Naming.defaultHealthTimeoutSeconds,
                 probes: [String] = [], interfaces: [DomainMetadataInterface] = [], instanceOf: String? = nil) {
@@ -136,7 +172,8 @@ public struct DomainMetadata: Sendable, Equatable {
         children += evidence.map { XMLElement("evidence", namespace: ns, attributes: [("file", $0.file)], text: $0.command) }
         return XMLElement("host", namespace: ns, attributes: attributes(("environment", environment), ("instance-of", instanceOf), ("name", host),
                                                                         ("digest", digest), ("timeout", String(healthTimeoutSeconds)),
-                                                                        ("retries", String(retries)), ("boot-order", String(bootOrder))),
+                                                                        ("retries", String(retries)), ("boot-order", String(bootOrder)),
+                                                                        ("stealth", stealth ? "yes" : nil)),
                           children: children)
     }
 
@@ -152,6 +189,7 @@ public struct DomainMetadata: Sendable, Equatable {
         healthTimeoutSeconds = element[attribute: "timeout"].flatMap(Int.init) ?? Naming.defaultHealthTimeoutSeconds
         retries = element[attribute: "retries"].flatMap(Int.init) ?? 2
         bootOrder = element[attribute: "boot-order"].flatMap(Int.init) ?? 1
+        stealth = element[attribute: "stealth"] == "yes"
         evidence = element.children("evidence").compactMap { child in
             guard let file = child[attribute: "file"], let command = child.text else { return nil }
             return DomainMetadataEvidence(file: file, command: command)
@@ -261,6 +299,8 @@ public struct DomainDisk: Sendable, Equatable {
     /// SCSI INQUIRY strings; libvirt accepts them on the `scsi` bus only.
     public var vendor: String?
     public var product: String?
+    /// `disk` or `cdrom`.
+    public var device = "disk"
 
     public init(pool: String, volume: String, format: String = "qcow2", targetDevice: String = "vda", bus: String = "virtio",
                 readOnly: Bool = false, serial: String? = nil, vendor: String? = nil, product: String? = nil) {
@@ -285,7 +325,7 @@ public struct DomainDisk: Sendable, Equatable {
         if let serial { children.append(XMLElement("serial", text: serial)) }
         if let vendor { children.append(XMLElement("vendor", text: vendor)) }
         if let product { children.append(XMLElement("product", text: product)) }
-        return XMLElement("disk", attributes: [("type", "volume"), ("device", "disk")], children: children)
+        return XMLElement("disk", attributes: [("type", "volume"), ("device", device)], children: children)
     }
 }
 
@@ -307,9 +347,9 @@ public struct DomainSysinfo: Sendable, Equatable {
         func block(_ name: String, _ entries: [String: String]) -> XMLElement {
             XMLElement(name, children: entries.sorted { $0.key < $1.key }.map { XMLElement("entry", attributes: [("name", $0.key)], text: $0.value) })
         }
-        return XMLElement("sysinfo", attributes: [("type", "smbios")], children: [
-            block("bios", bios), block("system", system), block("baseBoard", baseboard), block("chassis", chassis),
-        ])
+        // An empty block is left out: a stealthy host's BIOS and chassis come from SMBIOS files instead.
+        let blocks = [("bios", bios), ("system", system), ("baseBoard", baseboard), ("chassis", chassis)].filter { !$0.1.isEmpty }
+        return XMLElement("sysinfo", attributes: [("type", "smbios")], children: blocks.map { block($0.0, $0.1) })
     }
 }
 
@@ -319,6 +359,11 @@ public struct DomainInterface: Sendable, Equatable {
     public var model: String
     /// `<target dev=...>`: the tap device's name on the host; nil lets libvirt pick `vnetN`.
     public var target: String?
+    /// A slot on the root bus (`00:NN.0`), where a chipset's own card sits; nil lets libvirt place it
+    /// (on q35, behind a PCIe root port, Red Hat's `1b36:000c`).
+    public var rootSlot: Int?
+    /// The card's boot ROM (iPXE, which prints its name on the console); hosts that boot a kernel need none.
+    public var bootROM = true
 
     public init(mac: String, network: String, model: String, target: String? = nil) {
         self.mac = mac
@@ -334,6 +379,25 @@ public struct DomainInterface: Sendable, Equatable {
         ]
         if let target { children.append(XMLElement("target", attributes: [("dev", target)])) }
         children.append(XMLElement("model", attributes: [("type", model)]))
+        if !bootROM { children.append(XMLElement("rom", attributes: [("enabled", "no")])) }
+        if let rootSlot { children.append(DomainController.address(slot: rootSlot)) }
         return XMLElement("interface", attributes: [("type", "network")], children: children)
+    }
+}
+
+/// A controller of a given model in a slot of the root bus (function 0).
+public struct DomainController: Sendable, Equatable {
+    public var model: String
+    public var slot: Int
+
+    public init(model: String, slot: Int) {
+        self.model = model
+        self.slot = slot
+    }
+
+    /// `<address>` of slot `slot`, function 0, on the root bus.
+    static func address(slot: Int) -> XMLElement {
+        XMLElement("address", attributes: [("type", "pci"), ("domain", "0x0000"), ("bus", "0x00"),
+                                           ("slot", "0x" + (slot < 16 ? "0" : "") + String(slot, radix: 16)), ("function", "0x0")])
     }
 }

@@ -20,14 +20,25 @@ public enum Naming {
     /// A domain's NoCloud seed volume (ISO 9660, label `cidata`) in the environment's pool.
     public static func seed(domain: String) -> String { domain + seedSuffix }
 
+    /// A stealthy domain's SMBIOS structure of `type` (a file QEMU reads) in the environment's pool.
+    public static func firmware(domain: String, smbiosType: Int) -> String { domain + ".smbios\(smbiosType)" + firmwareSuffix }
+
     /// The domain a volume of the pool belongs to, from its name.
     public static func domain(ofVolume volume: String) -> String {
         for suffix in [seedSuffix, overlaySuffix] where volume.hasSuffix(suffix) { return String(volume.dropLast(suffix.count)) }
+        if volume.hasSuffix(firmwareSuffix), let dot = volume.dropLast(firmwareSuffix.count).lastIndex(of: "."),
+           volume[dot...].hasPrefix(".smbios") {
+            return String(volume[..<dot])
+        }
         return volume
     }
 
+    /// Where pools keep their volumes on a hypervisor unless `DECOYNET_POOL_ROOT` says otherwise.
+    public static let defaultPoolRoot = "/var/lib/decoynet/pools"
+
     static let overlaySuffix = ".qcow2"
     static let seedSuffix = ".seed.iso"
+    static let firmwareSuffix = ".bin"
 
     /// The XML namespace of the metadata DecoyNet keeps in each domain it defines: how it knows its own.
     public static let metadataNamespace = "https://decoynet.dev/xmlns/domain/1"

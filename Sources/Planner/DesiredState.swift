@@ -23,11 +23,18 @@ public struct DesiredState: Sendable {
         public var volume: CompiledDocument?
         /// The NoCloud seed, written as an ISO image into its own volume when the domain is built.
         public var seed: SeedVolume
+        /// A stealthy host's SMBIOS structures, each a raw volume QEMU reads as a file.
+        public var firmware: [FirmwareVolume] = []
         /// libvirt names of the networks it attaches to.
         public var networks: [String]
         /// Host memory it may take: the guest's memory plus what QEMU needs beside it (TCG's
         /// translation cache under emulation, the process itself).
         public var hostMemoryMiB: UInt64 = 0
+    }
+
+    public struct FirmwareVolume: Sendable {
+        public var name: String
+        public var bytes: [UInt8]
     }
 
     public struct SeedVolume: Sendable {
@@ -44,7 +51,7 @@ public struct DesiredState: Sendable {
 
     /// `poolRoot` is the folder under which the environment's pool keeps its overlays.
     public init(_ environment: ResolvedEnvironment, acceleration: Acceleration, poolRoot: String) {
-        let compiled = DocumentRenderer.render(environment, acceleration: acceleration)
+        let compiled = DocumentRenderer.render(environment, acceleration: acceleration, poolRoot: poolRoot)
         self.environment = environment.name
         let pool = DocumentRenderer.poolDocument(environment, root: poolRoot)
         poolName = pool.name
@@ -58,11 +65,13 @@ public struct DesiredState: Sendable {
         let volumes = Dictionary(compiled.volumes.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         domains = zip(zip(environment.hosts, compiled.domains), compiled.seeds).map { pair, seed in
             let (host, document) = pair
-            return DomainObject(name: host.libvirtName, host: host.name, xml: document.xml, digest: document.digest ?? "",
-                                volume: host.volumeName.flatMap { volumes[$0] },
-                                seed: SeedVolume(name: Naming.seed(domain: host.libvirtName), seed: seed.seed),
-                                networks: Array(Set(host.interfaces.compactMap { libvirtNames[$0.network] })).sorted(),
-                                hostMemoryMiB: DocumentRenderer.hostMemoryMiB(host, acceleration: acceleration))
+            var object = DomainObject(name: host.libvirtName, host: host.name, xml: document.xml, digest: document.digest ?? "",
+                                      volume: host.volumeName.flatMap { volumes[$0] },
+                                      seed: SeedVolume(name: Naming.seed(domain: host.libvirtName), seed: seed.seed),
+                                      networks: Array(Set(host.interfaces.compactMap { libvirtNames[$0.network] })).sorted(),
+                                      hostMemoryMiB: DocumentRenderer.hostMemoryMiB(host, acceleration: acceleration))
+            object.firmware = DocumentRenderer.firmwareFiles(host, in: environment).map { FirmwareVolume(name: $0.name, bytes: $0.bytes) }
+            return object
         }
     }
 

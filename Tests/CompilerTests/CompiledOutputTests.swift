@@ -18,7 +18,7 @@ import Testing
         return DocumentRenderer.render(environment, acceleration: acceleration)
     }
 
-    @Test(arguments: ["quickstart", "enterprise", "office"])
+    @Test(arguments: ["quickstart", "enterprise", "office", "stealth"])
     func compiledXMLMatchesGoldenFilesByteForByte(_ name: String) throws {
         let compiled = try Self.compile(name + ".yaml")
         let golden = Self.goldenRoot + "/" + name
@@ -144,7 +144,7 @@ import Testing
         #expect(SpoofingRules.ruleset(open) == nil, "no table when nothing is held")
     }
 
-    @Test(arguments: ["quickstart.yaml", "enterprise.yaml", "classroom.yaml", "office.yaml"])
+    @Test(arguments: ["quickstart.yaml", "enterprise.yaml", "classroom.yaml", "office.yaml", "stealth.yaml"])
     func everyDocumentPassesLibvirtsSchemas(_ topology: String) throws {
         let network = try SchemaValidator(.network)
         let domain = try SchemaValidator(.domain)
