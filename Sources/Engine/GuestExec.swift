@@ -1,5 +1,6 @@
 import Foundation
 import Hypervisor
+import LibvirtXML
 
 /// A command run inside a guest: its exit status and output.
 public struct ExecResult: Sendable, Codable, Equatable {
@@ -135,7 +136,18 @@ public struct GuestExec: Sendable {
 
     private func agent(_ domain: String, _ command: [String: Any], timeout: Int) async throws -> [String: Any] {
         let json = String(decoding: try JSONSerialization.data(withJSONObject: command), as: UTF8.self)
-        let answer = try await hypervisor.guestAgentCommand(domain: domain, json: json, timeoutSeconds: timeout)
+        let answer: String
+        do {
+            answer = try await hypervisor.guestAgentCommand(domain: domain, json: json, timeoutSeconds: timeout)
+        } catch {
+            // libvirt says only that the agent is not configured; say why, when the host is stealthy.
+            if let live = try? await hypervisor.domains().first(where: { $0.name == domain }),
+               live.metadata.flatMap(DomainMetadata.init(xml:))?.stealth == true {
+                throw Failure(description: "\(domain) is stealthy: it has no guest agent, so nothing runs inside it from outside "
+                    + "(its console takes root's login; decoynet test runs its detector self-test there)")
+            }
+            throw error
+        }
         guard let object = try JSONSerialization.jsonObject(with: Data(answer.utf8)) as? [String: Any] else {
             throw Failure(description: "unreadable answer from the guest agent of \(domain)")
         }

@@ -1,6 +1,7 @@
 import Digest
 import Foundation
 import Hypervisor
+import LibvirtXML
 import Naming
 import Observe
 
@@ -152,10 +153,19 @@ extension Operations {
         } else {
             throw Failure.badInput("give --to USER (mailed) or --on HOST (placed)")
         }
-        // Every host the run acts in must be running.
-        for host in [target, request.to == nil ? nil : facts.internetHost, request.to == nil ? nil : facts.mailHost].compactMap({ $0 }) {
+        // Every host the run acts in must be running, and have the guest agent it acts through.
+        let acting = [target, request.to == nil ? nil : facts.internetHost, request.to == nil ? nil : facts.mailHost].compactMap { $0 }
+        for host in acting {
             let state = try? await hypervisor.domainState(name: Naming.object(environment: request.environment, name: host))
             guard state == .running else { throw Failure.badInput("host \(host) of \(request.environment) is not running") }
+        }
+        let stealthy = Set((try? await hypervisor.domains())?.compactMap { live -> String? in
+            guard let metadata = live.metadata.flatMap(DomainMetadata.init(xml:)), metadata.environment == request.environment, metadata.stealth else { return nil }
+            return metadata.host
+        } ?? [])
+        if let host = acting.first(where: stealthy.contains) {
+            throw Failure.badInput("host \(host) of \(request.environment) is stealthy: it has no guest agent to "
+                + (host == target ? "place or open the sample with" : "deliver the mail through") + "; mail it (--to) without --open, or choose a host that is not stealthy")
         }
 
         // The run's folder.

@@ -1,3 +1,4 @@
+import Compiler
 import Foundation
 import Hypervisor
 import LibvirtXML
@@ -13,7 +14,9 @@ public struct OperationResult: Sendable, Codable, Equatable {
 }
 
 /// STARDUST's operation tests: every host's probes, then the topology's checks (reachability
-/// and name resolution) run inside their `from` hosts through the guest agent.
+/// and name resolution) run inside their `from` hosts through the guest agent, then the detector
+/// self-test of every stealthy host from its serial console (and, with `tells`, of every other
+/// host through its agent).
 public struct OperationTester: Sendable {
     public var hypervisor: any Hypervisor
     public var prober: any GuestProber
@@ -23,7 +26,7 @@ public struct OperationTester: Sendable {
         self.prober = prober
     }
 
-    public func run(environment: String, wait: Bool, timeout: Double? = nil) async throws -> [OperationResult] {
+    public func run(environment: String, wait: Bool, timeout: Double? = nil, tells: Bool = false) async throws -> [OperationResult] {
         let health = try await HealthChecker(hypervisor: hypervisor, prober: prober).check(environment: environment, wait: wait, timeout: timeout)
         var results = health.flatMap { host in
             host.probes.map { OperationResult(kind: "probe", host: host.host, test: $0.probe, passed: $0.passed, detail: $0.detail) }
@@ -47,7 +50,40 @@ public struct OperationTester: Sendable {
             return done.sorted { $0.0 < $1.0 }.map(\.1)
         }
         results += checks
-        return results
+        let detected = await withTaskGroup(of: (Int, [OperationResult]).self) { group in
+            for (index, (domain, metadata)) in domains.enumerated() where metadata.stealth || tells {
+                group.addTask { (index, await detectorSelfTest(domain: domain, metadata: metadata, exec: exec)) }
+            }
+            var done: [(Int, [OperationResult])] = []
+            for await result in group { done.append(result) }
+            return done.sorted { $0.0 < $1.0 }.flatMap(\.1)
+        }
+        return results + detected
+    }
+
+    /// The checks malware makes to tell a virtual machine, run inside a running host: from its serial
+    /// console, as root, when it is stealthy; through its agent otherwise. A check that finds a tell
+    /// fails with its evidence.
+    func detectorSelfTest(domain: String, metadata: DomainMetadata, exec: GuestExec) async -> [OperationResult] {
+        guard (try? await hypervisor.domainState(name: domain)) == .running else {
+            return [OperationResult(kind: "stealth", host: metadata.host, test: "detector self-test", passed: false, detail: "not running")]
+        }
+        let output: String
+        do {
+            if metadata.stealth {
+                let shell = SerialShell(uri: hypervisor.uri, domain: domain, user: ConsoleLogin.user,
+                                        password: ConsoleLogin.password(environment: metadata.environment, host: metadata.host))
+                output = try await shell.run(script: VirtualMachineTells.script, timeout: 180)
+            } else {
+                output = try await exec.run(domain: domain, arguments: ["bash", "-c", VirtualMachineTells.script], timeout: 60).stdout
+            }
+        } catch {
+            return [OperationResult(kind: "stealth", host: metadata.host, test: "detector self-test", passed: false, detail: "cannot run: \(error)")]
+        }
+        return VirtualMachineTells.verdicts(output).map { verdict in
+            OperationResult(kind: "stealth", host: metadata.host, test: verdict.check, passed: verdict.evidence == nil,
+                            detail: verdict.evidence ?? "answers like hardware")
+        }
     }
 
     /// The shell line a check runs in the guest, and how its exit status reads.

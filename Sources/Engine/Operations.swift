@@ -454,9 +454,10 @@ public struct Operations: Sendable {
         return "\(environment) has \(copies.count) \(copies.count == 1 ? "copy" : "copies") (\(shown)): name one, or add --instances all (or --instances N for ENV-i1 ... ENV-iN)"
     }
 
-    /// Every host's probes, then the topology's checks from inside its hosts.
-    public func test(_ environment: String, wait: Bool, timeout: Double? = nil) async throws -> [OperationResult] {
-        try await OperationTester(hypervisor: hypervisor, prober: prober).run(environment: environment, wait: wait, timeout: timeout)
+    /// Every host's probes, then the topology's checks from inside its hosts, then the detector
+    /// self-test of its stealthy hosts (of every host with `tells`).
+    public func test(_ environment: String, wait: Bool, timeout: Double? = nil, tells: Bool = false) async throws -> [OperationResult] {
+        try await OperationTester(hypervisor: hypervisor, prober: prober).run(environment: environment, wait: wait, timeout: timeout, tells: tells)
     }
 
     /// A command in a running host, through its guest agent.

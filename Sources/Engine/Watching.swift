@@ -46,7 +46,7 @@ extension EnvironmentFacts {
                   },
                   owners: owners, mailHost: mail?.name, mailAddress: mail?.interfaces.first?.address.description,
                   internetHost: environment.internetHost,
-                  gateways: environment.hosts.filter { Firewall.enforces($0, in: environment) }.map(\.name))
+                  gateways: environment.hosts.filter { Firewall.enforces($0, in: environment) && !$0.stealth }.map(\.name))
     }
 }
 

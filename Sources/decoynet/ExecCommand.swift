@@ -62,13 +62,18 @@ struct ConsoleCommand: ParsableCommand {
 struct TestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "test",
-        abstract: "Operation tests: every host's probes, then the topology's checks from inside its hosts.",
-        discussion: "Probes reach guests from where their networks are: ip netns exec decoynet-lab decoynet test ENV"
+        abstract: "Operation tests: every host's probes, the topology's checks from inside its hosts, stealthy hosts' detector self-test.",
+        discussion: """
+        Probes reach guests from where their networks are: ip netns exec decoynet-lab decoynet test ENV
+        A stealthy host is asked, from its serial console, what malware asks to tell a virtual machine (systemd-detect-virt, \
+        virt-what, /proc/cpuinfo, lspci, dmesg, DMI, ACPI tables, modules); each tell it gives is a failed test of kind stealth.
+        """
     )
 
     @Argument(help: ArgumentHelp("The environment name.", valueName: "environment")) var environment: String
     @Flag(help: "Try each probe once instead of waiting for health.") var noWait = false
     @Option(help: ArgumentHelp("Seconds to wait for health, instead of each host's own timeout.", valueName: "seconds")) var timeout: Double?
+    @Flag(help: "Run the detector self-test on every host, not only the stealthy ones (through the guest agent).") var tells = false
     @Flag(help: "Print the results as JSON.") var json = false
     @OptionGroup var connection: ConnectionOptions
 
@@ -76,7 +81,7 @@ struct TestCommand: AsyncParsableCommand {
 
     func run() async throws {
         let operations = try openOperations(connection)
-        let results = try await failing { try await operations.test(environment, wait: !noWait, timeout: timeout) }
+        let results = try await failing { try await operations.test(environment, wait: !noWait, timeout: timeout, tells: tells) }
         if results.isEmpty {
             Terminal.error("error: no environment \(environment) on \(operations.hypervisor.uri)")
             throw ExitCode.failure

@@ -1,0 +1,119 @@
+import Foundation
+import Hypervisor
+
+/// A root shell on a host's serial console, for hosts without a guest agent (stealthy ones): it
+/// logs in as a person at the keyboard would, types one script, and reads what the script printed
+/// between two markers. Nothing but keystrokes reaches the guest.
+public struct SerialShell: Sendable {
+    public var uri: String
+    public var domain: String
+    public var user: String
+    public var password: String
+
+    public init(uri: String, domain: String, user: String, password: String) {
+        self.uri = uri
+        self.domain = domain
+        self.user = user
+        self.password = password
+    }
+
+    public struct Failure: Error, CustomStringConvertible, Sendable {
+        public var description: String
+    }
+
+    /// Runs `script` with bash as the logged-in user and returns its standard output (and error).
+    public func run(script: String, timeout: Double = 120) async throws -> String {
+        let console = try ConsoleStream(uri: uri, domain: domain)
+        defer { console.close() }
+        let screen = Screen()
+        let reader = Task {
+            for await bytes in console.output { await screen.append(bytes) }
+        }
+        defer { reader.cancel() }
+        let deadline = Date().addingTimeInterval(timeout)
+
+        // A shell may be open already (a console left logged in); otherwise the login prompt.
+        try await press(console, screen, until: ["login: ", "# ", "$ "], resend: "\r", deadline: deadline, what: "a login prompt")
+        if await !screen.tail.hasSuffix("# "), await !screen.tail.hasSuffix("$ ") {
+            try await type(console, user + "\r")
+            try await wait(screen, for: ["Password: "], deadline: deadline, what: "the password prompt")
+            try await type(console, password + "\r")
+            let seen = try await wait(screen, for: ["# ", "$ ", "Login incorrect"], deadline: deadline, what: "a shell after logging in")
+            if seen == "Login incorrect" { throw Failure(description: "\(domain) refused \(user)'s console login") }
+        }
+        // The script is typed as base64 lines for `base64 -d | bash` to read: the terminal's own line
+        // discipline takes them whole, where bash's line editor, typed into this fast, loses characters.
+        // The markers are made by the shell, so the echo of the line that asks for them does not match.
+        await screen.clear()
+        try await type(console, "stty -echo; echo DNB$((40+2)); base64 -d | bash 2>&1; echo DNE$((40+2)); stty echo\r")
+        try await wait(screen, for: ["DNB42"], deadline: deadline, what: "start of the script's output")
+        let encoded = Data(script.utf8).base64EncodedString(options: [.lineLength76Characters, .endLineWithCarriageReturn])
+        try await type(console, encoded + "\r\u{04}")
+        try await wait(screen, for: ["DNE42"], deadline: deadline, what: "end of the script's output")
+        let text = await screen.text
+        try? console.write(Array("exit\r".utf8))
+        guard let begin = text.range(of: "DNB42"), let end = text.range(of: "DNE42", range: begin.upperBound ..< text.endIndex) else {
+            throw Failure(description: "no output between the markers on the console of \(domain)")
+        }
+        return String(text[begin.upperBound ..< end.lowerBound]).replacingOccurrences(of: "\r", with: "")
+    }
+
+    /// Types `text` in pieces, as a terminal would send a paste.
+    private func type(_ console: ConsoleStream, _ text: String) async throws {
+        let bytes = Array(text.utf8)
+        for start in stride(from: 0, to: bytes.count, by: 256) {
+            try console.write(Array(bytes[start ..< min(start + 256, bytes.count)]))
+            try await Task.sleep(nanoseconds: 10_000_000)
+        }
+    }
+
+    /// Presses `resend` every 3 s until one of `prompts` ends the screen.
+    private func press(_ console: ConsoleStream, _ screen: Screen, until prompts: [String], resend: String, deadline: Date, what: String) async throws {
+        while Date() < deadline {
+            try console.write(Array(resend.utf8))
+            if (try? await wait(screen, for: prompts, deadline: min(deadline, Date().addingTimeInterval(3)), what: what, atEnd: true)) != nil { return }
+        }
+        throw Failure(description: "\(domain) showed no \(what) on its serial console")
+    }
+
+    /// Waits until the screen holds one of `patterns` (at its end when `atEnd`); returns which.
+    @discardableResult
+    private func wait(_ screen: Screen, for patterns: [String], deadline: Date, what: String, atEnd: Bool = false) async throws -> String {
+        while Date() < deadline {
+            let tail = await screen.tail
+            for pattern in patterns where atEnd ? tail.hasSuffix(pattern) : tail.contains(pattern) {
+                if !atEnd { await screen.consume(through: pattern) }
+                return pattern
+            }
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+        throw Failure(description: "\(domain) showed no \(what) on its serial console in time")
+    }
+}
+
+/// What the console printed since the last `clear`, and where waiting resumes (a byte offset).
+private actor Screen {
+    private var bytes: [UInt8] = []
+    private var mark = 0
+
+    func append(_ more: [UInt8]) { bytes += more }
+
+    var text: String { String(decoding: bytes, as: UTF8.self) }
+
+    /// The last 4 KiB after the last pattern waited for, trailing spaces kept (prompts end in one).
+    var tail: String { String(decoding: bytes[max(mark, bytes.count - 4096)...], as: UTF8.self) }
+
+    func consume(through pattern: String) {
+        let needle = Array(pattern.utf8)
+        guard needle.count <= bytes.count - mark else { return }
+        for start in mark ... bytes.count - needle.count where bytes[start ..< start + needle.count].elementsEqual(needle) {
+            mark = start + needle.count
+            return
+        }
+    }
+
+    func clear() {
+        bytes = []
+        mark = 0
+    }
+}
