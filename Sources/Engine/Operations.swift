@@ -460,6 +460,17 @@ public struct Operations: Sendable {
         try await OperationTester(hypervisor: hypervisor, prober: prober).run(environment: environment, wait: wait, timeout: timeout, tells: tells)
     }
 
+    /// Memory and disk of running hosts at one moment, under the environment's lock (a reset cannot
+    /// stop a host being snapshotted).
+    public func snapshot(_ environment: String, hosts: [String], directory: String,
+                         events: @escaping Events = { _ in }) async throws -> [Snapshotter.Taken] {
+        let locks = try await lock([environment])
+        defer { withExtendedLifetime(locks) {} }
+        return try await Snapshotter.snapshot(environment: environment, hosts: hosts, directory: directory, hypervisor: hypervisor) { line in
+            events(OperationEvent(.info, line, environment: environment))
+        }
+    }
+
     /// A command in a running host, through its guest agent.
     public func exec(_ environment: String, host: String, arguments: [String], timeout: Double) async throws -> ExecResult {
         try await GuestExec(hypervisor: hypervisor).run(domain: Naming.object(environment: environment, name: host), arguments: arguments, timeout: timeout)

@@ -34,6 +34,9 @@ public protocol Hypervisor: Sendable {
     func stopDomain(name: String) async throws
     /// Writes the running guest's memory to `path` (a raw core dump written by the hypervisor host).
     func dumpMemory(name: String, to path: String) async throws
+    /// Pauses a running guest: its virtual processors stop, its disks are drained and flushed.
+    func suspendDomain(name: String) async throws
+    func resumeDomain(name: String) async throws
     func volumeXML(pool: String, name: String) async throws -> String
     /// Makes the pool notice files that appeared in or left its folder.
     func refreshPool(name: String) async throws

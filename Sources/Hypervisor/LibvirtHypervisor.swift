@@ -423,6 +423,22 @@ public final class LibvirtHypervisor: Hypervisor, @unchecked Sendable {
         }
     }
 
+    public func suspendDomain(name: String) async throws {
+        try await call("pause domain", name) { connection in
+            guard let domain = virDomainLookupByName(connection, name) else { throw self.fail("pause domain", name) }
+            defer { virDomainFree(domain) }
+            if virDomainSuspend(domain) != 0 { throw self.fail("pause domain", name) }
+        }
+    }
+
+    public func resumeDomain(name: String) async throws {
+        try await call("resume domain", name) { connection in
+            guard let domain = virDomainLookupByName(connection, name) else { throw self.fail("resume domain", name) }
+            defer { virDomainFree(domain) }
+            if virDomainResume(domain) != 0 { throw self.fail("resume domain", name) }
+        }
+    }
+
     public func dumpMemory(name: String, to path: String) async throws {
         try await call("dump memory of", name) { connection in
             guard let domain = virDomainLookupByName(connection, name) else { throw self.fail("dump memory of", name) }

@@ -30,19 +30,22 @@ extension EndToEnd {
         }
         for host in ["pc", "srv"] {
             let found = verdicts(host)
-            #expect(found.count == 16, "\(host): every check gave a verdict from the console: \(found)")
+            #expect(found.count == 18, "\(host): every check gave a verdict from the console: \(found)")
             // QEMU 7.2 writes its creator id (BXPC), its fw_cfg device (QEMU0002) and the emulated
-            // devices table (WAET) into every q35 machine's ACPI tables, whatever its options.
+            // devices table (WAET) into every q35 machine's ACPI tables, and Red Hat's subsystem id
+            // into its chipset's devices, whatever its options.
             let failed = found.filter { !$0.value.passed }
-            #expect(Set(failed.keys) == ["acpi-tables"], "\(host): \(failed)")
+            #expect(Set(failed.keys) == ["acpi-tables", "pci-subsystems"], "\(host): \(failed)")
             #expect(failed["acpi-tables"]?.detail.contains("BXPC") == true)
+            #expect(failed["pci-subsystems"]?.detail.contains("subsystem 1af4:1100") == true)
+            #expect(found["runs-as-root"]?.passed == true)
             #expect(found["systemd-detect-virt"]?.passed == true && found["virt-what"]?.passed == true && found["smbios-vm-bit"]?.passed == true)
         }
         for host in ["pc-plain", "srv-plain"] {
             let found = verdicts(host)
             let failed = Set(found.filter { !$0.value.passed }.keys)
             #expect(failed.isSuperset(of: ["systemd-detect-virt", "virt-what", "cpu-hypervisor-flag", "cpu-model", "pci-vendors", "dmi",
-                                           "smbios-vm-bit", "dmidecode", "acpi-tables", "kernel-modules", "virtio-devices", "guest-agent"]),
+                                           "smbios-vm-bit", "dmidecode", "acpi-tables", "kernel-modules", "virtio-devices", "guest-agent", "pci-subsystems"]),
                     "\(host): \(found)")
             #expect(found["systemd-detect-virt"]?.detail == "qemu" && found["virt-what"]?.detail == "qemu", "\(host)")
             #expect(found["cpu-model"]?.detail.contains("QEMU Virtual CPU") == true)
@@ -53,6 +56,50 @@ extension EndToEnd {
 
         let refused = try Lab.decoynet(["exec", environment, "pc", "--", "hostname"])
         #expect(refused.status != 0 && refused.stderr.contains("is stealthy: it has no guest agent"), "\(refused)")
+
+        try snapshots(environment, in: folder)
+    }
+
+    /// `snapshot` of the running stealthy PC: its memory and frozen disk in a sealed folder, the pause
+    /// recorded, the PC running on; a stopped host and too small a disk refused with nothing paused.
+    func snapshots(_ environment: String, in folder: String) throws {
+        let evidence = folder + "/snapshots"
+        let taken = try Lab.decoynet(["snapshot", environment, "pc", "--evidence", evidence, "--json"], timeout: 300)
+        #expect(taken.status == 0, "\(taken)")
+        let list = try #require(try Lab.json(taken.stdout) as? [[String: Any]], "\(taken.stdout)")
+        let snapshot = try #require(list.first?["folder"] as? String)
+        #expect(list.first?["paused_ms"] as? Int != nil)
+        #expect(list.count == 1 && snapshot.hasPrefix(evidence + "/\(environment)-pc-"))
+        let record = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: snapshot + "/snapshot.json"))) as? [String: Any])
+        #expect(record["host"] as? String == "pc")
+        let paused = try #require(record["paused_ms"] as? Int)
+        #expect(paused > 0 && paused < 60_000, "\(record)")
+        #expect((record["memory_bytes"] as? Int ?? 0) > 200 << 20, "a 256 MiB guest's memory")
+        let memory = try #require(FileHandle(forReadingAtPath: snapshot + "/memory")).readData(ofLength: 4)
+        #expect(memory == Data([0x7F, 0x45, 0x4C, 0x46]), "an ELF core")
+        let disk = try #require(FileHandle(forReadingAtPath: snapshot + "/disk.qcow2")).readData(ofLength: 4)
+        #expect(disk == Data([0x51, 0x46, 0x49, 0xFB]), "the overlay, qcow2")
+        let sums = try Lab.run(["sh", "-c", "cd '\(snapshot)' && sha256sum -c SHA256SUMS"])
+        #expect(sums.status == 0 && sums.stdout.contains("memory: OK") && sums.stdout.contains("disk.qcow2: OK"), "\(sums)")
+        #expect(try Lab.virsh(["domstate", "\(environment)-pc"]).hasPrefix("running"), "the PC runs on")
+        let tested = try Lab.decoynet(["test", environment, "--no-wait", "--json"], timeout: 300)
+        let probes = try #require(try Lab.json(tested.stdout) as? [[String: Any]]).filter { $0["kind"] as? String == "probe" && $0["host"] as? String == "pc" }
+        #expect(!probes.isEmpty && probes.allSatisfy { $0["passed"] as? Bool == true }, "still healthy after its snapshot: \(probes)")
+
+        // Too little space: refused before anything is paused.
+        let small = folder + "/small"
+        try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: true)
+        #expect(try Lab.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", small]).status == 0)
+        defer { _ = try? Lab.run(["umount", small]) }
+        let full = try Lab.decoynet(["snapshot", environment, "pc", "--evidence", small])
+        #expect(full.status != 0 && full.stderr.contains("nothing was paused"), "\(full)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: small).isEmpty)
+
+        // A stopped host: refused, and the running one beside it is not paused either.
+        _ = try Lab.virsh(["destroy", "\(environment)-pc-plain"])
+        let stopped = try Lab.decoynet(["snapshot", environment, "pc", "pc-plain", "--evidence", evidence])
+        #expect(stopped.status != 0 && stopped.stderr.contains("host pc-plain of \(environment) is shutoff, not running"), "\(stopped)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: evidence).count == 1, "no second snapshot of pc")
     }
 }
 }
