@@ -23,6 +23,10 @@ public enum CompilerMessages {
         Message(id: "internet-host-twice", "host \(host) is a second internet host (\(first) is the first); an environment has one internet, remove one of them")
     }
 
+    static func stealthyInternet(_ host: String) -> Message {
+        Message(id: "stealthy-internet-host", "internet host \(host) cannot be stealthy: DecoyNet sends mail and reads INetSim's log through its guest agent; set 'stealth: false' on it")
+    }
+
     static func internetWithoutGateway(_ host: String, network: String) -> Message {
         Message(id: "internet-without-gateway", "internet host \(host) is on network \(network), which has no gateway to route the environment to it; add 'gateway: ROUTER' to network \(network)")
     }

@@ -58,6 +58,14 @@ public enum DocumentRenderer {
         StorageVolume(name: name, capacityBytes: UInt64(bytes), format: "raw", backingStore: nil)
     }
 
+    /// The raw volume `name` of a stealthy host's SMBIOS structure of `bytes` bytes: readable by the
+    /// QEMU user, since QEMU opens it by path (`-smbios file=`) and libvirt labels only disks.
+    public static func firmwareVolumeDocument(name: String, bytes: Int) -> StorageVolume {
+        var volume = StorageVolume(name: name, capacityBytes: UInt64(bytes), format: "raw", backingStore: nil)
+        volume.mode = "0644"
+        return volume
+    }
+
     public static func networkDocument(_ network: ResolvedNetwork, in environment: ResolvedEnvironment) -> Network {
         var dnsHosts: [NetworkDNSHost] = []
         var dhcpHosts: [NetworkDHCPHost] = []
@@ -150,33 +158,28 @@ public enum DocumentRenderer {
         }
         disks.append(DomainDisk(pool: environment.poolName, volume: Naming.seed(domain: host.libvirtName), format: "raw",
                                 targetDevice: "vdz", readOnly: true))
-        let os = DomainOS(
-            firmware: host.firmware == .uefi ? "efi" : nil,
-            kernel: host.image.kernel,
-            initrd: host.image.initrd,
-            cmdline: host.image.kernel == nil ? nil : host.image.cmdline,
-            bootDevices: host.image.kernel == nil ? ["hd"] : []
-        )
-        var domain = Domain(
-            type: acceleration.rawValue,
-            name: host.libvirtName,
-            uuid: host.uuid,
-            memoryMiB: host.memoryMiB,
-            vcpus: host.vcpus,
-            os: os,
-            cpuMode: acceleration == .kvm ? "host-passthrough" : nil,
-            disks: disks,
-            interfaces: host.interfaces.map { interface in
-                DomainInterface(mac: interface.mac.description, network: networks[interface.network] ?? interface.network,
-                                model: interface.model.rawValue, target: interface.tap)
-            },
-            serialLogFile: "/var/log/libvirt/qemu/\(host.libvirtName)-serial.log"
-        )
+        var domain = machine(host, acceleration: acceleration, cpuMode: acceleration == .kvm ? "host-passthrough" : nil, disks: disks,
+                             interfaces: host.interfaces.map { card($0, networks: networks) })
         domain.guestAgent = true
         domain.panicDevice = true
-        domain.tcgCacheMiB = tcgCacheMiB(memoryMiB: host.memoryMiB)
         if vendorMade { domain.sysinfo = sysinfo(host, in: environment, profile: profile) }
         return domain
+    }
+
+    /// What every host's domain has: its boot, memory, processors, disks, cards, console log and TCG cache.
+    static func machine(_ host: ResolvedHost, acceleration: Acceleration, cpuMode: String?, disks: [DomainDisk], interfaces: [DomainInterface]) -> Domain {
+        let os = DomainOS(firmware: host.firmware == .uefi ? "efi" : nil, kernel: host.image.kernel, initrd: host.image.initrd,
+                          cmdline: host.image.kernel == nil ? nil : host.image.cmdline, bootDevices: host.image.kernel == nil ? ["hd"] : [])
+        var domain = Domain(type: acceleration.rawValue, name: host.libvirtName, uuid: host.uuid, memoryMiB: host.memoryMiB, vcpus: host.vcpus,
+                            os: os, cpuMode: cpuMode, disks: disks, interfaces: interfaces,
+                            serialLogFile: "/var/log/libvirt/qemu/\(host.libvirtName)-serial.log")
+        domain.tcgCacheMiB = tcgCacheMiB(memoryMiB: host.memoryMiB)
+        return domain
+    }
+
+    static func card(_ interface: ResolvedInterface, networks: [String: String]) -> DomainInterface {
+        DomainInterface(mac: interface.mac.description, network: networks[interface.network] ?? interface.network,
+                        model: interface.model.rawValue, target: interface.tap)
     }
 
     /// A stealthy host: its vendor's machine with nothing that says "virtual" (OBSERVE.md, "Stealth").
@@ -187,7 +190,7 @@ public enum DocumentRenderer {
                                        acceleration: Acceleration, poolRoot: String) -> Domain {
         let profile = HardwareProfile.profile(host.hardware)
         let desktop = HardwareProfile.isDesktop(template: host.template)
-        let machine = StealthMachine.machine(profile, desktop: desktop)
+        let stealth = StealthMachine.machine(profile, desktop: desktop)
         var disks: [DomainDisk] = []
         if let volume = host.volumeName {
             disks.append(DomainDisk(pool: environment.poolName, volume: volume, targetDevice: "sda", bus: "sata",
@@ -197,21 +200,13 @@ public enum DocumentRenderer {
         // its model, and an IDE disk cannot be read-only.
         disks.append(DomainDisk(pool: environment.poolName, volume: Naming.seed(domain: host.libvirtName), format: "raw",
                                 targetDevice: "sdb", bus: "sata", serial: Identifiers.serial("\(environment.name)/\(host.name)/seed", length: 8)))
-        let os = DomainOS(firmware: host.firmware == .uefi ? "efi" : nil, kernel: host.image.kernel, initrd: host.image.initrd,
-                          cmdline: host.image.kernel == nil ? nil : host.image.cmdline, bootDevices: host.image.kernel == nil ? ["hd"] : [])
-        var domain = Domain(
-            type: acceleration.rawValue, name: host.libvirtName, uuid: host.uuid, memoryMiB: host.memoryMiB, vcpus: host.vcpus, os: os,
-            disks: disks,
-            interfaces: host.interfaces.enumerated().map { index, interface in
-                var card = DomainInterface(mac: interface.mac.description, network: networks[interface.network] ?? interface.network,
-                                           model: interface.model.rawValue, target: interface.tap)
-                card.rootSlot = 2 + index
-                card.bootROM = false
-                return card
-            },
-            serialLogFile: "/var/log/libvirt/qemu/\(host.libvirtName)-serial.log"
-        )
-        domain.tcgCacheMiB = tcgCacheMiB(memoryMiB: host.memoryMiB)
+        var domain = machine(host, acceleration: acceleration, cpuMode: nil, disks: disks, interfaces: host.interfaces.enumerated().map { index, interface in
+            var nic = card(interface, networks: networks)
+            // Slots 02 to 1b, below the chipset's own (1c-1f); more cards go behind its root port.
+            nic.rootSlot = index < 26 ? 2 + index : nil
+            nic.bootROM = false
+            return nic
+        })
         domain.virtioRNG = false
         domain.memoryBalloon = false
         // The chipset's own places: Intel's EHCI at 00:1d.0 and a root port at 00:1c.0 (Intel's, where
@@ -228,21 +223,23 @@ public enum DocumentRenderer {
         domain.sysinfo = sysinfo
         let folder = poolRoot + "/" + environment.name
         let files = firmwareFiles(host, in: environment).map { folder + "/" + $0.name }
-        domain.qemuArguments = machine.qemuArguments(smbiosFiles: files, serial: Identifiers.serial("\(environment.name)/\(host.name)/memory", length: 8))
+        domain.qemuArguments = stealth.qemuArguments(smbiosFiles: files, serial: Identifiers.serial("\(environment.name)/\(host.name)/memory", length: 8),
+                                                     kvm: acceleration == .kvm)
         return domain
     }
+
+    /// The SMBIOS types a stealthy host's files hold: BIOS (0) and chassis (3).
+    public static let firmwareTypes = [0, 3]
 
     /// A stealthy host's SMBIOS structures, each a volume of its pool that QEMU reads as a file; none
     /// for other hosts.
     public static func firmwareFiles(_ host: ResolvedHost, in environment: ResolvedEnvironment) -> [(name: String, bytes: [UInt8])] {
         guard host.stealth else { return [] }
         let profile = HardwareProfile.profile(host.hardware)
-        let machine = StealthMachine.machine(profile, desktop: HardwareProfile.isDesktop(template: host.template))
+        let stealth = StealthMachine.machine(profile, desktop: HardwareProfile.isDesktop(template: host.template))
         let serial = Identifiers.serial("\(environment.name)/\(host.name)/system", length: profile.serialLength)
-        return [
-            (Naming.firmware(domain: host.libvirtName, smbiosType: 0), StealthMachine.biosStructure(profile)),
-            (Naming.firmware(domain: host.libvirtName, smbiosType: 3), machine.chassisStructure(profile, serial: serial)),
-        ]
+        let structures = [0: StealthMachine.biosStructure(profile, uefi: host.firmware == .uefi), 3: stealth.chassisStructure(profile, serial: serial)]
+        return firmwareTypes.map { (Naming.firmware(domain: host.libvirtName, smbiosType: $0), structures[$0]!) }
     }
 
     /// TCG's translation cache, in MiB: QEMU's default (1 GiB, never given back) would cost a

@@ -103,12 +103,13 @@ public enum DomainNames {
 }
 
 /// The root login on a stealthy host's serial console, which DecoyNet's detector self-test uses
-/// instead of the guest agent it does not have: derived like people's passwords, so the seed that
-/// sets it and the engine that types it agree without storing it anywhere.
+/// instead of the guest agent it does not have: derived from the environment, the host and a secret
+/// of the hypervisor machine (`key`), so the seed that sets it and the engine that types it agree
+/// without storing it, and nobody who knows only the names can work it out.
 public enum ConsoleLogin {
     public static let user = "root"
 
-    public static func password(environment: String, host: String) -> String {
-        Identifiers.password(environment: environment, user: "console/\(host)")
+    public static func password(environment: String, host: String, key: [UInt8]) -> String {
+        Identifiers.password(environment: environment, user: "console/\(host)/" + key.hexString)
     }
 }

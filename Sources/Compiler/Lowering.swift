@@ -198,6 +198,10 @@ struct Lowering {
                 continue
             }
             first = host.name
+            // The simulated internet works through its guest agent: it mails samples and its logs are read.
+            if let stealth = host.fields.stealth, stealth.value {
+                diagnostics.append(Diagnostic(CompilerMessages.stealthyInternet(host.name), at: stealth.location))
+            }
             for interface in host.interfaces where gateways[interface.network] == false {
                 diagnostics.append(Diagnostic(CompilerMessages.internetWithoutGateway(host.name, network: interface.network),
                                               at: interface.spec.network?.location ?? host.location))

@@ -24,6 +24,9 @@ public struct ResolvedEnvironment: Sendable {
     public var observeBytes: UInt64?
     /// The host of template `internet`: the environment's simulated internet.
     public var internetHost: String?
+    /// The hypervisor machine's secret that stealthy hosts' root logins are derived with (`ConsoleKey`);
+    /// empty in what `compile` writes, so no root password of a deployed host is in its output.
+    public var consoleKey: [UInt8] = []
 
     /// The internet host's address and network, when there is one.
     public var internet: (host: ResolvedHost, interface: ResolvedInterface)? {

@@ -48,7 +48,7 @@ public enum SeedRenderer {
         }
         // A stealthy host has no guest agent: DecoyNet's self-test logs in as root on its serial console.
         let passwords = people.map { ($0.user, $0.password ?? "") }
-            + (host.stealth ? [("root", ConsoleLogin.password(environment: environment.name, host: host.name))] : [])
+            + (host.stealth ? [("root", ConsoleLogin.password(environment: environment.name, host: host.name, key: environment.consoleKey))] : [])
         if !passwords.isEmpty {
             lines.append("chpasswd:")
             lines.append("  expire: false")

@@ -47,9 +47,11 @@ public struct StealthMachine: Sendable, Equatable {
     /// QEMU's arguments beside libvirt's (`<qemu:commandline>`): the processor without the
     /// `hypervisor` flag, the ACPI OEM ids, the SMBIOS files and fields, the drives' models.
     /// `files` are the SMBIOS structures' paths on the hypervisor.
-    public func qemuArguments(smbiosFiles files: [String], serial: String) -> [String] {
-        // `tcg-cpuid=off`: no "TCGTCGTCGTCG" at CPUID leaf 0x40000000, which virt-what reads.
-        let cpu = "Skylake-Client,-hypervisor,tcg-cpuid=off,family=\(processor.family),model=\(processor.model),stepping=\(processor.stepping),model-id=\(Self.option(processor.name))"
+    public func qemuArguments(smbiosFiles files: [String], serial: String, kvm: Bool = false) -> [String] {
+        // No hypervisor signature at CPUID leaf 0x40000000, which virt-what reads: `tcg-cpuid=off`
+        // hides TCG's ("TCGTCGTCGTCG"), `kvm=off` KVM's.
+        let cpu = "Skylake-Client,-hypervisor,tcg-cpuid=off" + (kvm ? ",kvm=off" : "")
+            + ",family=\(processor.family),model=\(processor.model),stepping=\(processor.stepping),model-id=\(Self.option(processor.name))"
         var arguments = ["-cpu", cpu, "-machine", "x-oem-id=\(Self.option(oemID)),x-oem-table-id=\(Self.option(oemTableID))"]
         for file in files { arguments += ["-smbios", "file=" + Self.option(file)] }
         arguments += ["-smbios", "type=4,sock_pfx=CPU,manufacturer=Intel(R) Corporation,version=\(Self.option(processor.name)),"
@@ -65,20 +67,29 @@ public struct StealthMachine: Sendable, Equatable {
 
     // MARK: - SMBIOS structures (DSP0134 3.x)
 
-    /// BIOS information (type 0) of the vendor's firmware: ACPI, USB legacy, BIOS boot
-    /// specification and targeted content distribution, and not the virtual machine bit.
-    public static func biosStructure(_ profile: HardwareProfile) -> [UInt8] {
+    /// BIOS information (type 0, SMBIOS 3.1 layout) of the vendor's firmware: ACPI, USB legacy, BIOS
+    /// boot specification, targeted content distribution, UEFI when it boots so, and not the virtual
+    /// machine bit; a 16 MiB ROM.
+    public static func biosStructure(_ profile: HardwareProfile, uefi: Bool = false) -> [UInt8] {
         // ISA, PCI, flash upgradeable, shadowing, boot from CD, selectable boot, EDD, print screen,
         // 8042 keyboard, serial and printer services, as a PC's BIOS says.
         let characteristics: UInt64 = 1 << 4 | 1 << 7 | 1 << 11 | 1 << 12 | 1 << 15 | 1 << 16 | 1 << 19 | 1 << 26 | 1 << 27 | 1 << 28 | 1 << 29 | 1 << 30
-        let version = profile.biosVersion.split(separator: ".").compactMap { UInt8($0) }
+        let release = biosRelease(profile.biosVersion)
         var formatted: [UInt8] = [1, 2]                       // vendor, version (string numbers)
         formatted += le(UInt16(0xE800))                       // starting address segment
-        formatted += [3, 0xFF]                                // release date, ROM size: 16 MiB and more
+        formatted += [3, 0xFF]                                // release date; ROM size in the extended field
         formatted += le(characteristics)
-        formatted += [0x03, 0x05]                             // extension bytes: ACPI, USB legacy; BBS, TCD (no VM bit 4)
-        formatted += [version.first ?? 1, version.dropFirst().first ?? 0, 0xFF, 0xFF]   // BIOS release, no embedded controller
+        formatted += [0x03, uefi ? 0x0D : 0x05]               // extension bytes: ACPI, USB legacy; BBS, TCD, UEFI (no VM bit 4)
+        formatted += [release.major, release.minor, 0xFF, 0xFF]   // BIOS release, no embedded controller
+        formatted += le(UInt16(16))                           // extended ROM size: 16, in MiB (bits 15-14 zero)
         return structure(type: 0, handle: 0x0000, formatted: formatted, strings: [profile.biosVendor, profile.biosVersion, "03/14/2024"])
+    }
+
+    /// The release a BIOS version's last `N.N` says (`2.17.1` -> 2.17, `U32 v2.72` -> 2.72); 1.0 without one.
+    static func biosRelease(_ version: String) -> (major: UInt8, minor: UInt8) {
+        let words = version.split { !$0.isNumber && $0 != "." }
+        let parts = (words.last { $0.contains(".") } ?? words.last ?? "").split(separator: ".").compactMap { UInt8($0) }
+        return (parts.first ?? 1, parts.dropFirst().first ?? 0)
     }
 
     /// System enclosure (type 3): the vendor's desktop or rack chassis with the host's serial.

@@ -11,6 +11,8 @@ public enum Deployer {
 
     public static func plan(_ environment: ResolvedEnvironment, hypervisor: any Hypervisor, acceleration: Acceleration,
                             poolRoot: String = defaultPoolRoot) async throws -> (desired: DesiredState, plan: Plan) {
+        var environment = environment
+        if environment.hosts.contains(where: \.stealth) { environment.consoleKey = try ConsoleKey.machine() }
         let desired = DesiredState(environment, acceleration: acceleration, poolRoot: poolRoot)
         let actual = try await ActualState.read(from: hypervisor, poolName: desired.poolName)
         return (desired, try Planner.plan(desired: desired, actual: actual))

@@ -141,8 +141,7 @@ public struct GuestExec: Sendable {
             answer = try await hypervisor.guestAgentCommand(domain: domain, json: json, timeoutSeconds: timeout)
         } catch {
             // libvirt says only that the agent is not configured; say why, when the host is stealthy.
-            if let live = try? await hypervisor.domains().first(where: { $0.name == domain }),
-               live.metadata.flatMap(DomainMetadata.init(xml:))?.stealth == true {
+            if let definition = try? await hypervisor.domainXML(name: domain), DomainMetadata(definition: definition)?.stealth == true {
                 throw Failure(description: "\(domain) is stealthy: it has no guest agent, so nothing runs inside it from outside "
                     + "(its console takes root's login; decoynet test runs its detector self-test there)")
             }

@@ -163,9 +163,10 @@ extension Operations {
             guard let metadata = live.metadata.flatMap(DomainMetadata.init(xml:)), metadata.environment == request.environment, metadata.stealth else { return nil }
             return metadata.host
         } ?? [])
-        if let host = acting.first(where: stealthy.contains) {
+        // The mail server is only spoken to over SMTP; the PC and the internet host act through their agents.
+        if let host = acting.first(where: { stealthy.contains($0) && $0 != facts.mailHost }) {
             throw Failure.badInput("host \(host) of \(request.environment) is stealthy: it has no guest agent to "
-                + (host == target ? "place or open the sample with" : "deliver the mail through") + "; mail it (--to) without --open, or choose a host that is not stealthy")
+                + (host == target ? "place or open the sample with" : "send the mail from") + "; mail it (--to) without --open, or choose a host that is not stealthy")
         }
 
         // The run's folder.

@@ -72,7 +72,7 @@ public struct OperationTester: Sendable {
         do {
             if metadata.stealth {
                 let shell = SerialShell(uri: hypervisor.uri, domain: domain, user: ConsoleLogin.user,
-                                        password: ConsoleLogin.password(environment: metadata.environment, host: metadata.host))
+                                        password: ConsoleLogin.password(environment: metadata.environment, host: metadata.host, key: try ConsoleKey.machine()))
                 output = try await shell.run(script: VirtualMachineTells.script, timeout: 180)
             } else {
                 output = try await exec.run(domain: domain, arguments: ["bash", "-c", VirtualMachineTells.script], timeout: 60).stdout

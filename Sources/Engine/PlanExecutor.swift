@@ -70,7 +70,7 @@ public enum PlanExecutor {
                     try await hypervisor.removeDomain(name: name)
                     try await hypervisor.deleteVolume(pool: poolName, name: Naming.overlay(domain: name))
                     try await hypervisor.deleteVolume(pool: poolName, name: Naming.seed(domain: name))
-                    for type in [0, 3] { try await hypervisor.deleteVolume(pool: poolName, name: Naming.firmware(domain: name, smbiosType: type)) }
+                    for type in DocumentRenderer.firmwareTypes { try await hypervisor.deleteVolume(pool: poolName, name: Naming.firmware(domain: name, smbiosType: type)) }
                 })
                 if action.kind == .replace, let domain = domainsByName[name] {
                     let dependencies = [down(action)] + buildDependencies(of: domain, poolName: poolName, ids: ids)
@@ -160,7 +160,7 @@ public enum PlanExecutor {
         try await hypervisor.uploadVolume(pool: poolName, name: seed.name, bytes: image)
         for file in domain.firmware {
             try await hypervisor.deleteVolume(pool: poolName, name: file.name)
-            try await hypervisor.createVolume(pool: poolName, xml: DocumentRenderer.seedVolumeDocument(name: file.name, bytes: file.bytes.count).serialized())
+            try await hypervisor.createVolume(pool: poolName, xml: DocumentRenderer.firmwareVolumeDocument(name: file.name, bytes: file.bytes.count).serialized())
             try await hypervisor.uploadVolume(pool: poolName, name: file.name, bytes: file.bytes)
         }
         try await hypervisor.defineDomain(xml: domain.xml)

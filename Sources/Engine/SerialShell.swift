@@ -22,36 +22,48 @@ public struct SerialShell: Sendable {
     }
 
     /// Runs `script` with bash as the logged-in user and returns its standard output (and error).
+    /// Whatever happens, the console is left at its login prompt, its echo on.
     public func run(script: String, timeout: Double = 120) async throws -> String {
         let console = try ConsoleStream(uri: uri, domain: domain)
-        defer { console.close() }
+        defer {
+            // Interrupt what may still run, end the input, log out.
+            try? console.write(Array("\u{03}\u{04}\rstty echo; exit\r".utf8))
+            console.close()
+        }
         let screen = Screen()
         let reader = Task {
             for await bytes in console.output { await screen.append(bytes) }
+            // Another client took the console (libvirt gives it to the last to ask): stop waiting.
+            await screen.end()
         }
         defer { reader.cancel() }
         let deadline = Date().addingTimeInterval(timeout)
 
-        // A shell may be open already (a console left logged in); otherwise the login prompt.
+        // A shell may be open already (a console left logged in): a user's is left, root's is used.
         try await press(console, screen, until: ["login: ", "# ", "$ "], resend: "\r", deadline: deadline, what: "a login prompt")
-        if await !screen.tail.hasSuffix("# "), await !screen.tail.hasSuffix("$ ") {
+        if await screen.tail.hasSuffix("$ ") {
+            try await type(console, "exit\r")
+            try await press(console, screen, until: ["login: "], resend: "\r", deadline: deadline, what: "a login prompt")
+        }
+        if await !screen.tail.hasSuffix("# ") {
             try await type(console, user + "\r")
             try await wait(screen, for: ["Password: "], deadline: deadline, what: "the password prompt")
             try await type(console, password + "\r")
             let seen = try await wait(screen, for: ["# ", "$ ", "Login incorrect"], deadline: deadline, what: "a shell after logging in")
             if seen == "Login incorrect" { throw Failure(description: "\(domain) refused \(user)'s console login") }
+            if seen == "$ " { throw Failure(description: "\(user)'s console login on \(domain) gave no root shell") }
         }
         // The script is typed as base64 lines for `base64 -d | bash` to read: the terminal's own line
         // discipline takes them whole, where bash's line editor, typed into this fast, loses characters.
         // The markers are made by the shell, so the echo of the line that asks for them does not match.
+        // The line goes into no history file: nothing of DecoyNet's is left in the guest.
         await screen.clear()
-        try await type(console, "stty -echo; echo DNB$((40+2)); base64 -d | bash 2>&1; echo DNE$((40+2)); stty echo\r")
+        try await type(console, " unset HISTFILE; stty -echo; echo DNB$((40+2)); base64 -d | bash 2>&1; echo DNE$((40+2)); stty echo\r")
         try await wait(screen, for: ["DNB42"], deadline: deadline, what: "start of the script's output")
         let encoded = Data(script.utf8).base64EncodedString(options: [.lineLength76Characters, .endLineWithCarriageReturn])
         try await type(console, encoded + "\r\u{04}")
         try await wait(screen, for: ["DNE42"], deadline: deadline, what: "end of the script's output")
         let text = await screen.text
-        try? console.write(Array("exit\r".utf8))
         guard let begin = text.range(of: "DNB42"), let end = text.range(of: "DNE42", range: begin.upperBound ..< text.endIndex) else {
             throw Failure(description: "no output between the markers on the console of \(domain)")
         }
@@ -70,6 +82,7 @@ public struct SerialShell: Sendable {
     /// Presses `resend` every 3 s until one of `prompts` ends the screen.
     private func press(_ console: ConsoleStream, _ screen: Screen, until prompts: [String], resend: String, deadline: Date, what: String) async throws {
         while Date() < deadline {
+            if await screen.ended { throw Failure(description: "the console of \(domain) closed (another client took it?) while waiting for \(what)") }
             try console.write(Array(resend.utf8))
             if (try? await wait(screen, for: prompts, deadline: min(deadline, Date().addingTimeInterval(3)), what: what, atEnd: true)) != nil { return }
         }
@@ -80,6 +93,7 @@ public struct SerialShell: Sendable {
     @discardableResult
     private func wait(_ screen: Screen, for patterns: [String], deadline: Date, what: String, atEnd: Bool = false) async throws -> String {
         while Date() < deadline {
+            if await screen.ended { throw Failure(description: "the console of \(domain) closed (another client took it?) while waiting for \(what)") }
             let tail = await screen.tail
             for pattern in patterns where atEnd ? tail.hasSuffix(pattern) : tail.contains(pattern) {
                 if !atEnd { await screen.consume(through: pattern) }
@@ -95,8 +109,11 @@ public struct SerialShell: Sendable {
 private actor Screen {
     private var bytes: [UInt8] = []
     private var mark = 0
+    private(set) var ended = false
 
     func append(_ more: [UInt8]) { bytes += more }
+
+    func end() { ended = true }
 
     var text: String { String(decoding: bytes, as: UTF8.self) }
 
@@ -115,5 +132,34 @@ private actor Screen {
     func clear() {
         bytes = []
         mark = 0
+    }
+}
+
+/// This machine's secret for stealthy hosts' root logins (`ConsoleLogin`): 32 random bytes in a file
+/// only root reads, made the first time a stealthy host is deployed.
+public enum ConsoleKey {
+    public static var path: String {
+        ProcessInfo.processInfo.environment["DECOYNET_CONSOLE_KEY"].flatMap { $0.isEmpty ? nil : $0 } ?? "/var/lib/decoynet/console.key"
+    }
+
+    public static func machine() throws -> [UInt8] {
+        if let existing = FileManager.default.contents(atPath: path), existing.count == 32 { return Array(existing) }
+        try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path, withIntermediateDirectories: true)
+        var generator = SystemRandomNumberGenerator()
+        let key = (0 ..< 32).map { _ in UInt8.random(in: 0 ... 255, using: &generator) }
+        // Made aside and renamed: two deploys at once keep the same key.
+        let temporary = path + ".\(getpid()).part"
+        guard FileManager.default.createFile(atPath: temporary, contents: Data(key), attributes: [.posixPermissions: 0o600]) else {
+            throw SerialShell.Failure(description: "cannot write the console key \(path)")
+        }
+        defer { unlink(temporary) }
+        if link(temporary, path) != 0 {
+            // Another deploy made it first: theirs is the key.
+            guard let existing = FileManager.default.contents(atPath: path), existing.count == 32 else {
+                throw SerialShell.Failure(description: "the console key \(path) is not 32 bytes: remove it (stealthy hosts deployed with it then need a new apply)")
+            }
+            return Array(existing)
+        }
+        return key
     }
 }

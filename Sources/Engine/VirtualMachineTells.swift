@@ -12,19 +12,25 @@ public enum VirtualMachineTells {
 
     /// Each check, in order, with the shell that prints what gives the machine away (nothing when
     /// nothing does). Run by bash as root.
+    /// A check whose tool the host has not fails: a missing tool is no proof of hardware.
     public static let checks: [(name: String, shell: String)] = [
-        ("systemd-detect-virt", "v=$(systemd-detect-virt 2>/dev/null); [ \"$v\" = none ] || echo \"$v\""),
-        ("virt-what", "virt-what 2>&1"),
+        // Without root, dmesg, the SMBIOS table and dmidecode show nothing, and so would pass.
+        ("runs-as-root", "[ \"$(id -u)\" = 0 ] || echo \"the checks ran as uid $(id -u), not root\""),
+        ("systemd-detect-virt", "\(need("systemd-detect-virt")) v=$(systemd-detect-virt 2>/dev/null); [ \"$v\" = none ] || echo \"$v\""),
+        ("virt-what", "\(need("virt-what")) virt-what 2>&1"),
         ("cpu-hypervisor-flag", "grep -m1 -ow hypervisor /proc/cpuinfo"),
         ("cpu-model", "grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | grep -iE 'qemu|kvm|virtual|tcg|bochs|common'"),
         // Red Hat's virtio and QEMU devices, VMware, VirtualBox, Xen, Parallels, Hyper-V.
-        ("pci-vendors", "lspci -n 2>&1 | grep -E ' (1af4|1b36|15ad|80ee|5853|1ab8|1414):'"),
+        ("pci-vendors", "\(need("lspci")) lspci -n 2>&1 | grep -E ' (1af4|1b36|15ad|80ee|5853|1ab8|1414):'"),
+        // QEMU gives its chipset's devices Red Hat's subsystem (1af4:1100, "QEMU Virtual Machine").
+        ("pci-subsystems", "for d in /sys/bus/pci/devices/*; do [ \"$(cat $d/subsystem_vendor 2>/dev/null)\" = 0x1af4 ] && "
+            + "echo \"${d##*/} subsystem 1af4:$(cut -c3- $d/subsystem_device)\"; done"),
         // The kernel's list of ACPI tables is the acpi-tables check's.
         ("dmesg", "dmesg 2>&1 | grep -v 'ACPI: [A-Z0-9]\\{4\\} 0x' | grep -iE 'hypervisor detected|qemu|kvm|bochs|bxpc|virtualbox|vmware|xen|virtio|tcg|seabios|due to virtualization' | head -n 4"),
         ("dmi", "for f in /sys/class/dmi/id/*; do [ -f \"$f\" ] && [ -r \"$f\" ] || continue; case ${f##*/} in uevent|modalias) continue ;; esac; "
             + "c=$(cat \"$f\" 2>/dev/null); echo \"$c\" | grep -qiE 'qemu|kvm|bochs|virtual|vmware|vbox|innotek|xen|seabios|pc-q35|pc-i440fx|standard pc' && echo \"${f##*/}=$c\"; done"),
         ("smbios-vm-bit", "f=/sys/firmware/dmi/entries/0-0/raw; [ -r $f ] && b=$(od -An -tu1 -j19 -N1 $f) && [ $(( ${b:-0} & 16 )) -ne 0 ] && echo 'BIOS characteristics: system is a virtual machine'"),
-        ("dmidecode", "dmidecode 2>/dev/null | grep -iE 'qemu|bochs|kvm|virtual machine|seabios|pc-q35|innotek|vmware' | sort -u | head -n 4"),
+        ("dmidecode", "\(need("dmidecode")) dmidecode 2>/dev/null | grep -iE 'qemu|bochs|kvm|virtual machine|seabios|pc-q35|innotek|vmware' | sort -u | head -n 4"),
         ("acpi-tables", "for f in /sys/firmware/acpi/tables/*; do [ -f \"$f\" ] || continue; s=$(grep -a -o -E 'BOCHS|BXPC|QEMU[0-9A-Z]*|VBOX|VMWARE|KVMKVM' \"$f\" | sort -u | tr '\\n' ' '); "
             + "[ -n \"$s\" ] && echo \"${f##*/}: $s\"; done; [ -e /sys/firmware/acpi/tables/WAET ] && echo 'WAET: the emulated devices table'; "
             + "dmesg 2>/dev/null | grep -m1 -E 'ACPI: RSDT .*(BOCHS|BXPC)'; ls -d /sys/bus/acpi/devices/QEMU* 2>/dev/null"),
@@ -35,6 +41,9 @@ public enum VirtualMachineTells {
         ("fw-cfg", "ls -d /sys/firmware/qemu_fw_cfg 2>/dev/null"),
         ("mac-oui", "cat /sys/class/net/*/address 2>/dev/null | grep -iE '^(52:54:00|08:00:27|00:0c:29|00:50:56|00:16:3e|00:15:5d)'"),
     ]
+
+    /// A shell line that prints why and stops the check when `tool` is not on the host.
+    static func need(_ tool: String) -> String { "command -v \(tool) >/dev/null || { echo '\(tool) is missing: cannot check'; exit 0; };" }
 
     /// The script: for each check, `RESULT NAME` and what it found on the lines up to `END NAME`.
     public static var script: String {

@@ -107,7 +107,8 @@ public struct ImageBuilder: Sendable {
         try fileManager.createDirectory(atPath: output, withIntermediateDirectories: true)
         try fileManager.copyItem(atPath: root + "/boot/vmlinuz-" + main, toPath: output + "/vmlinuz")
         try fileManager.copyItem(atPath: root + "/boot/initrd.img-" + main, toPath: output + "/initrd.img")
-        if let generic, generic != main {
+        // A stealthy host boots `vmlinuz-generic`: an image whose one kernel is generic has it under both names.
+        if let generic {
             try fileManager.copyItem(atPath: root + "/boot/vmlinuz-" + generic, toPath: output + "/vmlinuz-generic")
             try fileManager.copyItem(atPath: root + "/boot/initrd.img-" + generic, toPath: output + "/initrd-generic.img")
         }

@@ -177,9 +177,21 @@ public struct DomainMetadata: Sendable, Equatable {
                           children: children)
     }
 
+    /// The metadata inside a whole domain definition (`virsh dumpxml`); nil when it has none.
+    public init?(definition: String) {
+        guard let domain = XMLElement.parse(definition), let metadata = domain.child("metadata"),
+              let host = metadata.children.first(where: { $0.name == "host" }) else { return nil }
+        self.init(element: host)
+    }
+
     /// Reads the element back from what `virDomainGetMetadata` returns; nil for anything else.
     public init?(xml: String) {
-        guard let element = XMLElement.parse(xml), element.name == "host",
+        guard let element = XMLElement.parse(xml) else { return nil }
+        self.init(element: element)
+    }
+
+    init?(element: XMLElement) {
+        guard element.name == "host",
               let environment = element[attribute: "environment"], let host = element[attribute: "name"],
               let digest = element[attribute: "digest"] else { return nil }
         self.environment = environment
@@ -299,8 +311,6 @@ public struct DomainDisk: Sendable, Equatable {
     /// SCSI INQUIRY strings; libvirt accepts them on the `scsi` bus only.
     public var vendor: String?
     public var product: String?
-    /// `disk` or `cdrom`.
-    public var device = "disk"
 
     public init(pool: String, volume: String, format: String = "qcow2", targetDevice: String = "vda", bus: String = "virtio",
                 readOnly: Bool = false, serial: String? = nil, vendor: String? = nil, product: String? = nil) {
@@ -325,7 +335,7 @@ public struct DomainDisk: Sendable, Equatable {
         if let serial { children.append(XMLElement("serial", text: serial)) }
         if let vendor { children.append(XMLElement("vendor", text: vendor)) }
         if let product { children.append(XMLElement("product", text: product)) }
-        return XMLElement("disk", attributes: [("type", "volume"), ("device", device)], children: children)
+        return XMLElement("disk", attributes: [("type", "volume"), ("device", "disk")], children: children)
     }
 }
 

@@ -5,6 +5,8 @@ public struct StorageVolume: LibvirtDocument, Equatable {
     public var capacityBytes: UInt64?
     public var format: String
     public var backingStore: StorageVolumeBackingStore?
+    /// The file's mode (`0644`), for a file QEMU reads by path, which libvirt does not relabel.
+    public var mode: String?
 
     public init(name: String, capacityBytes: UInt64?, format: String = "qcow2", backingStore: StorageVolumeBackingStore?) {
         self.name = name
@@ -16,7 +18,9 @@ public struct StorageVolume: LibvirtDocument, Equatable {
     public var xmlElement: XMLElement {
         var children = [XMLElement("name", text: name)]
         if let capacityBytes { children.append(XMLElement("capacity", attributes: [("unit", "bytes")], text: String(capacityBytes))) }
-        children.append(XMLElement("target", children: [XMLElement("format", attributes: [("type", format)])]))
+        var target = [XMLElement("format", attributes: [("type", format)])]
+        if let mode { target.append(XMLElement("permissions", children: [XMLElement("mode", text: mode)])) }
+        children.append(XMLElement("target", children: target))
         if let backingStore {
             children.append(XMLElement("backingStore", children: [
                 XMLElement("path", text: backingStore.path),

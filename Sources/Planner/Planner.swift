@@ -92,7 +92,7 @@ public enum Planner {
 
         // Overlays left behind by an interrupted apply, whose domain was never defined (a domain
         // that is deleted takes its overlay with it; a domain still to be created replaces its own).
-        let expectedVolumes = Set(desired.domains.flatMap { [$0.volume?.name, $0.seed.name].compactMap { $0 } })
+        let expectedVolumes = Set(desired.domains.flatMap { [$0.volume?.name, $0.seed.name].compactMap { $0 } + $0.firmware.map(\.name) })
         let liveDomainNames = Set(actual.domains.map(\.name))
         for volume in actual.volumes where !expectedVolumes.contains(volume.name) {
             if !liveDomainNames.contains(Naming.domain(ofVolume: volume.name)) {

@@ -169,7 +169,7 @@ struct TopologyValidator {
             case nil: continue
             }
             guard checked.insert(spec.location).inserted else { continue }
-            for path in [spec.disk, spec.kernel, spec.initrd].compactMap({ $0 }) {
+            for path in [spec.disk, spec.kernel, spec.initrd, spec.stealthKernel, spec.stealthInitrd].compactMap({ $0 }) {
                 let resolved = TopologyResolver.resolvePath(path.value, from: spec.baseDirectory)
                 if let problem = images.problem(resolved) {
                     reader.report(TopologyMessages.imageRefused(path.value, problem, roots: images.allowedRoots ?? []), at: path.location)

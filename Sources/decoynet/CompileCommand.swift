@@ -1,6 +1,7 @@
 import ArgumentParser
 import Compiler
 import Diagnostics
+import Engine
 import Foundation
 import Topology
 
@@ -40,7 +41,7 @@ struct CompileCommand: ParsableCommand {
             if !json { print("\(file): not compiled (\(DiagnosticOutput.summary(result.diagnostics)))") }
             throw ExitCode.failure
         }
-        let compiled = DocumentRenderer.render(environment, acceleration: accel)
+        let compiled = DocumentRenderer.render(environment, acceleration: accel, poolRoot: Operations.poolRootFromEnvironment)
         do {
             try compiled.write(to: output)
         } catch {

@@ -64,13 +64,17 @@ import Topology
 
     @Test func theBIOSStructureHasNoVirtualMachineBit() throws {
         let bios = StealthMachine.biosStructure(HardwareProfile.profile(.dell))
-        #expect(bios[0] == 0 && bios[1] == 0x18, "type 0, 24 bytes formatted (SMBIOS 2.4 and later)")
+        #expect(bios[0] == 0 && bios[1] == 0x1A, "type 0, 26 bytes formatted (SMBIOS 3.1 and later)")
+        #expect(bios[0x09] == 0xFF && bios[0x18] == 16 && bios[0x19] == 0, "a 16 MiB ROM, in the extended size")
         #expect(bios[0x13] & 0x10 == 0, "extension byte 2, bit 4: system is a virtual machine")
         #expect(bios[0x12] & 0x01 != 0, "ACPI supported")
         let strings = bios[Int(bios[1])...].split(separator: 0, omittingEmptySubsequences: true).map { String(decoding: $0, as: UTF8.self) }
         #expect(strings == ["Dell Inc.", "2.17.1", "03/14/2024"])
         #expect(bios.suffix(2) == [0, 0], "a structure ends in two NULs")
         #expect(bios[0x14] == 2 && bios[0x15] == 17, "the BIOS release from its version")
+        #expect(bios[0x13] & 0x08 == 0 && StealthMachine.biosStructure(HardwareProfile.profile(.dell), uefi: true)[0x13] & 0x08 != 0, "UEFI when it boots so")
+        let hp = StealthMachine.biosStructure(HardwareProfile.profile(.hp))
+        #expect(hp[0x14] == 2 && hp[0x15] == 72, "HP's U32 v2.72 is release 2.72")
     }
 
     @Test func theChassisIsADesktopOrARackOfItsVendor() throws {
@@ -88,9 +92,12 @@ import Topology
         let (_, compiled) = try Self.stealth()
         let seeds = Dictionary(uniqueKeysWithValues: compiled.seeds.map { ($0.host, $0.seed) })
         let pc = try #require(seeds["pc"]).userData
-        #expect(pc.contains("  - name: root\n    password: \"\(ConsoleLogin.password(environment: "stealth", host: "pc"))\""))
+        // What `compile` writes has no machine key: a deploy's root password is not in it.
+        #expect(pc.contains("  - name: root\n    password: \"\(ConsoleLogin.password(environment: "stealth", host: "pc", key: []))\""))
         #expect(pc.contains("  - name: tsato\n"), "the owner's login stays")
         #expect(!(try #require(seeds["pc-plain"]).userData.contains("name: root")))
-        #expect(ConsoleLogin.password(environment: "stealth", host: "pc") != ConsoleLogin.password(environment: "stealth", host: "srv"))
+        #expect(ConsoleLogin.password(environment: "stealth", host: "pc", key: []) != ConsoleLogin.password(environment: "stealth", host: "srv", key: []))
+        #expect(ConsoleLogin.password(environment: "stealth", host: "pc", key: [1]) != ConsoleLogin.password(environment: "stealth", host: "pc", key: [2]),
+                "the machine's key makes the password")
     }
 }
