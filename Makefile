@@ -3,7 +3,7 @@ SWIFT ?= swift
 BIN := .build/debug/decoynet
 LAB := ip netns exec decoynet-lab
 
-.PHONY: all deps build release test demo demo-down lab lab-down bench bench-deploy bench-images bench-enterprise bench-server bench-observe bench-observe-enterprise bench-stealth faults fuzz images serve clean
+.PHONY: all deps build release test demo demo-down lab lab-down bench bench-deploy bench-images bench-enterprise bench-server bench-observe bench-observe-enterprise bench-stealth bench-snapshot faults fuzz images serve clean
 
 all: build
 
@@ -98,6 +98,11 @@ bench-stealth: build lab images
 	@scripts/install-deps.sh bench
 	$(SWIFT) build -c release --product decoynet
 	benchmarks/stealth.sh 2
+
+bench-snapshot: build lab images
+	@scripts/install-deps.sh bench
+	$(SWIFT) build -c release --product decoynet
+	benchmarks/snapshot.sh 3
 
 clean:
 	rm -rf .build out

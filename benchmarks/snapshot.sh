@@ -3,6 +3,7 @@
 # side by side in one run; a table:
 #   pause: how long the guest answered no ping (one every 10 ms from the host, `ping -D`): the longest
 #       gap between two replies while the snapshot is taken, minus the 10 ms between pings
+#   recorded pause: what the method says of itself (snapshot.json's paused_ms; QEMU's migration downtime)
 #   total: the snapshot's wall time, memory and disk both written
 # Methods:
 #   decoynet  `decoynet snapshot`: the guest paused, its memory dumped (ELF), its overlay copied, resumed
@@ -63,7 +64,7 @@ for round in $(seq 1 "$rounds"); do
     chmod -R u+w "$work/decoynet"; rm -rf "$work/decoynet"
 
     # external disk-only snapshot, then the memory dump, then the copy and the commit
-    overlay=$($virsh domblklist "$dom" --details | awk '$2 == "disk" { print $4; exit }')
+    overlay=$($virsh vol-path --pool "decoynet-$env" "$dom.qcow2")
     mkdir -p "$work/disk-only"
     ping_start; t0=$(now)
     $virsh snapshot-create-as "$dom" --disk-only --atomic --no-metadata --diskspec "sda,file=$work/disk-only/top.qcow2" --diskspec vdz,snapshot=no >/dev/null
@@ -85,24 +86,24 @@ for round in $(seq 1 "$rounds"); do
         $virsh qemu-monitor-command "$dom" '{"execute":"migrate","arguments":{"uri":"fd:bgsnap"}}' >/dev/null
         for _ in $(seq 1 600); do
             state=$($virsh qemu-monitor-command "$dom" '{"execute":"query-migrate"}')
-            case $state in *'"completed"'*) status=done; break ;; *'"failed"'*) break ;; esac
+            case $state in *'"completed"'*) status=done; downtime=$(sed -n 's/.*"downtime":\([0-9]*\).*/\1/p' <<<"$state"); break ;; *'"failed"'*) break ;; esac
             sleep 0.1
         done
         $virsh qemu-monitor-command "$dom" '{"execute":"migrate-set-capabilities","arguments":{"capabilities":[{"capability":"background-snapshot","state":false}]}}' >/dev/null
     fi
     total=$(since "$t0"); gap=$(ping_gap)
     sysctl -qw vm.unprivileged_userfaultfd="$userfaultfd"
-    if [[ $status == done ]]; then echo "background $gap $total -" >>"$work/results"; else echo "background - - $(tr -d '\n' <"$work/bg.err" | cut -c1-60)" >>"$work/results"; fi
+    if [[ $status == done ]]; then echo "background $gap $total $downtime" >>"$work/results"; else echo "background - - $(tr -d '\n' <"$work/bg.err" | cut -c1-60)" >>"$work/results"; fi
     rm -f "$work/background.mig"
 done
 
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) { print "-"; exit } m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.1f\n", m }'; }
-printf '%-11s %14s %20s %10s\n' METHOD "GUEST PAUSE ms" "RECORDED paused_ms" "TOTAL s"
+printf '%-11s %14s %24s %10s\n' METHOD "GUEST PAUSE ms" "RECORDED PAUSE ms" "TOTAL s"
 for method in decoynet disk-only background; do
     pause=$(awk -v m=$method '$1 == m && $2 != "-" { print $2 }' "$work/results" | median)
     recorded=$(awk -v m=$method '$1 == m && $4 ~ /^[0-9]+$/ { print $4 }' "$work/results" | median)
     total=$(awk -v m=$method '$1 == m && $3 != "-" { print $3 }' "$work/results" | median)
-    printf '%-11s %14s %20s %10s\n' "$method" "$pause" "$recorded" "$total"
+    printf '%-11s %14s %24s %10s\n' "$method" "$pause" "$recorded" "$total"
     awk -v m=$method '$1 == m && $2 == "-" { $1 = $2 = $3 = ""; print "  " m " failed:" $0 }' "$work/results" | head -n 1
 done
 echo "($rounds rounds, median; a 1 GiB linux-server; $(date -u +%Y-%m-%d), TCG, $(nproc) cores)"

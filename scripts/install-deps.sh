@@ -2,7 +2,7 @@
 # Installs the Debian packages DecoyNet builds and tests with. Idempotent: installs only what is
 # missing, and runs apt-get update only when something is.
 #   scripts/install-deps.sh            packages for building and testing the compiler
-#   scripts/install-deps.sh bench      also /usr/bin/time and wrk for the benchmarks
+#   scripts/install-deps.sh bench      also /usr/bin/time, wrk and ping for the benchmarks
 #   scripts/install-deps.sh lab        also libvirtd, QEMU, what the test guest is built from, and
 #                                      mmdebstrap, which builds the decoy images from the Debian archive
 set -euo pipefail
@@ -15,7 +15,7 @@ lab=(libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
      linux-image-cloud-amd64 busybox-static cpio kmod e2fsprogs ovmf curl tcpdump util-linux procps
      mmdebstrap debian-archive-keyring)
 case "${1:-}" in
-    bench) packages+=(time bc wrk genisoimage) ;;
+    bench) packages+=(time bc wrk genisoimage iputils-ping) ;;
     lab) packages+=("${lab[@]}") ;;
     all) packages+=(time bc wrk genisoimage "${lab[@]}") ;;
 esac
