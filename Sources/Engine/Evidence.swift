@@ -101,7 +101,11 @@ public enum EvidenceFolder {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
         try encoder.encode(manifest).write(to: URL(fileURLWithPath: folder + "/manifest.json"))
-        let files = manifest.hosts.flatMap(\.files) + manifest.captures
+        try writeSums(manifest.hosts.flatMap(\.files) + manifest.captures, in: folder)
+    }
+
+    /// `SHA256SUMS` of `files`, as `sha256sum -c` reads it.
+    static func writeSums(_ files: [EvidenceFile], in folder: String) throws {
         let sums = files.map { "\($0.sha256)  \($0.path)\n" }.joined()
         try Data(sums.utf8).write(to: URL(fileURLWithPath: folder + "/SHA256SUMS"))
     }

@@ -159,12 +159,10 @@ extension Operations {
             let state = try? await hypervisor.domainState(name: Naming.object(environment: request.environment, name: host))
             guard state == .running else { throw Failure.badInput("host \(host) of \(request.environment) is not running") }
         }
-        let stealthy = Set((try? await hypervisor.domains())?.compactMap { live -> String? in
-            guard let metadata = live.metadata.flatMap(DomainMetadata.init(xml:)), metadata.environment == request.environment, metadata.stealth else { return nil }
-            return metadata.host
-        } ?? [])
         // The mail server is only spoken to over SMTP; the PC and the internet host act through their agents.
-        if let host = acting.first(where: { stealthy.contains($0) && $0 != facts.mailHost }) {
+        for host in acting where host != facts.mailHost {
+            let definition = try? await hypervisor.domainXML(name: Naming.object(environment: request.environment, name: host))
+            guard definition.flatMap(DomainMetadata.init(definition:))?.stealth == true else { continue }
             throw Failure.badInput("host \(host) of \(request.environment) is stealthy: it has no guest agent to "
                 + (host == target ? "place or open the sample with" : "send the mail from") + "; mail it (--to) without --open, or choose a host that is not stealthy")
         }

@@ -45,13 +45,7 @@ public enum Resetter {
         let poolName = Naming.pool(environment: environment)
         let actual = try await ActualState.read(from: hypervisor, poolName: poolName)
         let owned = actual.ownedDomains(environment: environment)
-        guard !owned.isEmpty else { throw Failure(description: "no environment \(environment) on \(hypervisor.uri)") }
-        let known = Set(owned.map(\.metadata.host))
-        let unknown = options.hosts.filter { !known.contains($0) }
-        if !unknown.isEmpty {
-            throw Failure(description: "no host \(unknown.joined(separator: ", ")) in \(environment); its hosts are \(known.sorted().joined(separator: ", "))")
-        }
-        let selected = owned.filter { options.hosts.isEmpty || options.hosts.contains($0.metadata.host) }
+        let selected = try actual.ownedDomains(environment: environment, hosts: options.hosts, uri: hypervisor.uri)
         let volumes = Dictionary(actual.volumes.map { ($0.name, $0.path) }, uniquingKeysWith: { first, _ in first })
         if let directory = options.evidenceDirectory {
             try await checkSpace(in: directory, for: selected, volumes: volumes, environment: environment, memory: options.memory,

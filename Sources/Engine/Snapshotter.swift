@@ -48,14 +48,7 @@ public enum Snapshotter {
                                 progress: @Sendable (String) -> Void = { _ in }) async throws -> [Taken] {
         let poolName = Naming.pool(environment: environment)
         let actual = try await ActualState.read(from: hypervisor, poolName: poolName)
-        let owned = actual.ownedDomains(environment: environment)
-        guard !owned.isEmpty else { throw Failure(description: "no environment \(environment) on \(hypervisor.uri)") }
-        let known = owned.map(\.metadata.host)
-        let unknown = hosts.filter { !known.contains($0) }
-        if !unknown.isEmpty {
-            throw Failure(description: "no host \(unknown.joined(separator: ", ")) in \(environment); its hosts are \(known.sorted().joined(separator: ", "))")
-        }
-        let selected = hosts.compactMap { host in owned.first { $0.metadata.host == host } }
+        let selected = try actual.ownedDomains(environment: environment, hosts: hosts, uri: hypervisor.uri)
         for (live, metadata) in selected where live.state != .running {
             throw Failure(description: "host \(metadata.host) of \(environment) is \(live.state.rawValue), not running: a snapshot is of a running host "
                 + "(a stopped host's disk is its overlay, which reset --evidence keeps); nothing was paused")
@@ -114,8 +107,7 @@ public enum Snapshotter {
         try encoder.encode(record).write(to: URL(fileURLWithPath: folder + "/snapshot.json"))
         try Data(definition.utf8).write(to: URL(fileURLWithPath: folder + "/domain.xml"))
         let files = ["memory", "disk.qcow2", "domain.xml", "snapshot.json"].filter { FileManager.default.fileExists(atPath: folder + "/" + $0) }
-        let sums = try files.map { "\(try EvidenceFolder.describe(folder + "/" + $0, relativeTo: folder).sha256)  \($0)\n" }.joined()
-        try Data(sums.utf8).write(to: URL(fileURLWithPath: folder + "/SHA256SUMS"))
+        try EvidenceFolder.writeSums(files.map { try EvidenceFolder.describe(folder + "/" + $0, relativeTo: folder) }, in: folder)
         try EvidenceFolder.seal(folder)
         return Taken(folder: folder, record: record)
     }

@@ -34,6 +34,23 @@ public struct ActualState: Sendable {
         Self.owned(domains).filter { environment == nil || $0.metadata.environment == environment }
     }
 
+    /// The problem, as a sentence, when the environment or a host it is asked for is not there.
+    public struct MissingHosts: Error, CustomStringConvertible, Sendable {
+        public var description: String
+    }
+
+    /// The environment's domains named in `hosts` (all of them when `hosts` is empty), in its order.
+    public func ownedDomains(environment: String, hosts: [String], uri: String) throws(MissingHosts) -> [(domain: LiveDomain, metadata: DomainMetadata)] {
+        let owned = ownedDomains(environment: environment)
+        guard !owned.isEmpty else { throw MissingHosts(description: "no environment \(environment) on \(uri)") }
+        let known = owned.map(\.metadata.host)
+        let unknown = hosts.filter { !known.contains($0) }
+        if !unknown.isEmpty {
+            throw MissingHosts(description: "no host \(unknown.joined(separator: ", ")) in \(environment); its hosts are \(known.sorted().joined(separator: ", "))")
+        }
+        return owned.filter { hosts.isEmpty || hosts.contains($0.metadata.host) }
+    }
+
     /// The domains among `domains` that carry DecoyNet's metadata, with it read.
     public static func owned(_ domains: [LiveDomain]) -> [(domain: LiveDomain, metadata: DomainMetadata)] {
         domains.compactMap { domain in
