@@ -13,6 +13,8 @@ if [[ $was_running == no ]]; then trap 'scripts/lab.sh down' EXIT; fi
 swift build --build-tests
 # The tests' own Python packages (stix2 reads the STIX bundles), in the project's virtual environment.
 scripts/python-env.sh >/dev/null
+# The forensics tools (Volatility 3, dissect), in the project's own environment for decoynet forensics.
+scripts/forensics-env.sh >/dev/null
 # The decoy images the end-to-end tests boot: built once, then kept while their recipes are unchanged.
 .build/debug/decoynet image build --all
 # Unit, golden, CLI and test-driver tests first; then the end-to-end suite on its own: its tests wait

@@ -101,8 +101,25 @@ struct ImageBuildCommand: AsyncParsableCommand {
                 Terminal.error("\(elapsed) \(name): FAILED: \(message)")
             }
         }
+        // Each kernel's symbol table for decoynet forensics, made once per kernel (by its digest).
+        var tablesFailed = false
+        if let scripts = projectFolder("forensics", variable: "DECOYNET_FORENSICS") {
+            for recipe in selected where !failed.contains(recipe.name) {
+                for kernel in ["vmlinuz", "vmlinuz-generic"].map({ options.store.folder(recipe.name) + "/" + $0 })
+                    where FileManager.default.fileExists(atPath: kernel) {
+                    do {
+                        if try SymbolTables.ensure(kernel: kernel, directory: SymbolTables.defaultDirectory, scripts: scripts), !json {
+                            Terminal.error("\(recipe.name): made the symbol table of \(kernel) for decoynet forensics")
+                        }
+                    } catch {
+                        Terminal.error("\(recipe.name): FAILED: \(error)")
+                        tablesFailed = true
+                    }
+                }
+            }
+        }
         if json { print(DiagnosticOutput.json(outcomes.all.sorted { $0.name < $1.name })) }
-        if !failed.isEmpty || loaded.diagnostics.hasErrors { throw ExitCode.failure }
+        if !failed.isEmpty || loaded.diagnostics.hasErrors || tablesFailed { throw ExitCode.failure }
     }
 
     final class Outcomes: @unchecked Sendable {
