@@ -10,7 +10,7 @@ the backing file named in its qcow2 header. A disk taken from a running guest is
 whose last writes may still be only in its journal: the chain is flattened into a sparse raw copy
 in DIR and the journal replayed there (`e2fsck -E journal_only`), never in the evidence. Both trees
 are then walked with Fox-IT's dissect.extfs and compared entry by entry (inode, type, size, mode,
-owner, mtime, ctime, link target); regular files that were added or changed are hashed (SHA-256).
+owner, mtime, ctime, link target, where the data lies); regular files that were added or changed are hashed (SHA-256).
 Directories are listed only when added or deleted.
 """
 import argparse
@@ -84,8 +84,9 @@ def walk(fs):
                     link = node.link
                 except Exception:
                     link = "?"
+            # Where its data lies (the extent tree's root) too: a rewrite that kept every time still moved the data.
             facts = (node.inum, kind_of(mode), node.size, stat.S_IMODE(mode), raw.i_uid | (getattr(raw, "l_i_uid_high", 0) << 16),
-                     node.mtime_ns, node.ctime_ns, link)
+                     node.mtime_ns, node.ctime_ns, link, bytes(raw.i_block))
             entries[path] = (facts, node)
             if stat.S_ISDIR(mode):
                 pending.append((path, node))
@@ -109,7 +110,7 @@ def iso(nanoseconds):
 
 
 def describe(path, change, facts, node, base_node):
-    inode, kind, size, mode, uid, mtime, ctime, link = facts
+    inode, kind, size, mode, uid, mtime, ctime, link, _ = facts
     entry = {"path": path, "change": change, "type": kind, "size": size, "mode": "%04o" % mode, "uid": uid,
              "mtime": iso(mtime), "ctime": iso(ctime), "inode": inode}
     if kind == "file" and change != "deleted":

@@ -107,6 +107,7 @@ enum API {
         }
 
         RunsAPI.add(to: api, state: state)
+        ForensicsAPI.add(to: api, state: state)
 
         api.get("jobs") { request, _ in
             let principal = try state.auth.require(request)
@@ -158,7 +159,7 @@ enum API {
     }
 
     enum JobKind: String, CaseIterable {
-        case apply, destroy, reset, test
+        case apply, destroy, reset, test, snapshot
     }
 
     struct ResetRequest: Codable {
@@ -362,6 +363,11 @@ enum API {
             environments.append(resolved)
         }
         let operations = state.operations
+        if kind == .snapshot {
+            guard let hosts = options.hosts, !hosts.isEmpty else { throw ServerError.badRequest("name the hosts to snapshot: {\"hosts\": [\"ws-01\"]}") }
+            let known = Set(environments.flatMap { $0.hosts.map(\.name) })
+            if let unknown = hosts.first(where: { !known.contains($0) }) { throw ServerError.notFound("host \(unknown) in \(record.name)") }
+        }
         let names = records.map(\.name)
         let resolved = environments
         let evidence = options.evidence ?? false ? state.evidenceDirectory : nil
@@ -383,6 +389,11 @@ enum API {
                     let resetOptions = Resetter.Options(hosts: options.hosts ?? [], evidenceDirectory: evidence, memory: options.memory ?? false)
                     let report = try await operations.reset(record.name, options: resetOptions, cancellation: cancellation, events: events)
                     return (JSON.string(report), report.succeeded)
+                case .snapshot:
+                    let hosts = options.hosts ?? []
+                    try FileManager.default.createDirectory(atPath: state.snapshotsDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                    let taken = try await operations.snapshot(record.name, hosts: hosts, directory: state.snapshotsDirectory, events: events)
+                    return (JSON.string(taken.map { ForensicsAPI.SnapshotSummary(name: URL(fileURLWithPath: $0.folder).lastPathComponent, record: $0.record) }), true)
                 case .test:
                     events(OperationEvent(.info, "running operation tests of \(record.name)", environment: record.name))
                     let results = try await operations.test(record.name, wait: true)

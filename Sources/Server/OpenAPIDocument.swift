@@ -102,6 +102,26 @@ enum OpenAPIDocument {
           "get": { "summary": "Download one file of the folder", "responses": {
             "200": { "description": "The file", "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } },
             "400": { "$ref": "#/components/responses/BadRequest" }, "401": { "$ref": "#/components/responses/Unauthorized" }, "404": { "$ref": "#/components/responses/NotFound" } } } },
+        "/api/v1/environments/{name}/snapshot": { "parameters": [{ "$ref": "#/components/parameters/Name" }],
+          "post": { "summary": "Memory and disk of running hosts at one moment, each host paused briefly and running on (a job)",
+            "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ResetRequest" } } } },
+            "responses": { "$ref_job": "" } } },
+        "/api/v1/environments/{name}/snapshots": { "parameters": [{ "$ref": "#/components/parameters/Name" }],
+          "get": { "summary": "Snapshots taken through the server, newest first", "responses": {
+            "200": { "description": "Snapshots", "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/SnapshotSummary" } } } } },
+            "401": { "$ref": "#/components/responses/Unauthorized" }, "404": { "$ref": "#/components/responses/NotFound" } } } },
+        "/api/v1/environments/{name}/snapshots/{folder}/forensics/{view}": { "parameters": [{ "$ref": "#/components/parameters/Name" }, { "$ref": "#/components/parameters/Folder" },
+            { "$ref": "#/components/parameters/View" }],
+          "get": { "summary": "A snapshot read from outside: processes, connections, modules (memory) or files (disk against its base image)", "responses": {
+            "200": { "description": "Rows, as decoynet forensics --json", "content": { "application/json": { "schema": { "type": "array", "items": { "type": "object" } } } } },
+            "401": { "$ref": "#/components/responses/Unauthorized" }, "404": { "$ref": "#/components/responses/NotFound" },
+            "422": { "description": "The evidence cannot be read so (no memory kept, no symbol table for its kernel)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } } } } },
+        "/api/v1/environments/{name}/evidence/{folder}/hosts/{host}/forensics/{view}": { "parameters": [{ "$ref": "#/components/parameters/Name" }, { "$ref": "#/components/parameters/Folder" },
+            { "name": "host", "in": "path", "required": true, "schema": { "type": "string" } }, { "$ref": "#/components/parameters/View" }],
+          "get": { "summary": "A host of a reset's evidence read from outside, as a snapshot is", "responses": {
+            "200": { "description": "Rows, as decoynet forensics --json", "content": { "application/json": { "schema": { "type": "array", "items": { "type": "object" } } } } },
+            "401": { "$ref": "#/components/responses/Unauthorized" }, "404": { "$ref": "#/components/responses/NotFound" },
+            "422": { "description": "The evidence cannot be read so (no memory kept, no symbol table for its kernel)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } } } } },
         "/api/v1/environments/{name}/hosts/{host}/console": { "parameters": [{ "$ref": "#/components/parameters/Name" },
             { "name": "host", "in": "path", "required": true, "schema": { "type": "string" } }],
           "get": { "summary": "The host's serial console as a WebSocket (send 'Upgrade: websocket'): guest output in binary frames, keystrokes back",
@@ -163,6 +183,7 @@ enum OpenAPIDocument {
         "parameters": {
           "Name": { "name": "name", "in": "path", "required": true, "schema": { "type": "string" } },
           "Folder": { "name": "folder", "in": "path", "required": true, "schema": { "type": "string" } },
+          "View": { "name": "view", "in": "path", "required": true, "schema": { "type": "string", "enum": ["processes", "connections", "modules", "files"] } },
           "JobID": { "name": "id", "in": "path", "required": true, "schema": { "type": "string" } },
           "RunID": { "name": "id", "in": "path", "required": true, "description": "As decoynet run names runs: 20261201T100000Z-1a2b", "schema": { "type": "string" } }
         },
@@ -246,6 +267,9 @@ enum OpenAPIDocument {
               "name": { "type": "string", "enum": ["delivered", "opened", "c2", "lateral", "quiet", "ended"] }, "time": { "type": "string" }, "event": { "type": "object" } } } },
             "folder": { "type": "string" }, "reset": { "type": "string" } } },
           "EvidenceSummary": { "type": "object", "required": ["name"], "properties": { "name": { "type": "string" } } },
+          "SnapshotSummary": { "type": "object", "required": ["name", "host", "taken", "paused_ms", "memory_bytes"], "properties": {
+            "name": { "type": "string" }, "host": { "type": "string" }, "taken": { "type": "string", "format": "date-time" },
+            "paused_ms": { "type": "integer" }, "memory_bytes": { "type": "integer" } } },
           "EvidenceFile": { "type": "object", "required": ["path", "sha256", "bytes", "modified"], "properties": {
             "path": { "type": "string" }, "sha256": { "type": "string" }, "bytes": { "type": "integer" }, "modified": { "type": "string", "format": "date-time" } } },
           "EvidenceCheck": { "type": "object", "required": ["path", "sha256", "bytes", "verified"], "properties": {

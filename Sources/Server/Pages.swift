@@ -72,8 +72,9 @@ enum Pages {
                 let record = try API.visible(to: principal, context, state: state)
                 let form = try await Form.read(request)
                 try state.auth.checkCSRF(principal, request: request, form: form)
-                let options = API.ResetRequest(evidence: form["evidence"] == "on")
+                let options = API.ResetRequest(hosts: form["host"].map { [$0] }, evidence: form["evidence"] == "on")
                 let job = try await API.submit(kind, record, options: options, principal: principal, state: state)
+                if kind == .snapshot, let host = form["host"] { return redirect("/environments/\(record.name)/hosts/\(host)?job=\(job.id)") }
                 return redirect("/environments/\(record.name)?job=\(job.id)")
             }
         }
@@ -147,6 +148,16 @@ enum Pages {
             let form = try await RunsAPI.readForm(request, principal: principal, state: state)
             let job = try await RunsAPI.start(form, record, principal: principal, state: state)
             return redirect("/environments/\(record.name)/timeline?job=\(job.id)")
+        }
+        router.get("/environments/:name/hosts/:host") { request, context in
+            let principal = try signedInOrRedirect(request, state: state)
+            let record = try API.visible(to: principal, context, state: state)
+            let host = try context.parameters.require("host")
+            guard let resolved = await state.catalog.resolved(record), resolved.hosts.contains(where: { $0.name == host }) else {
+                throw ServerError.notFound("host \(host) in \(record.name)")
+            }
+            let job = request.uri.queryParameters.get("job").flatMap { try? state.store.job(String($0)) }.flatMap { $0.environment == record.name ? $0 : nil }
+            return page("\(host) in \(record.name)", "host", try await hostContext(record, host: host, request: request, job: job, state: state), principal: principal)
         }
         router.get("/environments/:name/hosts/:host/console") { request, context in
             let principal = try signedInOrRedirect(request, state: state)
@@ -268,6 +279,65 @@ enum Pages {
             context["job"] = jobContext(JobView(job))
         }
         return context
+    }
+
+    /// A host's page: its snapshots and the resets' evidence that hold it, each readable by view, and
+    /// the view asked for (`?snapshot=` or `?evidence=`, and `view=`).
+    static func hostContext(_ record: EnvironmentRecord, host: String, request: Request, job: Job?, state: ServerState) async throws -> [String: Any] {
+        let views = Forensics.View.allCases.map(\.rawValue)
+        func links(_ folder: String) -> [[String: String]] { views.map { ["view": $0, "folder": folder, "name": record.name, "host": host] } }
+        let snapshots = ForensicsAPI.snapshots(of: record.name, state: state).filter { $0.host == host }
+        let kept = EvidenceFolder.list(in: state.evidenceDirectory, environment: record.name).sorted(by: >)
+            .filter { FileManager.default.fileExists(atPath: state.evidenceDirectory + "/" + $0 + "/" + host) }
+        var context: [String: Any] = [
+            "name": record.name, "host": host,
+            "snapshots": snapshots.map { ["taken": time($0.taken), "paused": $0.pausedMS, "memory": ByteCount.text($0.memoryBytes), "views": links($0.name)] as [String: Any] },
+            "evidence": kept.map { ["folder": $0, "views": links($0)] as [String: Any] }, "hasEvidence": !kept.isEmpty,
+        ]
+        if let job { context["job"] = jobContext(JobView(job)) }
+        let parameters = request.uri.queryParameters
+        if let name = parameters.get("view"), let view = Forensics.View(rawValue: name) {
+            var folder: String?, api = "", label = ""
+            if let snapshot = parameters.get("snapshot"), snapshots.contains(where: { $0.name == snapshot }) {
+                folder = state.snapshotsDirectory + "/" + snapshot
+                api = "/api/v1/environments/\(record.name)/snapshots/\(snapshot)/forensics/\(name)"
+                label = "the snapshot " + snapshot
+            } else if let evidence = parameters.get("evidence"), kept.contains(evidence) {
+                folder = state.evidenceDirectory + "/" + evidence + "/" + host
+                api = "/api/v1/environments/\(record.name)/evidence/\(evidence)/hosts/\(host)/forensics/\(name)"
+                label = "the evidence " + evidence
+            }
+            if let folder {
+                var reading: [String: Any] = ["view": name, "source": label, "api": api]
+                do {
+                    let (columns, rows) = table(try await ForensicsAPI.analyse(view, folder: folder, record: record, state: state))
+                    reading["columns"] = columns
+                    reading["rows"] = rows.map { ["cells": $0] }
+                    reading["count"] = rows.count
+                } catch let error as ServerError {
+                    reading["problem"] = error.message
+                    reading["count"] = 0
+                }
+                context["reading"] = reading
+            }
+        }
+        return context
+    }
+
+    /// A forensics result as the CLI's table shows it.
+    static func table(_ result: Forensics.Result) -> (columns: [String], rows: [[String]]) {
+        switch result {
+        case let .processes(rows):
+            (["PID", "PPID", "User", "Name", "Command"], rows.map { ["\($0.pid)", "\($0.ppid)", $0.user, $0.name, $0.command] })
+        case let .connections(rows):
+            (["Protocol", "Local", "Remote", "State", "PID", "Process"], rows.map { [$0.protocol, $0.local, $0.remote, $0.state, "\($0.pid)", $0.process] })
+        case let .modules(rows):
+            (["Module", "Size"], rows.map { [$0.name, ByteCount.text(UInt64(max($0.size, 0)))] })
+        case let .files(rows):
+            (["Change", "Path", "Size", "User", "Modified", "SHA-256"], rows.map {
+                [$0.change, $0.path + ($0.type == "dir" ? "/" : ""), $0.type == "file" ? "\($0.size)" : $0.type, $0.user ?? "\($0.uid)", $0.mtime, $0.sha256 ?? ""]
+            })
+        }
     }
 
     static func jobContext(_ job: JobView) -> [String: Any] {

@@ -21,6 +21,8 @@ public struct ServerConfiguration: Sendable {
     public var imageRoots: [String]
     /// Called once the server listens, with the port (for `--listen HOST:0`).
     public var onListening: @Sendable (Int) -> Void = { _ in }
+    /// Volatility 3 and dissect for the forensics of snapshots and evidence; nil: not offered.
+    public var forensics: ForensicsTools?
 
     public init(host: String, port: Int, dataDirectory: String, operations: Operations, templates: String?, imageRoots: [String]) {
         self.host = host
@@ -41,6 +43,9 @@ struct ServerState: Sendable {
     let operations: Operations
     let metrics: ServerMetrics
     let evidenceDirectory: String
+    /// Snapshots of running hosts taken through the server, one folder each.
+    let snapshotsDirectory: String
+    let forensics: ForensicsService
     /// Timelines and infection runs: the same folder as the command line's (`DECOYNET_RUNS`).
     let runsDirectory: String
     /// The server's own folder (its database, tokens, samples waiting for their run).
@@ -101,7 +106,8 @@ public enum DecoyNetServer {
             await catalog.invalidate(job.targets.split(separator: " ").map(String.init))
         }
         return ServerState(store: store, auth: Authenticator(store: store), jobs: jobs, catalog: catalog, operations: configuration.operations,
-                           metrics: metrics, evidenceDirectory: data + "/evidence", runsDirectory: TimelineStore.rootFromEnvironment,
+                           metrics: metrics, evidenceDirectory: data + "/evidence", snapshotsDirectory: data + "/snapshots",
+                           forensics: ForensicsService(tools: configuration.forensics), runsDirectory: TimelineStore.rootFromEnvironment,
                            dataDirectory: data, logger: logger)
     }
 }

@@ -68,7 +68,7 @@ enum Templates {
         {{{picture}}}
         <h2>Hosts</h2>
         <table id="hosts"><thead><tr><th>Host</th><th>Addresses</th><th>Networks</th><th>State</th><th>Health</th><th>Probes</th><th>Owner</th><th></th></tr></thead><tbody>
-        {{#hostList}}<tr id="host-{{name}}"><td>{{name}}</td><td class="mono">{{#addresses}}{{.}} {{/addresses}}</td><td>{{#networks}}{{.}} {{/networks}}</td><td>{{state}}</td>
+        {{#hostList}}<tr id="host-{{name}}"><td><a href="/environments/{{environment}}/hosts/{{name}}">{{name}}</a></td><td class="mono">{{#addresses}}{{.}} {{/addresses}}</td><td>{{#networks}}{{.}} {{/networks}}</td><td>{{state}}</td>
         <td><span class="pill {{health}}" data-domain="{{domain}}">{{health}}</span></td>
         <td>{{#probes}}<span class="{{^passed}}error{{/passed}}" title="{{detail}}">{{probe}}{{#passed}} ✓{{/passed}}{{^passed}} ✗{{/passed}}</span> {{/probes}}</td><td>{{owner}}</td>
         <td><a href="/environments/{{environment}}/hosts/{{name}}/console">console</a></td></tr>{{/hostList}}
@@ -137,6 +137,29 @@ enum Templates {
         <h1>Console of {{host}} <span class="muted">in {{name}}</span> <span id="console-state" class="pill booting">connecting</span></h1>
         <p class="muted">The host's serial console, as <code>decoynet console</code> shows it. Press Enter for a prompt.</p>
         <div id="terminal" data-socket="/api/v1/environments/{{name}}/hosts/{{host}}/console"></div>
+        """,
+        "host": """
+        <h1>{{host}} <span class="muted">in <a href="/environments/{{name}}">{{name}}</a></span></h1>
+        <p class="muted">Seen from outside the host: its memory and disk at one moment, read on this machine. Nothing runs inside it.</p>
+        <div class="actions">
+        <form method="post" action="/environments/{{name}}/snapshot" data-confirm="Take a snapshot of {{host}}? It is paused for about a second."><input type="hidden" name="csrf" value="{{csrf}}">
+        <input type="hidden" name="host" value="{{host}}"><button id="snapshot">Take a snapshot</button></form>
+        <a class="button quiet" href="/environments/{{name}}/hosts/{{host}}/console">Console</a>
+        </div>
+        {{#job}}<div class="card"><h2>Job {{kind}} <span id="job-state" class="pill {{state}}">{{state}}</span></h2><div id="events" data-job="{{id}}" data-reload="/environments/{{name}}/hosts/{{host}}"></div></div>{{/job}}
+        <h2>Snapshots</h2>
+        {{^snapshots}}<p class="muted">None yet.</p>{{/snapshots}}
+        <table id="snapshots"><thead><tr><th>Taken</th><th>Paused</th><th>Memory</th><th>Read</th></tr></thead><tbody>
+        {{#snapshots}}<tr><td class="mono">{{taken}}</td><td>{{paused}} ms</td><td>{{memory}}</td>
+        <td>{{#views}}<a href="/environments/{{name}}/hosts/{{host}}?snapshot={{folder}}&amp;view={{view}}">{{view}}</a> {{/views}}</td></tr>{{/snapshots}}</tbody></table>
+        {{#hasEvidence}}<h2>Kept by resets</h2><table id="kept"><thead><tr><th>Evidence</th><th>Read</th></tr></thead><tbody>
+        {{#evidence}}<tr><td><a href="/environments/{{name}}/evidence/{{folder}}">{{folder}}</a></td>
+        <td>{{#views}}<a href="/environments/{{name}}/hosts/{{host}}?evidence={{folder}}&amp;view={{view}}">{{view}}</a> {{/views}}</td></tr>{{/evidence}}</tbody></table>{{/hasEvidence}}
+        {{#reading}}<h2>{{view}} <span class="muted">of {{source}}</span></h2>
+        {{#problem}}<p class="error">{{problem}}</p>{{/problem}}
+        <p class="muted">{{count}} rows · <a href="{{api}}">JSON</a></p>
+        <table id="forensics"><thead><tr>{{#columns}}<th>{{.}}</th>{{/columns}}</tr></thead><tbody>
+        {{#rows}}<tr>{{#cells}}<td class="mono">{{.}}</td>{{/cells}}</tr>{{/rows}}</tbody></table>{{/reading}}
         """,
         "jobs": """
         <h1>Jobs</h1>

@@ -38,8 +38,11 @@ struct ServeCommand: AsyncParsableCommand {
             Terminal.error("warning: listening on \(host), beyond this machine: anyone who can reach it can try to sign in")
         }
         let operations = try openOperations(connection)
-        let configuration = ServerConfiguration(host: host, port: port, dataDirectory: URL(fileURLWithPath: data).standardizedFileURL.path,
+        var configuration = ServerConfiguration(host: host, port: port, dataDirectory: URL(fileURLWithPath: data).standardizedFileURL.path,
                                                 operations: operations, templates: topology.templatesDirectory, imageRoots: topology.imageRoots)
+        configuration.forensics = projectFolder("forensics", variable: "DECOYNET_FORENSICS").map {
+            ForensicsTools(scripts: $0, python: ProcessInfo.processInfo.environment["DECOYNET_FORENSICS_PYTHON"])
+        }
         do {
             try await DecoyNetServer.run(configuration) { Terminal.error($0) }
         } catch {

@@ -171,6 +171,7 @@ extension EndToEnd {
         #expect(note.status == 0 && note.stdout.hasPrefix("from ws-01 at "), "\(note)")
 
         try Self.runThroughTheAPI(file: file, sample: sample)
+        try Self.forensicsDuringARun(runs: runs, folder: folder, reset: reset)
 
         // Destroyed: nothing left, the watcher stopped, the timeline kept aside (no longer the name's).
         let destroyed = try Lab.decoynet(["destroy", environment])
@@ -235,6 +236,79 @@ extension EndToEnd {
         #expect(marks.filter { ["delivered", "opened", "c2", "ended"].contains($0) } == ["delivered", "opened", "c2", "ended"], "\(streamed.suffix(3000))")
         let beacon = events.first { $0.kind == "http" && detail($0.object)["path"] as? String == "/beacon?host=ws-01" }
         #expect(beacon.map { host($0.object, "src") } == "ws-01", "\(streamed.suffix(3000))")
+    }
+
+    /// A sample that stays, seen from outside while its run goes on: the PC snapshotted, its process
+    /// (command line, user), its connection to the internet host and the file it dropped (SHA-256) read
+    /// from the snapshot, the base image's files not listed, and the file in the run's timeline. A
+    /// reset's evidence (the first run's) is read too.
+    static func forensicsDuringARun(runs: String, folder: String, reset: String) throws {
+        let sample = Lab.projectRoot + "/Tests/EndToEndTests/Samples/implant.sh"
+        let running = try Lab.startDecoynet(["run", environment, "--sample", sample, "--to", "tsato", "--open", "--for", "15m",
+                                             "--then", "keep", "--evidence", runs, "--json"])
+        var stopped = false
+        defer { if !stopped { kill(running.pid, SIGKILL); _ = try? running.wait(timeout: 10) } }
+        var implant: Lab.Output?
+        let deadline = Date().addingTimeInterval(420)
+        while Date() < deadline {
+            implant = try Lab.decoynet(["exec", environment, "ws-01", "--", "pgrep", "-u", "tsato", "-f", "^nc c2.example.net 4444"], timeout: 60)
+            if implant?.status == 0 { break }
+            Thread.sleep(forTimeInterval: 3)
+        }
+        #expect(implant?.status == 0, "the implant never ran: \(String(describing: implant)) \((try? String(contentsOfFile: running.folder + "/err", encoding: .utf8)) ?? "")")
+        let implantPID = Int(implant?.stdout.split(separator: "\n").first ?? "") ?? -1
+
+        let snapshots = folder + "/snapshots"
+        let taken = try Lab.decoynet(["snapshot", environment, "ws-01", "--evidence", snapshots, "--json"], timeout: 300)
+        #expect(taken.status == 0, "\(taken)")
+        let snapshot = try #require((try Lab.json(taken.stdout) as? [[String: Any]])?.first?["folder"] as? String, "\(taken)")
+        let record = try #require(try Lab.json(try String(contentsOfFile: snapshot + "/snapshot.json", encoding: .utf8)) as? [String: Any])
+        #expect((record["paused_ms"] as? Int).map { $0 > 0 && $0 < 30_000 } == true, "\(record)")
+
+        func rows(_ view: String, _ from: String = snapshot) throws -> [[String: Any]] {
+            let read = try Lab.decoynet(["forensics", from, view, "--json"], timeout: 600)
+            #expect(read.status == 0, "\(view): \(read.stderr.suffix(2000))")
+            return try #require(try Lab.json(read.stdout) as? [[String: Any]], "\(view): \(read.stdout.prefix(500))")
+        }
+        let processes = try rows("processes")
+        let nc = processes.first { $0["pid"] as? Int == implantPID }
+        #expect(nc?["command"] as? String == "nc c2.example.net 4444" && nc?["user"] as? String == "tsato" && nc?["name"] as? String == "nc",
+                "\(implantPID): \(processes.filter { ($0["uid"] as? Int ?? 0) != 0 })")
+        #expect(processes.contains { $0["pid"] as? Int == 1 } && processes.count > 20)
+        let connections = try rows("connections")
+        let call = connections.first { $0["pid"] as? Int == implantPID }
+        #expect(call?["protocol"] as? String == "tcp" && (call?["remote"] as? String)?.hasSuffix(":4444") == true, "\(connections)")
+        let modules = try rows("modules")
+        #expect(modules.contains { $0["name"] as? String == "virtio_net" } && modules.allSatisfy { ($0["size"] as? Int ?? 0) > 0 }, "\(modules)")
+
+        let files = try rows("files")
+        let dropped = files.first { $0["path"] as? String == "/home/tsato/.config/updater/state.dat" }
+        let expected = String(try Lab.run(["sh", "-c", "printf 'decoynet forensics test on ws-01\\n' | sha256sum"], timeout: 10).stdout.prefix(64))
+        #expect(dropped?["change"] as? String == "added" && dropped?["sha256"] as? String == expected && dropped?["user"] as? String == "tsato",
+                "\(files.filter { ($0["path"] as? String ?? "").hasPrefix("/home") })")
+        // What the image brought is not listed: only what the host changed (its identity, logs, home).
+        #expect(!files.contains { ["/usr/bin/curl", "/usr/bin/smbclient", "/etc/os-release"].contains($0["path"] as? String ?? "") }, "\(files.count)")
+        #expect(files.count < 400, "\(files.map { $0["path"] as? String ?? "" })")
+
+        // The run, ended by hand, holds the dropped file in its timeline.
+        kill(running.pid, SIGINT)
+        let ended = try running.wait(timeout: 300)
+        stopped = true
+        #expect(ended.status == 130, "\(ended.stderr.suffix(2000))")
+        let run = try #require(try Lab.json(ended.stdout) as? [String: Any], "\(ended.stdout.suffix(1000))")
+        #expect(run["ended_by"] as? String == "interrupted", "\(run)")
+        let runFolder = try #require(run["folder"] as? String)
+        let timeline = lines(try String(contentsOfFile: runFolder + "/timeline.jsonl", encoding: .utf8))
+        let event = timeline.first { $0["kind"] as? String == "file" && detail($0)["path"] as? String == "/home/tsato/.config/updater/state.dat" }
+        #expect(event.map { host($0, "src") == "ws-01" && detail($0)["change"] as? String == "added" && detail($0)["sha256"] as? String == expected } == true,
+                "\(timeline.filter { $0["kind"] as? String == "file" }.prefix(5))")
+
+        // A reset's evidence: the first run's PC, its disk read; its memory was not kept, which is said.
+        let pc = reset + "/ws-01"
+        let kept = try rows("files", pc)
+        #expect(kept.contains { $0["path"] as? String == "/home/tsato/.cache-update" && $0["change"] as? String == "added" }, "\(kept.count)")
+        let noMemory = try Lab.decoynet(["forensics", pc, "processes"], timeout: 60)
+        #expect(noMemory.status != 0 && noMemory.stderr.contains("holds no memory image"), "\(noMemory)")
     }
 }
 }

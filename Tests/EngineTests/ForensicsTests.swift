@@ -1,0 +1,182 @@
+@testable import Engine
+import Foundation
+import Hypervisor
+import Naming
+import Observe
+import Testing
+
+/// Forensics without a guest: the evidence folders it reads, its refusals, its cache and timeline
+/// events, and `forensics/files.py` on a real qcow2 chain holding ext4 (made here with mke2fs -d,
+/// debugfs and qemu-img, nothing mounted). Volatility on real memory is the lab's (RunTests).
+@Suite struct ForensicsTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    struct Missing: Error, CustomStringConvertible {
+        var description: String { "the forensics tools are missing: run scripts/forensics-env.sh (make test does)" }
+    }
+
+    /// The project's forensics environment, as `make test` installs it.
+    static func tools(state: String) throws -> ForensicsTools {
+        let python = ProcessInfo.processInfo.environment["DECOYNET_FORENSICS_PYTHON"] ?? ForensicsTools.defaultState + "/python/bin/python"
+        guard FileManager.default.isExecutableFile(atPath: python) else { throw Missing() }
+        return ForensicsTools(scripts: root + "/forensics", state: state, python: python, symbols: state + "/symbols")
+    }
+
+    static func scratch() throws -> String {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("decoynet-forensics-" + UUID().uuidString).path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        return folder
+    }
+
+    @discardableResult
+    static func sh(_ script: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-ec", script]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        guard process.terminationStatus == 0 else { throw Forensics.Failure(description: "sh failed: \(script)\n\(text)") }
+        return text
+    }
+
+    @Test func aSnapshotFolderIsReadWithItsHostAndKernel() async throws {
+        let hypervisor = try LibvirtHypervisor(uri: testURI, parallelism: 8)
+        let name = uniqueName("fx")
+        try await apply(SnapshotTests.topology(name), hypervisor: hypervisor)
+        let definition = try await hypervisor.domainXML(name: Naming.object(environment: name, name: "a"))
+        _ = try await destroy(name, hypervisor: hypervisor)
+        let folder = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try Data(definition.utf8).write(to: URL(fileURLWithPath: folder + "/domain.xml"))
+        FileManager.default.createFile(atPath: folder + "/memory", contents: Data("ELF".utf8))
+        let record = #"{"host": "a", "taken": "2026-12-02T07:00:00Z", "paused_ms": 500, "memory_bytes": 3, "environment": "\#(name)", "domain": "\#(name)-a", "method": "pause"}"#
+        try Data(record.utf8).write(to: URL(fileURLWithPath: folder + "/snapshot.json"))
+
+        let source = try Forensics.Source.open(folder + "/")
+        #expect(source.folder == folder && source.memory == folder + "/memory" && source.disk == nil)
+        #expect(source.host == "a" && source.environment == name && source.kernel == "/boot/vmlinuz")
+        #expect(source.taken == ISO8601DateFormatter().date(from: "2026-12-02T07:00:00Z"))
+
+        // The disk is asked of a folder without one; memory of one without memory, by name.
+        let tools = ForensicsTools(scripts: Self.root + "/forensics", state: folder + "/state", python: "/bin/true")
+        #expect { try Forensics.analyse(.files, of: source, tools: tools) } throws: { "\($0)".contains("holds no disk") }
+        try FileManager.default.removeItem(atPath: folder + "/memory")
+        FileManager.default.createFile(atPath: folder + "/overlay.qcow2", contents: Data())
+        let diskOnly = try Forensics.Source.open(folder)
+        #expect { try Forensics.analyse(.processes, of: diskOnly, tools: tools) } throws: { "\($0)".contains("holds no memory image") }
+    }
+
+    @Test func foldersThatAreNotEvidenceAreRefusedClearly() throws {
+        let folder = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        #expect { try Forensics.Source.open(folder + "/nothing") } throws: { "\($0)".contains("no folder at") }
+        #expect { try Forensics.Source.open(folder) } throws: { "\($0)".contains("holds neither a memory image") }
+        FileManager.default.createFile(atPath: folder + "/memory.raw", contents: Data())
+        let tools = ForensicsTools(scripts: Self.root + "/forensics", state: folder + "/state", python: folder + "/no-python")
+        #expect { try Forensics.analyse(.modules, of: try Forensics.Source.open(folder), tools: tools) } throws: {
+            "\($0)".contains("run scripts/forensics-env.sh")
+        }
+    }
+
+    @Test func volatilitysNestedRowsAreFlattened() {
+        let rows: [[String: Any]] = [["PID": 1, "__children": [["PID": 2, "__children": [["PID": 3]]]]], ["PID": 4]]
+        #expect(Forensics.flatten(rows).compactMap { Forensics.integer($0["PID"]) } == [1, 2, 3, 4])
+        #expect(Forensics.integer("42") == 42 && Forensics.integer(NSNumber(value: 7)) == 7 && Forensics.integer(nil) == nil)
+    }
+
+    /// The cache is keyed by the evidence's own hashes: none without them; another view, another key.
+    @Test func theCacheAndTheTimelineTakeEachEvidenceOnce() throws {
+        let folder = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        FileManager.default.createFile(atPath: folder + "/disk.qcow2", contents: Data())
+        var source = try Forensics.Source.open(folder)
+        #expect(Forensics.cacheKey(.files, source) == nil)
+        try Data("abc  disk.qcow2\n".utf8).write(to: URL(fileURLWithPath: folder + "/SHA256SUMS"))
+        let key = try #require(Forensics.cacheKey(.files, source))
+        #expect(key.hasSuffix("-files") && Forensics.cacheKey(.processes, source) != key && Forensics.cacheKey(.files, source) == key)
+
+        source.host = "ws-01"
+        source.taken = Date(timeIntervalSince1970: 1_800_000_000)
+        source.addresses = ["10.1.1.2"]
+        let changes = [
+            Forensics.FileChange(path: "/home/t/.x", change: "added", type: "dir", size: 4096, mode: "0755", uid: 1000, mtime: "", ctime: ""),
+            Forensics.FileChange(path: "/home/t/.x/a.bin", change: "added", type: "file", size: 3, mode: "0644", uid: 1000, mtime: "", ctime: "", sha256: "ab"),
+        ]
+        let events = Forensics.timelineEvents(changes, source: source)
+        #expect(events.count == 1 && events[0].time == source.taken && events[0].src?.host == "ws-01" && events[0].src?.address == "10.1.1.2")
+        #expect(events[0].detail == .file(path: "/home/t/.x/a.bin", change: "added", sha256: "ab"))
+
+        let runs = folder + "/runs"
+        let store = TimelineStore(root: runs, environment: "e")
+        let tools = ForensicsTools(scripts: Self.root + "/forensics", state: folder + "/state", python: "/bin/true")
+        #expect(Forensics.recordInTimeline(changes, source: source, store: store, tools: tools) == 0, "no timeline: nothing written")
+        try FileManager.default.createDirectory(atPath: store.folder, withIntermediateDirectories: true)
+        #expect(Forensics.recordInTimeline(changes, source: source, store: store, tools: tools) == 1)
+        #expect(Forensics.recordInTimeline(changes, source: source, store: store, tools: tools) == 0, "once")
+        #expect(store.events() == events)
+    }
+
+    @Test func aFileThatIsNotAKernelGetsNoSymbolTable() throws {
+        let folder = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try Data(repeating: 7, count: 4096).write(to: URL(fileURLWithPath: folder + "/vmlinuz"))
+        #expect { try SymbolTables.ensure(kernel: folder + "/vmlinuz", directory: folder + "/symbols", scripts: Self.root + "/forensics") } throws: {
+            "\($0)".contains("cannot make the symbol table of \(folder)/vmlinuz")
+        }
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: folder + "/symbols/linux")) == [], "nothing half-written")
+    }
+
+    /// A base image and an overlay over it, changed as a guest would (a file added, one rewritten,
+    /// one removed, one left alone): only the changes are listed, hashed, with owners' names.
+    @Test func filesListsWhatTheOverlayChangedAndNothingElse() throws {
+        let folder = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let tools = try Self.tools(state: folder + "/state")
+        try Self.sh("""
+        cd '\(folder)'
+        mkdir -p tree/etc tree/home/tsato tree/usr/bin
+        printf 'root:x:0:0:root:/root:/bin/sh\\ntsato:x:1000:1000:Taro:/home/tsato:/bin/sh\\n' > tree/etc/passwd
+        printf 'kept\\n' > tree/usr/bin/tool
+        printf 'before\\n' > tree/etc/motd
+        printf 'gone\\n' > tree/etc/old
+        mke2fs -q -F -t ext4 -d tree -E root_owner=0:0 base.raw 32M
+        qemu-img convert -f raw -O qcow2 base.raw base.qcow2
+        cp base.raw top.raw
+        printf 'implant\\n' > implant
+        printf 'after, longer\\n' > motd
+        debugfs -w -R 'write implant /home/tsato/implant.bin' top.raw >/dev/null 2>&1
+        debugfs -w -R 'sif /home/tsato/implant.bin uid 1000' top.raw >/dev/null 2>&1
+        debugfs -w -R 'rm /etc/motd' top.raw >/dev/null 2>&1
+        debugfs -w -R 'write motd /etc/motd' top.raw >/dev/null 2>&1
+        debugfs -w -R 'rm /etc/old' top.raw >/dev/null 2>&1
+        qemu-img convert -f raw -O qcow2 top.raw overlay.qcow2
+        qemu-img rebase -q -f qcow2 -b '\(folder)/base.qcow2' -F qcow2 overlay.qcow2
+        """)
+        try FileManager.default.createDirectory(atPath: folder + "/evidence", withIntermediateDirectories: true)
+        try FileManager.default.moveItem(atPath: folder + "/overlay.qcow2", toPath: folder + "/evidence/overlay.qcow2")
+
+        let result = try Forensics.analyse(.files, of: try Forensics.Source.open(folder + "/evidence"), tools: tools)
+        guard case let .files(changes) = result else { Issue.record("\(result)"); return }
+        let byPath = Dictionary(changes.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
+        let implant = try #require(byPath["/home/tsato/implant.bin"], "\(changes)")
+        #expect(implant.change == "added" && implant.type == "file" && implant.size == 8 && implant.user == "tsato"
+            && implant.sha256 == SHA256Text.of("implant\n"))
+        let motd = try #require(byPath["/etc/motd"])
+        #expect(motd.change == "modified" && motd.sha256 == SHA256Text.of("after, longer\n") && motd.baseSHA256 == SHA256Text.of("before\n"))
+        #expect(byPath["/etc/old"]?.change == "deleted" && byPath["/etc/old"]?.sha256 == nil)
+        #expect(byPath["/usr/bin/tool"] == nil && byPath["/etc/passwd"] == nil, "unchanged files are not listed: \(changes.map(\.path))")
+        #expect(changes.allSatisfy { $0.type != "dir" || $0.change != "modified" }, "a directory is listed only when added or deleted")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: tools.scratch).isEmpty, "the flattened copy is gone")
+    }
+}
+
+enum SHA256Text {
+    static func of(_ text: String) -> String {
+        String((try? ForensicsTests.sh("printf '%s' '\(text)' | sha256sum")) ?? "").prefix(64).description
+    }
+}
