@@ -462,11 +462,12 @@ public struct Operations: Sendable {
 
     /// Memory and disk of running hosts at one moment, under the environment's lock (a reset cannot
     /// stop a host being snapshotted).
-    public func snapshot(_ environment: String, hosts: [String], directory: String,
+    public func snapshot(_ environment: String, hosts: [String], directory: String, method: Snapshotter.Method = .pause, converter: String? = nil,
                          events: @escaping Events = { _ in }) async throws -> [Snapshotter.Taken] {
         let locks = try await lock([environment])
         defer { withExtendedLifetime(locks) {} }
-        return try await Snapshotter.snapshot(environment: environment, hosts: hosts, directory: directory, hypervisor: hypervisor) { line in
+        return try await Snapshotter.snapshot(environment: environment, hosts: hosts, directory: directory, hypervisor: hypervisor,
+                                              method: method, converter: converter) { line in
             events(OperationEvent(.info, line, environment: environment))
         }
     }

@@ -18,20 +18,36 @@ public struct SnapshotRecord: Sendable, Codable, Equatable {
     public var disk: String?
     /// The base image the overlay is a copy-on-write layer of.
     public var base: String?
-    /// How the moment was frozen: `pause` (the guest paused while its memory is dumped and its
-    /// overlay copied).
+    /// How the moment was frozen: `live` (QEMU copied the memory while the guest ran, then stopped
+    /// it for the last pages, its devices and the overlay's copy) or `pause` (the guest paused while
+    /// its memory was dumped and its overlay copied).
     public var method: String
+    /// For `live`: QEMU's own measure of the stop, from the guest's last instruction to the stream's
+    /// end (the overlay's copy and the resume come after it, and are in `paused_ms`).
+    public var downtimeMS: Int?
+    /// `raw` (offset = physical address) for `live`, `elf` (a core) for `pause`.
+    public var memoryFormat: String?
 
     enum CodingKeys: String, CodingKey {
-        case host, taken, pausedMS = "paused_ms", memoryBytes = "memory_bytes", environment, domain, disk, base, method
+        case host, taken, pausedMS = "paused_ms", memoryBytes = "memory_bytes", environment, domain, disk, base, method,
+             downtimeMS = "downtime_ms", memoryFormat = "memory_format"
     }
 }
 
-/// Memory and disk of running hosts at one moment, each host going on afterwards: the guest is
-/// paused (its disks drained and flushed by QEMU), its memory dumped as an ELF core and its overlay
-/// copied, then resumed. Nothing runs inside the guest.
+/// Memory and disk of running hosts at one moment, each host going on afterwards. Nothing runs
+/// inside the guest.
+///
+/// `live` (the default): QEMU migrates the guest into a file while it runs (precopy: pages dirtied
+/// meanwhile are sent again), stops it for the last pages and its devices, and leaves it stopped
+/// with its disks flushed; the overlay is copied then and the guest resumed. The stop is tens of
+/// milliseconds for an idle 1 GiB guest (bench-snapshot). `pause`: the guest is paused while its
+/// memory is dumped as an ELF core and its overlay copied (about a second per GiB).
 public enum Snapshotter {
     public static let defaultDirectory = "/var/lib/decoynet/snapshots"
+
+    public enum Method: String, Sendable, Codable, CaseIterable {
+        case live, pause
+    }
 
     public struct Failure: Error, CustomStringConvertible, Sendable {
         public var description: String
@@ -45,7 +61,12 @@ public enum Snapshotter {
     /// One folder per host under `directory` (`ENV-HOST-YYYYMMDDTHHMMSSZ`), sealed. Every host must be
     /// running and every snapshot fit on the folder's disk before any host is paused.
     public static func snapshot(environment: String, hosts: [String], directory: String, hypervisor: any Hypervisor,
+                                method: Method = .pause, converter: String? = nil,
                                 progress: @Sendable (String) -> Void = { _ in }) async throws -> [Taken] {
+        if method == .live, converter.map({ !FileManager.default.fileExists(atPath: $0) }) ?? true {
+            throw Failure(description: "a live snapshot needs forensics/memory.py (beside the project's Package.swift, or DECOYNET_FORENSICS); "
+                + "nothing was paused: give --method pause, or install the project's forensics folder")
+        }
         let poolName = Naming.pool(environment: environment)
         let actual = try await ActualState.read(from: hypervisor, poolName: poolName)
         let selected = try actual.ownedDomains(environment: environment, hosts: hosts, uri: hypervisor.uri)
@@ -56,7 +77,9 @@ public enum Snapshotter {
         let volumes = Dictionary(actual.volumes.map { ($0.name, $0.path) }, uniquingKeysWith: { first, _ in first })
         var written: UInt64 = 0
         for (live, _) in selected {
-            written += EvidenceSpace.memoryBytes(definition: try await hypervisor.domainXML(name: live.name)) + EvidenceSpace.smallFilesPerHost
+            // A live snapshot holds QEMU's stream and the memory made from it at once, for a moment.
+            let memory = EvidenceSpace.memoryBytes(definition: try await hypervisor.domainXML(name: live.name))
+            written += (method == .live ? 2 * memory : memory) + EvidenceSpace.smallFilesPerHost
             if let overlay = volumes[Naming.overlay(domain: live.name)] { written += allocatedBytes(overlay) }
         }
         let space = try EvidenceSpace.measure(directory: directory, moved: [], written: written)
@@ -68,39 +91,43 @@ public enum Snapshotter {
         var taken: [Taken] = []
         for (live, metadata) in selected {
             taken.append(try await snapshot(live, metadata, environment: environment, overlay: volumes[Naming.overlay(domain: live.name)],
-                                            poolName: poolName, directory: directory, hypervisor: hypervisor, progress: progress))
+                                            poolName: poolName, directory: directory, hypervisor: hypervisor, method: method,
+                                            converter: converter, progress: progress))
         }
         return taken
     }
 
     private static func snapshot(_ live: LiveDomain, _ metadata: DomainMetadata, environment: String, overlay: String?, poolName: String,
-                                 directory: String, hypervisor: any Hypervisor, progress: @Sendable (String) -> Void) async throws -> Taken {
+                                 directory: String, hypervisor: any Hypervisor, method: Method, converter: String?,
+                                 progress: @Sendable (String) -> Void) async throws -> Taken {
         let taken = Date()
         let folder = try EvidenceFolder.create(in: directory, environment: environment + "-" + metadata.host, at: taken)
         let definition = try await hypervisor.domainXML(name: live.name)
         let base = try? await hypervisor.volumeXML(pool: poolName, name: Naming.overlay(domain: live.name))
-        progress("\(metadata.host): pausing")
-        let clock = ContinuousClock()
-        let paused = clock.now
-        try await hypervisor.suspendDomain(name: live.name)
+        var frozen: Frozen
         do {
-            try await hypervisor.dumpMemory(name: live.name, to: folder + "/memory")
-            if let overlay { try copy(overlay, to: folder + "/disk.qcow2") }
+            switch method {
+            case .pause: frozen = try await paused(live.name, host: metadata.host, folder: folder, overlay: overlay, hypervisor: hypervisor, progress: progress)
+            case .live: frozen = try await migrated(live.name, host: metadata.host, folder: folder, overlay: overlay, hypervisor: hypervisor, progress: progress)
+            }
+            if method == .live, let converter {
+                let converted = try ToolRun.run("/usr/bin/python3", [converter, folder + "/memory.stream", folder + "/memory"])
+                guard converted.status == 0 else {
+                    throw Failure(description: "cannot read the memory stream of \(metadata.host): " + Forensics.lastLines(converted.errorText))
+                }
+                try FileManager.default.removeItem(atPath: folder + "/memory.stream")
+            }
         } catch {
-            // The host goes on, and no half-written snapshot stays behind.
-            try? await hypervisor.resumeDomain(name: live.name)
             try? FileManager.default.removeItem(atPath: folder)
             throw error
         }
-        try await hypervisor.resumeDomain(name: live.name)
-        let elapsed = clock.now - paused
-        let pausedMS = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
         let memoryBytes = (try? FileManager.default.attributesOfItem(atPath: folder + "/memory")[.size] as? NSNumber)??.uint64Value ?? 0
-        progress("\(metadata.host): resumed after \(pausedMS) ms, \(ByteCount.text(memoryBytes)) of memory")
+        progress("\(metadata.host): resumed after \(frozen.pausedMS) ms, \(ByteCount.text(memoryBytes)) of memory")
 
-        let record = SnapshotRecord(host: metadata.host, taken: taken, pausedMS: pausedMS, memoryBytes: memoryBytes, environment: environment,
+        let record = SnapshotRecord(host: metadata.host, taken: taken, pausedMS: frozen.pausedMS, memoryBytes: memoryBytes, environment: environment,
                                     domain: live.name, disk: overlay == nil ? nil : "disk.qcow2",
-                                    base: base.flatMap(backingPath), method: "pause")
+                                    base: base.flatMap(backingPath), method: method.rawValue, downtimeMS: frozen.downtimeMS,
+                                    memoryFormat: method == .live ? "raw" : "elf")
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
@@ -111,6 +138,113 @@ public enum Snapshotter {
         try EvidenceFolder.seal(folder)
         return Taken(folder: folder, record: record)
     }
+
+    struct Frozen {
+        var pausedMS: Int
+        var downtimeMS: Int?
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int {
+        Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
+    }
+
+    /// The guest paused for the dump and the copy.
+    private static func paused(_ domain: String, host: String, folder: String, overlay: String?, hypervisor: any Hypervisor,
+                               progress: @Sendable (String) -> Void) async throws -> Frozen {
+        progress("\(host): pausing")
+        let clock = ContinuousClock()
+        let start = clock.now
+        try await hypervisor.suspendDomain(name: domain)
+        do {
+            try await hypervisor.dumpMemory(name: domain, to: folder + "/memory")
+            if let overlay { try copy(overlay, to: folder + "/disk.qcow2") }
+        } catch {
+            // The host goes on, and no half-written snapshot stays behind.
+            try? await hypervisor.resumeDomain(name: domain)
+            throw error
+        }
+        try await hypervisor.resumeDomain(name: domain)
+        return Frozen(pausedMS: milliseconds(clock.now - start))
+    }
+
+    /// QEMU's precopy migration into a file while the guest runs; stopped by QEMU at its end (disks
+    /// flushed), the overlay copied, then resumed. QEMU's migration settings are put back as found.
+    private static func migrated(_ domain: String, host: String, folder: String, overlay: String?, hypervisor: any Hypervisor,
+                                 progress: @Sendable (String) -> Void) async throws -> Frozen {
+        func qmp(_ command: String, _ arguments: String? = nil, passing descriptor: Int32? = nil) async throws -> [String: Any] {
+            let json = #"{"execute":"\#(command)""# + (arguments.map { #","arguments":\#($0)}"# } ?? "}")
+            let answer = try await hypervisor.monitorCommand(domain: domain, json: json, passing: descriptor)
+            let object = (try? JSONSerialization.jsonObject(with: Data(answer.utf8))) as? [String: Any] ?? [:]
+            if let error = object["error"] as? [String: Any] {
+                throw Failure(description: "QEMU of \(host) refused \(command): \(error["desc"] as? String ?? answer)")
+            }
+            return object["return"] as? [String: Any] ?? [:]
+        }
+        let before = try await qmp("query-migrate")
+        if let status = before["status"] as? String, ["setup", "active", "pre-switchover", "device", "cancelling"].contains(status) {
+            throw Failure(description: "\(host) is already being migrated (\(status)): nothing was paused; try again once that ends")
+        }
+        let settings = try await qmp("query-migrate-parameters")
+        let restore = "{\"max-bandwidth\":\(Self.integer(settings["max-bandwidth"]) ?? 33_554_432),\"downtime-limit\":\(Self.integer(settings["downtime-limit"]) ?? 300)}"
+        // As fast as the disk takes it, and a stop short enough for the guest not to notice.
+        _ = try await qmp("migrate-set-parameters", #"{"max-bandwidth":8589934592,"downtime-limit":\#(liveDowntimeLimitMS)}"#)
+        let clock = ContinuousClock()
+        var started = false
+        do {
+            let stream = folder + "/memory.stream"
+            let descriptor = open(stream, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            guard descriptor >= 0 else { throw Failure(description: "cannot write \(stream): \(String(cString: strerror(errno)))") }
+            do {
+                _ = try await qmp("getfd", #"{"fdname":"decoynet-snapshot"}"#, passing: descriptor)
+            } catch {
+                close(descriptor)
+                throw error
+            }
+            close(descriptor)
+            progress("\(host): copying its memory while it runs")
+            _ = try await qmp("migrate", #"{"uri":"fd:decoynet-snapshot"}"#)
+            started = true
+            let begun = clock.now
+            var relaxed = false
+            while true {
+                let state = try await qmp("query-migrate")
+                let status = state["status"] as? String ?? ""
+                if status == "completed" {
+                    let noticed = clock.now
+                    if let overlay { try copy(overlay, to: folder + "/disk.qcow2") }
+                    try await hypervisor.resumeDomain(name: domain)
+                    let downtime = Self.integer(state["downtime"]) ?? 0
+                    _ = try? await qmp("migrate-set-parameters", restore)
+                    return Frozen(pausedMS: downtime + milliseconds(clock.now - noticed), downtimeMS: downtime)
+                }
+                if ["failed", "cancelled"].contains(status) {
+                    throw Failure(description: "QEMU could not copy the memory of \(host): \(state["error-desc"] as? String ?? status)")
+                }
+                let elapsed = clock.now - begun
+                if elapsed > .seconds(liveGiveUpSeconds) {
+                    throw Failure(description: "\(host) changes its memory faster than it can be copied (\(liveGiveUpSeconds) s): "
+                        + "nothing was kept; take it with --method pause")
+                }
+                if !relaxed, elapsed > .seconds(20) {
+                    // A busy guest: a longer stop rather than none.
+                    relaxed = true
+                    _ = try? await qmp("migrate-set-parameters", #"{"downtime-limit":500}"#)
+                }
+                try await Task.sleep(nanoseconds: 5_000_000)
+            }
+        } catch {
+            if started { _ = try? await qmp("migrate_cancel") }
+            if (try? await hypervisor.domainState(name: domain)) == .paused { try? await hypervisor.resumeDomain(name: domain) }
+            _ = try? await qmp("migrate-set-parameters", restore)
+            throw error
+        }
+    }
+
+    /// The longest stop QEMU may make of a live snapshot at first (ms), and when it gives up (s).
+    static let liveDowntimeLimitMS = 20
+    static let liveGiveUpSeconds = 120
+
+    static func integer(_ value: Any?) -> Int? { Forensics.integer(value) }
 
     /// The base image of an overlay's volume document.
     static func backingPath(_ volumeXML: String) -> String? {

@@ -40,6 +40,9 @@ public protocol Hypervisor: Sendable {
     func volumeXML(pool: String, name: String) async throws -> String
     /// Makes the pool notice files that appeared in or left its folder.
     func refreshPool(name: String) async throws
+    /// Sends one QMP command to the domain's QEMU (outside the guest), handing it a file descriptor
+    /// when given (QMP `getfd`), and returns its JSON answer. libvirt notes the domain as tainted.
+    func monitorCommand(domain: String, json: String, passing descriptor: Int32?) async throws -> String
     /// Sends one JSON command to the domain's QEMU guest agent and returns its JSON answer.
     func guestAgentCommand(domain: String, json: String, timeoutSeconds: Int) async throws -> String
 }

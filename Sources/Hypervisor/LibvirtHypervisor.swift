@@ -347,6 +347,29 @@ public final class LibvirtHypervisor: Hypervisor, @unchecked Sendable {
         }
     }
 
+    public func monitorCommand(domain name: String, json: String, passing descriptor: Int32?) async throws -> String {
+        try await call("ask the QEMU monitor of", name) { connection in
+            guard let domain = virDomainLookupByName(connection, name) else { throw self.fail("ask the QEMU monitor of", name) }
+            defer { virDomainFree(domain) }
+            var answer: UnsafeMutablePointer<CChar>?
+            if var descriptor {
+                var outputs: UInt32 = 0
+                var received: UnsafeMutablePointer<Int32>?
+                let status = virDomainQemuMonitorCommandWithFiles(domain, json, 1, &descriptor, &outputs, &received, &answer, 0)
+                if let received {
+                    for index in 0 ..< Int(outputs) { close(received[index]) }
+                    free(received)
+                }
+                if status != 0 { throw self.fail("ask the QEMU monitor of", name) }
+            } else if virDomainQemuMonitorCommand(domain, json, &answer, 0) != 0 {
+                throw self.fail("ask the QEMU monitor of", name)
+            }
+            guard let answer else { return "" }
+            defer { free(answer) }
+            return String(cString: answer)
+        }
+    }
+
     public func domains() async throws -> [LiveDomain] {
         try await call("list domains", nil) { connection in
             var list: UnsafeMutablePointer<virDomainPtr?>?

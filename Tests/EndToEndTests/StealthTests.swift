@@ -75,8 +75,20 @@ extension EndToEnd {
         let paused = try #require(record["paused_ms"] as? Int)
         #expect(paused > 0 && paused < 60_000, "\(record)")
         #expect((record["memory_bytes"] as? Int ?? 0) > 200 << 20, "a 256 MiB guest's memory")
-        let memory = try #require(FileHandle(forReadingAtPath: snapshot + "/memory")).readData(ofLength: 4)
+        // Live: the guest ran on while its memory was copied; stopped for tens of milliseconds.
+        #expect(record["method"] as? String == "live" && record["memory_format"] as? String == "raw" && paused < 2000, "\(record)")
+        #expect((record["downtime_ms"] as? Int).map { $0 >= 0 && $0 <= paused } == true, "\(record)")
+        // Its generic kernel's symbol table reads it: the PC's first process, from outside.
+        let processes = try Lab.decoynet(["forensics", snapshot, "processes", "--json"], timeout: 600)
+        let rows = try #require(try Lab.json(processes.stdout) as? [[String: Any]], "\(processes.stderr.suffix(2000))")
+        #expect(rows.contains { $0["pid"] as? Int == 1 } && rows.contains { $0["name"] as? String == "agetty" }, "\(rows.prefix(5))")
+        // Paused: the guest stood still while its memory was dumped, as an ELF core.
+        let pausedTaken = try Lab.decoynet(["snapshot", environment, "pc", "--method", "pause", "--evidence", folder + "/paused", "--json"], timeout: 300)
+        let pausedFolder = try #require((try Lab.json(pausedTaken.stdout) as? [[String: Any]])?.first?["folder"] as? String, "\(pausedTaken)")
+        let memory = try #require(FileHandle(forReadingAtPath: pausedFolder + "/memory")).readData(ofLength: 4)
         #expect(memory == Data([0x7F, 0x45, 0x4C, 0x46]), "an ELF core")
+        let pausedRecord = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: pausedFolder + "/snapshot.json"))) as? [String: Any])
+        #expect(pausedRecord["method"] as? String == "pause" && pausedRecord["memory_format"] as? String == "elf", "\(pausedRecord)")
         let disk = try #require(FileHandle(forReadingAtPath: snapshot + "/disk.qcow2")).readData(ofLength: 4)
         #expect(disk == Data([0x51, 0x46, 0x49, 0xFB]), "the overlay, qcow2")
         let sums = try Lab.run(["sh", "-c", "cd '\(snapshot)' && sha256sum -c SHA256SUMS"])

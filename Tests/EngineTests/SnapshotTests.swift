@@ -78,4 +78,26 @@ import Testing
         #expect(try await hypervisor.domainState(name: Naming.object(environment: name, name: "a")) == .running, "a was not paused")
         _ = try await destroy(name, hypervisor: hypervisor)
     }
+
+    /// The test driver has no QEMU monitor: a live snapshot fails at its first question, the host
+    /// runs on unpaused, and no folder stays; without the stream's converter it is refused first.
+    @Test func aLiveSnapshotThatCannotStartLeavesTheHostRunningAndNothingBehind() async throws {
+        let name = uniqueName("snapl")
+        try await apply(Self.topology(name), hypervisor: hypervisor)
+        let directory = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let converter = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+            + "/forensics/memory.py"
+        await #expect { try await Snapshotter.snapshot(environment: name, hosts: ["a"], directory: directory, hypervisor: hypervisor, method: .live) } throws: { error in
+            "\(error)".contains("a live snapshot needs forensics/memory.py") && "\(error)".contains("nothing was paused")
+        }
+        await #expect {
+            try await Snapshotter.snapshot(environment: name, hosts: ["a"], directory: directory, hypervisor: hypervisor, method: .live, converter: converter)
+        } throws: { error in
+            "\(error)".contains("ask the QEMU monitor of \(name)-a")
+        }
+        #expect(try await hypervisor.domainState(name: Naming.object(environment: name, name: "a")) == .running)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty)
+        _ = try await destroy(name, hypervisor: hypervisor)
+    }
 }
