@@ -68,6 +68,7 @@ serve: build lab
 
 # The decoy images from images/*.yaml (cached: an unchanged recipe is not rebuilt).
 images: build
+	@scripts/forensics-env.sh >/dev/null
 	$(BIN) image build --all
 
 # Building an image from nothing and unchanged; each image booted alone against the test guest.
@@ -101,6 +102,7 @@ bench-stealth: build lab images
 
 bench-snapshot: build lab images
 	@scripts/install-deps.sh bench
+	@scripts/forensics-env.sh >/dev/null
 	$(SWIFT) build -c release --product decoynet
 	benchmarks/snapshot.sh 3
 

@@ -5,11 +5,16 @@
 #       gap between two replies while the snapshot is taken, minus the 10 ms between pings
 #   recorded pause: what the method says of itself (snapshot.json's paused_ms; QEMU's migration downtime)
 #   total: the snapshot's wall time, memory and disk both written
+#   forensics processes, files: `decoynet forensics` on each live snapshot, seconds (nothing cached)
 # Methods:
-#   decoynet  `decoynet snapshot`: the guest paused, its memory dumped (ELF), its overlay copied, resumed
+#   live      `decoynet snapshot` (its default): QEMU's precopy migration into a file while the guest
+#             runs, stopped by QEMU for the last pages, the overlay copied, resumed
+#   pause     `decoynet snapshot --method pause`: the guest paused, its memory dumped (ELF), its
+#             overlay copied, resumed
 #   disk-only memory dumped (`virsh dump --memory-only`, which pauses the guest itself) after an external
 #             disk-only snapshot (`virsh snapshot-create-as --disk-only`) froze the overlay; the frozen
-#             overlay copied while the guest runs; `virsh blockcommit --active --pivot` merges it back
+#             overlay copied while the guest runs; `virsh blockcommit --active --shallow --pivot` merges
+#             it back into the overlay (never further: the base image is shared)
 #   background QEMU's background-snapshot migration (memory written while the guest runs; needs
 #             vm.unprivileged_userfaultfd=1, set for the run and put back): its memory only
 #   benchmarks/snapshot.sh [ROUNDS]   (3 by default)
@@ -24,7 +29,13 @@ env=bench-snap
 dom=$env-srv
 work=$(mktemp -d /var/tmp/decoynet-bench-snap.XXXXXX)
 userfaultfd=$(sysctl -n vm.unprivileged_userfaultfd)
+# The base image is shared by every host of its image: no method may write it (checked at the end).
+base=/var/lib/decoynet/images/linux-server/disk.qcow2
+base_sum=$(sha256sum "$base" | cut -d' ' -f1)
 cleanup() {
+    if [[ $(sha256sum "$base" | cut -d' ' -f1) != "$base_sum" ]]; then
+        echo "snapshot benchmark: THE BASE IMAGE $base CHANGED: rebuild it (decoynet image build --force linux-server)" >&2
+    fi
     [[ -n ${pinger:-} ]] && kill "$pinger" 2>/dev/null || true
     sysctl -qw vm.unprivileged_userfaultfd="$userfaultfd" || true
     $lab "$bin" destroy "$env" >/dev/null 2>&1 || true
@@ -55,13 +66,23 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 for round in $(seq 1 "$rounds"); do
     echo "snapshot benchmark: round $round ..." >&2
-    # decoynet snapshot
-    ping_start; t0=$(now)
-    $lab "$bin" snapshot "$env" srv --evidence "$work/decoynet" --json >"$work/snap.json"
-    total=$(since "$t0"); gap=$(ping_gap)
-    recorded=$(sed -n 's/.*"paused_ms" : \([0-9]*\).*/\1/p' "$work/snap.json")
-    echo "decoynet $gap $total $recorded" >>"$work/results"
-    chmod -R u+w "$work/decoynet"; rm -rf "$work/decoynet"
+    # decoynet snapshot, live and paused; forensics on the live one
+    for method in live pause; do
+        ping_start; t0=$(now)
+        $lab "$bin" snapshot "$env" srv --method $method --evidence "$work/decoynet" --json >"$work/snap.json"
+        total=$(since "$t0"); gap=$(ping_gap)
+        recorded=$(sed -n 's/.*"paused_ms" : \([0-9]*\).*/\1/p' "$work/snap.json")
+        echo "$method $gap $total $recorded" >>"$work/results"
+        if [[ $method == live ]]; then
+            folder=$(sed -n 's/.*"folder" : "\(.*\)".*/\1/p' "$work/snap.json")
+            for view in processes files; do
+                t0=$(now)
+                "$bin" forensics "$folder" $view --json >"$work/$view.json" 2>"$work/$view.err" || { echo "forensics $view failed: $(tail -n 2 "$work/$view.err")" >&2; exit 1; }
+                echo "$view $(since "$t0") $(grep -c '"path"\|"pid"' "$work/$view.json")" >>"$work/forensics"
+            done
+        fi
+        chmod -R u+w "$work/decoynet"; rm -rf "$work/decoynet"
+    done
 
     # external disk-only snapshot, then the memory dump, then the copy and the commit
     overlay=$($virsh vol-path --pool "decoynet-$env" "$dom.qcow2")
@@ -70,7 +91,9 @@ for round in $(seq 1 "$rounds"); do
     $virsh snapshot-create-as "$dom" --disk-only --atomic --no-metadata --diskspec "sda,file=$work/disk-only/top.qcow2" --diskspec vdz,snapshot=no >/dev/null
     $virsh dump "$dom" "$work/disk-only/memory" --memory-only --format elf >/dev/null
     cp --sparse=always "$overlay" "$work/disk-only/disk.qcow2"
-    $virsh blockcommit "$dom" sda --active --pivot --wait >/dev/null
+    # --shallow: into the overlay only. Without it, blockcommit merges down to the chain's bottom,
+    # the base image that every host of the image shares.
+    $virsh blockcommit "$dom" sda --active --shallow --pivot --wait >/dev/null
     total=$(since "$t0"); gap=$(ping_gap)
     echo "disk-only $gap $total -" >>"$work/results"
     rm -rf "$work/disk-only"
@@ -99,11 +122,17 @@ done
 
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) { print "-"; exit } m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.1f\n", m }'; }
 printf '%-11s %14s %24s %10s\n' METHOD "GUEST PAUSE ms" "RECORDED PAUSE ms" "TOTAL s"
-for method in decoynet disk-only background; do
+for method in live pause disk-only background; do
     pause=$(awk -v m=$method '$1 == m && $2 != "-" { print $2 }' "$work/results" | median)
     recorded=$(awk -v m=$method '$1 == m && $4 ~ /^[0-9]+$/ { print $4 }' "$work/results" | median)
     total=$(awk -v m=$method '$1 == m && $3 != "-" { print $3 }' "$work/results" | median)
     printf '%-11s %14s %24s %10s\n' "$method" "$pause" "$recorded" "$total"
     awk -v m=$method '$1 == m && $2 == "-" { $1 = $2 = $3 = ""; print "  " m " failed:" $0 }' "$work/results" | head -n 1
+done
+echo
+printf '%-22s %10s %8s\n' FORENSICS SECONDS ROWS
+for view in processes files; do
+    printf '%-22s %10s %8s\n' "forensics $view" "$(awk -v v=$view '$1 == v { print $2 }' "$work/forensics" | median)" \
+        "$(awk -v v=$view '$1 == v { print $3 }' "$work/forensics" | median)"
 done
 echo "($rounds rounds, median; a 1 GiB linux-server; $(date -u +%Y-%m-%d), TCG, $(nproc) cores)"

@@ -23,7 +23,8 @@ public struct SnapshotRecord: Sendable, Codable, Equatable {
     /// its memory was dumped and its overlay copied).
     public var method: String
     /// For `live`: QEMU's own measure of the stop, from the guest's last instruction to the stream's
-    /// end (the overlay's copy and the resume come after it, and are in `paused_ms`).
+    /// end (the overlay's copy and the resume come after it). `paused_ms` is then an upper bound:
+    /// from the last moment QEMU was seen still copying with the guest running to its resume.
     public var downtimeMS: Int?
     /// `raw` (offset = physical address) for `live`, `elf` (a core) for `pause`.
     public var memoryFormat: String?
@@ -206,17 +207,21 @@ public enum Snapshotter {
             started = true
             let begun = clock.now
             var relaxed = false
+            // When the last answer that QEMU was still copying was asked: the guest stopped after it.
+            var stillRunning = clock.now
             while true {
+                let asked = clock.now
                 let state = try await qmp("query-migrate")
                 let status = state["status"] as? String ?? ""
                 if status == "completed" {
-                    let noticed = clock.now
                     if let overlay { try copy(overlay, to: folder + "/disk.qcow2") }
                     try await hypervisor.resumeDomain(name: domain)
                     let downtime = Self.integer(state["downtime"]) ?? 0
                     _ = try? await qmp("migrate-set-parameters", restore)
-                    return Frozen(pausedMS: downtime + milliseconds(clock.now - noticed), downtimeMS: downtime)
+                    // At most this long: from the last question that found it running to its resume.
+                    return Frozen(pausedMS: milliseconds(clock.now - stillRunning), downtimeMS: downtime)
                 }
+                stillRunning = asked
                 if ["failed", "cancelled"].contains(status) {
                     throw Failure(description: "QEMU could not copy the memory of \(host): \(state["error-desc"] as? String ?? status)")
                 }

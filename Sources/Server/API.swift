@@ -75,7 +75,7 @@ enum API {
             api.post("environments/:name/\(kind.rawValue)") { request, context in
                 let (principal, record) = try visible(request, context, state: state)
                 try state.auth.checkCSRF(principal, request: request)
-                let options = kind == .reset ? try await decode(ResetRequest.self, request, empty: ResetRequest()) : ResetRequest()
+                let options = kind == .reset || kind == .snapshot ? try await decode(ResetRequest.self, request, empty: ResetRequest()) : ResetRequest()
                 let job = try await submit(kind, record, options: options, principal: principal, state: state)
                 return json(JobView(job), status: .accepted)
             }

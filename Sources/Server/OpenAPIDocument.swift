@@ -285,7 +285,8 @@ enum OpenAPIDocument {
       }
     }
     """#.replacingOccurrences(of: #"{ "$ref_job": "" }"#, with: """
-    { "202": { "$ref": "#/components/responses/Job" }, "401": { "$ref": "#/components/responses/Unauthorized" }, "403": { "$ref": "#/components/responses/Forbidden" },
+    { "202": { "$ref": "#/components/responses/Job" }, "400": { "$ref": "#/components/responses/BadRequest" },
+      "401": { "$ref": "#/components/responses/Unauthorized" }, "403": { "$ref": "#/components/responses/Forbidden" },
       "404": { "$ref": "#/components/responses/NotFound" }, "422": { "$ref": "#/components/responses/Unprocessable" } }
     """)
 }

@@ -4,6 +4,7 @@ import Hypervisor
 import Naming
 import Observe
 import Testing
+import TestSupport
 
 /// Forensics without a guest: the evidence folders it reads, its refusals, its cache and timeline
 /// events, and `forensics/files.py` on a real qcow2 chain holding ext4 (made here with mke2fs -d,
@@ -26,22 +27,6 @@ import Testing
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("decoynet-forensics-" + UUID().uuidString).path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         return folder
-    }
-
-    @discardableResult
-    static func sh(_ script: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-ec", script]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else { throw Forensics.Failure(description: "sh failed: \(script)\n\(text)") }
-        return text
     }
 
     @Test func aSnapshotFolderIsReadWithItsHostAndKernel() async throws {
@@ -137,26 +122,7 @@ import Testing
         let folder = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let tools = try Self.tools(state: folder + "/state")
-        try Self.sh("""
-        cd '\(folder)'
-        mkdir -p tree/etc tree/home/tsato tree/usr/bin
-        printf 'root:x:0:0:root:/root:/bin/sh\\ntsato:x:1000:1000:Taro:/home/tsato:/bin/sh\\n' > tree/etc/passwd
-        printf 'kept\\n' > tree/usr/bin/tool
-        printf 'before\\n' > tree/etc/motd
-        printf 'gone\\n' > tree/etc/old
-        mke2fs -q -F -t ext4 -d tree -E root_owner=0:0 base.raw 32M
-        qemu-img convert -f raw -O qcow2 base.raw base.qcow2
-        cp base.raw top.raw
-        printf 'implant\\n' > implant
-        printf 'after, longer\\n' > motd
-        debugfs -w -R 'write implant /home/tsato/implant.bin' top.raw >/dev/null 2>&1
-        debugfs -w -R 'sif /home/tsato/implant.bin uid 1000' top.raw >/dev/null 2>&1
-        debugfs -w -R 'rm /etc/motd' top.raw >/dev/null 2>&1
-        debugfs -w -R 'write motd /etc/motd' top.raw >/dev/null 2>&1
-        debugfs -w -R 'rm /etc/old' top.raw >/dev/null 2>&1
-        qemu-img convert -f raw -O qcow2 top.raw overlay.qcow2
-        qemu-img rebase -q -f qcow2 -b '\(folder)/base.qcow2' -F qcow2 overlay.qcow2
-        """)
+        try ForensicsFixture.makeDisks(in: folder)
         try FileManager.default.createDirectory(atPath: folder + "/evidence", withIntermediateDirectories: true)
         try FileManager.default.moveItem(atPath: folder + "/overlay.qcow2", toPath: folder + "/evidence/overlay.qcow2")
 
@@ -164,19 +130,15 @@ import Testing
         guard case let .files(changes) = result else { Issue.record("\(result)"); return }
         let byPath = Dictionary(changes.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
         let implant = try #require(byPath["/home/tsato/implant.bin"], "\(changes)")
+        let implantHash = try ForensicsFixture.sha256("implant\n")
+        let motdHashes = (try ForensicsFixture.sha256("after, longer\n"), try ForensicsFixture.sha256("before\n"))
         #expect(implant.change == "added" && implant.type == "file" && implant.size == 8 && implant.user == "tsato"
-            && implant.sha256 == SHA256Text.of("implant\n"))
+            && implant.sha256 == implantHash)
         let motd = try #require(byPath["/etc/motd"])
-        #expect(motd.change == "modified" && motd.sha256 == SHA256Text.of("after, longer\n") && motd.baseSHA256 == SHA256Text.of("before\n"))
+        #expect(motd.change == "modified" && motd.sha256 == motdHashes.0 && motd.baseSHA256 == motdHashes.1)
         #expect(byPath["/etc/old"]?.change == "deleted" && byPath["/etc/old"]?.sha256 == nil)
         #expect(byPath["/usr/bin/tool"] == nil && byPath["/etc/passwd"] == nil, "unchanged files are not listed: \(changes.map(\.path))")
         #expect(changes.allSatisfy { $0.type != "dir" || $0.change != "modified" }, "a directory is listed only when added or deleted")
         #expect(try FileManager.default.contentsOfDirectory(atPath: tools.scratch).isEmpty, "the flattened copy is gone")
-    }
-}
-
-enum SHA256Text {
-    static func of(_ text: String) -> String {
-        String((try? ForensicsTests.sh("printf '%s' '\(text)' | sha256sum")) ?? "").prefix(64).description
     }
 }
