@@ -73,6 +73,8 @@ up() {
     answers || { echo "lab: libvirtd does not answer on $uri" >&2; exit 1; }
 
     scripts/build-guest.sh
+    # The QEMU of stealthy hosts: this machine's own, with QEMU's four names for itself renamed.
+    scripts/stealth-qemu.py /usr/bin/qemu-system-x86_64 /var/lib/decoynet/qemu >/dev/null
     log "ready: $uri, libvirtd in namespace $namespace; reach guests with: ip netns exec $namespace ..."
 }
 

@@ -214,6 +214,8 @@ public enum DocumentRenderer {
         domain.usbController = DomainController(model: "ich9-ehci1", slot: 0x1D)
         domain.rootPort = DomainController(model: "ioh3420", slot: 0x1C)
         domain.vmport = false
+        // QEMU's own names (BXPC, QEMU0002, WAET, Red Hat's PCI subsystem) renamed in its binary.
+        domain.emulator = Naming.stealthEmulator
         var sysinfo = sysinfo(host, in: environment, profile: profile)
         // QEMU writes its machine type ("pc-q35-7.2") where a version is not given.
         sysinfo.system["version"] = "Not Specified"

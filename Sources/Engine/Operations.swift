@@ -266,6 +266,12 @@ public struct Operations: Sendable {
             let (desired, plan) = try await Deployer.plan(environment, hypervisor: hypervisor, acceleration: options.acceleration, poolRoot: poolRoot)
             planned.append((plan, desired))
         }
+        // Stealthy hosts run DecoyNet's renamed QEMU, which this machine must have.
+        let stealthy = environments.flatMap { environment in environment.hosts.filter(\.stealth).map { "\(environment.name)/\($0.name)" } }
+        if !stealthy.isEmpty, Naming.isLocalQEMU(hypervisor.uri), !FileManager.default.isExecutableFile(atPath: Naming.stealthEmulator) {
+            throw OperationFailure(["stealthy hosts (\(stealthy.prefix(3).joined(separator: ", "))\(stealthy.count > 3 ? ", ..." : "")) run \(Naming.stealthEmulator), which is missing"],
+                                   hint: "nothing was changed; make it with scripts/stealth-qemu.py /usr/bin/qemu-system-x86_64 /var/lib/decoynet/qemu (make lab does)")
+        }
         if options.checkResources, Naming.isLocalQEMU(hypervisor.uri), let available = ResourceCheck.available(poolRoot: poolRoot) {
             let problems = ResourceCheck.problems(ResourceCheck.needs(planned), available: available, overcommit: options.overcommit)
             if !problems.isEmpty { throw OperationFailure(problems, hint: "nothing was changed") }

@@ -37,6 +37,8 @@ public struct Domain: LibvirtDocument, Equatable {
     public var vmport = true
     /// Arguments for QEMU beside libvirt's (`<qemu:commandline>`), for what libvirt cannot say.
     public var qemuArguments: [String] = []
+    /// The QEMU binary (`<emulator>`); nil lets libvirt take its default.
+    public var emulator: String?
 
     public static let qemuNamespace = XMLElement.Namespace(prefix: "qemu", uri: "http://libvirt.org/schemas/domain/qemu/1.0")
 
@@ -78,7 +80,7 @@ public struct Domain: LibvirtDocument, Equatable {
         children.append(XMLElement("on_poweroff", text: "destroy"))
         children.append(XMLElement("on_reboot", text: "restart"))
         children.append(XMLElement("on_crash", text: "destroy"))
-        var devices: [XMLElement] = disks.map(\.xmlElement)
+        var devices: [XMLElement] = (emulator.map { [XMLElement("emulator", text: $0)] } ?? []) + disks.map(\.xmlElement)
         if disks.contains(where: { $0.bus == "scsi" }) {
             devices.append(XMLElement("controller", attributes: [("type", "scsi"), ("index", "0"), ("model", "virtio-scsi")]))
         }

@@ -49,6 +49,9 @@ public enum Naming {
 
     /// Where built base images are kept (`decoynet image build`), unless `DECOYNET_IMAGES` says otherwise.
     public static let imageStore = "/var/lib/decoynet/images"
+    /// The QEMU that stealthy hosts run: the hypervisor's own, with its names for itself renamed
+    /// (`scripts/stealth-qemu.py`, which `make lab` runs).
+    public static let stealthEmulator = "/var/lib/decoynet/qemu/bin/qemu-system-x86_64"
 
     /// libvirt's own default when neither `--connect` nor `LIBVIRT_DEFAULT_URI` names one.
     public static let defaultURI = "qemu:///system"

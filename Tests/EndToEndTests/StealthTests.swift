@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// `topologies/stealth.yaml` on the project's images, end to end: a stealthy PC and a stealthy server
-/// answer the checks malware makes like Dell machines, from their serial consoles, while the same
+/// answer every check malware makes like Dell machines, from their serial consoles, while the same
 /// hosts without stealth give themselves away, each tell named; nothing runs in a stealthy host
 /// through an agent it has not.
 extension EndToEnd {
@@ -31,13 +31,10 @@ extension EndToEnd {
         for host in ["pc", "srv"] {
             let found = verdicts(host)
             #expect(found.count == 18, "\(host): every check gave a verdict from the console: \(found)")
-            // QEMU 7.2 writes its creator id (BXPC), its fw_cfg device (QEMU0002) and the emulated
-            // devices table (WAET) into every q35 machine's ACPI tables, and Red Hat's subsystem id
-            // into its chipset's devices, whatever its options.
+            // No tell at all: QEMU's own names (BXPC, QEMU0002, WAET, Red Hat's subsystem) are renamed
+            // in the QEMU stealthy hosts run (scripts/stealth-qemu.py).
             let failed = found.filter { !$0.value.passed }
-            #expect(Set(failed.keys) == ["acpi-tables", "pci-subsystems"], "\(host): \(failed)")
-            #expect(failed["acpi-tables"]?.detail.contains("BXPC") == true)
-            #expect(failed["pci-subsystems"]?.detail.contains("subsystem 1af4:1100") == true)
+            #expect(failed.isEmpty, "\(host): \(failed)")
             #expect(found["runs-as-root"]?.passed == true)
             #expect(found["systemd-detect-virt"]?.passed == true && found["virt-what"]?.passed == true && found["smbios-vm-bit"]?.passed == true)
         }
