@@ -461,7 +461,7 @@ def main():
     print("banner: %r" % banner, file=sys.stderr)
     isf = build_isf(types, syms, banner, note)
     data = json.dumps(isf, separators=(",", ":"), sort_keys=True).encode()
-    if a.output.endswith(".xz"):
+    if a.output.endswith(".xz") or a.output.endswith(".xz.part"):
         data = lzma.compress(data, preset=6)
     open(a.output, "wb").write(data)
     print("user_types=%d enums=%d base_types=%d symbols=%d -> %s (%d bytes)" % (

@@ -85,7 +85,7 @@ def walk(fs):
                 except Exception:
                     link = "?"
             # Where its data lies (the extent tree's root) too: a rewrite that kept every time still moved the data.
-            facts = (node.inum, kind_of(mode), node.size, stat.S_IMODE(mode), raw.i_uid | (getattr(raw, "l_i_uid_high", 0) << 16),
+            facts = (node.inum, kind_of(mode), node.size, stat.S_IMODE(mode), raw.i_uid | (getattr(raw, "i_uid_high", 0) << 16),
                      node.mtime_ns, node.ctime_ns, link, bytes(raw.i_block))
             entries[path] = (facts, node)
             if stat.S_ISDIR(mode):
@@ -133,13 +133,23 @@ class Flattened:
 
     def __enter__(self):
         os.makedirs(self.scratch, exist_ok=True)
+        # Copies of analyses that were killed: their process is gone.
+        for name in os.listdir(self.scratch):
+            if name.startswith("disk-") and name.endswith(".raw"):
+                pid = name[5:-4]
+                if pid.isdigit() and not os.path.exists("/proc/" + pid):
+                    os.unlink(os.path.join(self.scratch, name))
         try:
             # -U: the base is shared with running hosts. Sparse: only the data is written.
             subprocess.run(["qemu-img", "convert", "-U", "-O", "raw", "-S", "4k", str(self.disk), self.path], check=True, capture_output=True)
         except subprocess.CalledProcessError as error:
             self.__exit__()
             fail(f"cannot read {self.disk}: " + error.stderr.decode("utf-8", "replace").strip())
-        replay = subprocess.run(["e2fsck", "-E", "journal_only", "-y", self.path], capture_output=True, text=True)
+        try:
+            replay = subprocess.run(["e2fsck", "-E", "journal_only", "-y", self.path], capture_output=True, text=True)
+        except OSError as error:
+            self.__exit__()
+            fail(f"cannot run e2fsck on the copy: {error}")
         self.replayed = "recovering journal" in replay.stdout + replay.stderr
         # 0 and 1 are a clean or replayed file system; anything else is its own damage, read as it is.
         if replay.returncode not in (0, 1):

@@ -121,6 +121,15 @@ public struct EvidenceCheck: Sendable, Codable, Equatable {
 }
 
 extension EvidenceFolder {
+    /// The hosts a folder's manifest names, read without hashing anything; none if it has no manifest.
+    public static func hosts(_ folder: String) -> [String] {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        guard let data = FileManager.default.contents(atPath: folder + "/manifest.json"),
+              let manifest = try? decoder.decode(EvidenceManifest.self, from: data) else { return [] }
+        return manifest.hosts.map(\.host)
+    }
+
     /// The folder's manifest, and every file of its SHA256SUMS hashed again. A listed file that is
     /// gone, or a line naming a path outside the folder, does not verify.
     public static func verify(_ folder: String) throws -> (manifest: EvidenceManifest, files: [EvidenceCheck]) {

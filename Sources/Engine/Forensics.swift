@@ -6,7 +6,16 @@ import Observe
 /// Where forensics finds its tools: the project's Python environment (Volatility 3, dissect), its
 /// scripts (`forensics/`), the kernels' symbol tables, and folders of its own for results and scratch.
 public struct ForensicsTools: Sendable {
-    public static let defaultState = "/var/lib/decoynet/forensics"
+    /// `DECOYNET_FORENSICS_STATE` moves it, as it moves `scripts/forensics-env.sh`'s environment.
+    public static var defaultState: String {
+        ProcessInfo.processInfo.environment["DECOYNET_FORENSICS_STATE"].flatMap { $0.isEmpty ? nil : $0 } ?? "/var/lib/decoynet/forensics"
+    }
+
+    /// The tools as the CLI and the server find them: the project's `forensics/` folder, and the
+    /// Python of `DECOYNET_FORENSICS_PYTHON` or of the project's environment.
+    public static func found(scripts: String) -> ForensicsTools {
+        ForensicsTools(scripts: scripts, python: ProcessInfo.processInfo.environment["DECOYNET_FORENSICS_PYTHON"].flatMap { $0.isEmpty ? nil : $0 })
+    }
 
     /// The Python of the project's forensics environment (`scripts/forensics-env.sh` makes it).
     public var python: String
@@ -15,7 +24,8 @@ public struct ForensicsTools: Sendable {
     public var symbols: String
     /// Analyses already made, by the evidence's hashes (a sealed folder never changes).
     public var cache: String
-    /// Where a disk is flattened to be read; emptied after each analysis.
+    /// Where a disk is flattened to be read; each copy is removed after its analysis, and a killed
+    /// analysis's by the next one.
     public var scratch: String
 
     public init(scripts: String, state: String = ForensicsTools.defaultState, python: String? = nil,
@@ -91,6 +101,23 @@ public enum Forensics {
 
         enum CodingKeys: String, CodingKey {
             case path, change, type, size, mode, uid, user, mtime, ctime, sha256, baseSHA256 = "base_sha256", target
+        }
+
+        /// Every key of the contract in every row: `sha256` is null where nothing was hashed.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(path, forKey: .path)
+            try container.encode(change, forKey: .change)
+            try container.encode(type, forKey: .type)
+            try container.encode(size, forKey: .size)
+            try container.encode(mode, forKey: .mode)
+            try container.encode(uid, forKey: .uid)
+            try container.encode(user, forKey: .user)
+            try container.encode(mtime, forKey: .mtime)
+            try container.encode(ctime, forKey: .ctime)
+            try container.encode(sha256, forKey: .sha256)
+            try container.encode(baseSHA256, forKey: .baseSHA256)
+            try container.encodeIfPresent(target, forKey: .target)
         }
     }
 
@@ -339,8 +366,28 @@ public enum Forensics {
         guard let sums = FileManager.default.contents(atPath: source.folder + "/SHA256SUMS")
             ?? FileManager.default.contents(atPath: URL(fileURLWithPath: source.folder).deletingLastPathComponent().path + "/SHA256SUMS")
         else { return nil }
-        let key = SHA256.hash(Array(sums) + Array("\u{0}\(source.folder)\u{0}\(view.rawValue)\u{0}1".utf8)).hexString
+        let key = SHA256.hash(Array(sums) + Array("\u{0}\(source.folder)\u{0}\(view.rawValue)\u{0}\(toolsVersion)".utf8)).hexString
         return String(key.prefix(32)) + "-" + view.rawValue
+    }
+
+    /// Results made by other tools are made again: the Python packages' pins and this code's own
+    /// revision of the analyses.
+    static let toolsVersion = "2 volatility3-2.28.2 dissect.extfs-3.15"
+
+    /// A result as the CLI's table and the server's page show it.
+    public static func table(_ result: Result) -> (columns: [String], rows: [[String]]) {
+        switch result {
+        case let .processes(rows):
+            (["PID", "PPID", "USER", "NAME", "COMMAND"], rows.map { ["\($0.pid)", "\($0.ppid)", $0.user, $0.name, $0.command] })
+        case let .connections(rows):
+            (["PROTO", "LOCAL", "REMOTE", "STATE", "PID", "PROCESS"], rows.map { [$0.protocol, $0.local, $0.remote, $0.state, "\($0.pid)", $0.process] })
+        case let .modules(rows):
+            (["NAME", "SIZE"], rows.map { [$0.name, ByteCount.text(UInt64(max($0.size, 0)))] })
+        case let .files(rows):
+            (["CHANGE", "PATH", "SIZE", "USER", "MTIME", "SHA256"], rows.map {
+                [$0.change, $0.path + ($0.type == "dir" ? "/" : ""), $0.type == "file" ? "\($0.size)" : $0.type, $0.user ?? "\($0.uid)", $0.mtime, $0.sha256 ?? ""]
+            })
+        }
     }
 
     public static func encode(_ result: Result) throws -> Data {
@@ -373,7 +420,8 @@ struct ToolRun {
 
     var errorText: String { String(decoding: errors, as: UTF8.self) }
 
-    static func run(_ executable: String, _ arguments: [String]) throws -> ToolRun {
+    /// Killed after `timeout` seconds (a tool that hangs must not hold the analyses of everyone).
+    static func run(_ executable: String, _ arguments: [String], timeout: Double = 900) throws -> ToolRun {
         let process = Foundation.Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -385,6 +433,9 @@ struct ToolRun {
         process.standardError = errors
         process.standardInput = FileHandle.nullDevice
         try process.run()
+        let watchdog = DispatchWorkItem { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
+        defer { watchdog.cancel() }
         let errorText = LockedData()
         let reader = Thread { errorText.set(errors.fileHandleForReading.readDataToEndOfFile()) }
         reader.start()
@@ -410,15 +461,28 @@ extension Forensics {
     /// Nothing is written for evidence of an environment without a timeline, or without a date.
     @discardableResult
     public static func recordInTimeline(_ changes: [FileChange], source: Source, store: TimelineStore, tools: ForensicsTools) -> Int {
-        let events = timelineEvents(changes, source: source)
-        guard !events.isEmpty, FileManager.default.fileExists(atPath: store.folder), let key = cacheKey(.files, source) else { return 0 }
+        guard FileManager.default.fileExists(atPath: store.folder), let key = cacheKey(.files, source) else { return 0 }
+        // Every snapshot lists all that differs from the base: a change the timeline already has for
+        // this host (from an earlier snapshot) is not told again.
+        let known = Set(store.events().filter { $0.kind == .file }.compactMap { event -> String? in
+            guard case let .file(path, change, sha256) = event.detail else { return nil }
+            return "\(event.src?.host ?? "")\u{0}\(path)\u{0}\(change)\u{0}\(sha256 ?? "")"
+        })
+        let events = timelineEvents(changes, source: source).filter { event in
+            guard case let .file(path, change, sha256) = event.detail else { return false }
+            return !known.contains("\(event.src?.host ?? "")\u{0}\(path)\u{0}\(change)\u{0}\(sha256 ?? "")")
+        }
+        guard !events.isEmpty else { return 0 }
         let marker = tools.cache + "/" + key + ".timeline"
         try? FileManager.default.createDirectory(atPath: tools.cache, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         // O_EXCL: of two analyses at once, one writes the events.
         let descriptor = Foundation.open(marker, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { return 0 }
         close(descriptor)
-        store.append(events)
+        guard store.append(events) else {
+            unlink(marker)
+            return 0
+        }
         return events.count
     }
 }

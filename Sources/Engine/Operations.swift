@@ -255,6 +255,15 @@ public struct Operations: Sendable {
     }
 
     /// Locks the environments, refuses address conflicts and (locally) plans that do not fit, and plans.
+    /// Why stealthy hosts cannot run on this machine's renamed QEMU: missing, or made from another
+    /// QEMU than the one installed now (an upgrade since: its modules would not match).
+    static func stealthEmulatorProblem(system: String = "/usr/bin/qemu-system-x86_64") -> String? {
+        guard FileManager.default.isExecutableFile(atPath: Naming.stealthEmulator) else { return "is missing" }
+        let stamp = (try? String(contentsOfFile: Naming.stealthEmulator + ".source-sha256", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let installed = try? EvidenceFolder.describe(system, relativeTo: "").sha256 else { return nil }
+        return stamp == installed ? nil : "was made from another QEMU than \(system)"
+    }
+
     public func prepareApply(_ environments: [ResolvedEnvironment], options: ApplyOptions) async throws -> PreparedApply {
         let locks = try await lock(environments.map(\.name))
         let conflicts = try await AddressCheck.conflicts(environments, hypervisor: hypervisor)
@@ -268,8 +277,9 @@ public struct Operations: Sendable {
         }
         // Stealthy hosts run DecoyNet's renamed QEMU, which this machine must have.
         let stealthy = environments.flatMap { environment in environment.hosts.filter(\.stealth).map { "\(environment.name)/\($0.name)" } }
-        if !stealthy.isEmpty, Naming.isLocalQEMU(hypervisor.uri), !FileManager.default.isExecutableFile(atPath: Naming.stealthEmulator) {
-            throw OperationFailure(["stealthy hosts (\(stealthy.prefix(3).joined(separator: ", "))\(stealthy.count > 3 ? ", ..." : "")) run \(Naming.stealthEmulator), which is missing"],
+        if !stealthy.isEmpty, Naming.isLocalQEMU(hypervisor.uri), let problem = Self.stealthEmulatorProblem() {
+            throw OperationFailure(["stealthy hosts (\(stealthy.prefix(3).joined(separator: ", "))\(stealthy.count > 3 ? ", ..." : "")) run "
+                                    + "\(Naming.stealthEmulator), which \(problem)"],
                                    hint: "nothing was changed; make it with scripts/stealth-qemu.py /usr/bin/qemu-system-x86_64 /var/lib/decoynet/qemu (make lab does)")
         }
         if options.checkResources, Naming.isLocalQEMU(hypervisor.uri), let available = ResourceCheck.available(poolRoot: poolRoot) {
@@ -469,11 +479,11 @@ public struct Operations: Sendable {
     /// Memory and disk of running hosts at one moment, under the environment's lock (a reset cannot
     /// stop a host being snapshotted).
     public func snapshot(_ environment: String, hosts: [String], directory: String, method: Snapshotter.Method = .pause, converter: String? = nil,
-                         events: @escaping Events = { _ in }) async throws -> [Snapshotter.Taken] {
+                         cancellation: Cancellation = Cancellation(), events: @escaping Events = { _ in }) async throws -> [Snapshotter.Taken] {
         let locks = try await lock([environment])
         defer { withExtendedLifetime(locks) {} }
         return try await Snapshotter.snapshot(environment: environment, hosts: hosts, directory: directory, hypervisor: hypervisor,
-                                              method: method, converter: converter) { line in
+                                              method: method, converter: converter, cancellation: cancellation) { line in
             events(OperationEvent(.info, line, environment: environment))
         }
     }

@@ -23,8 +23,9 @@ public struct SnapshotRecord: Sendable, Codable, Equatable {
     /// its memory was dumped and its overlay copied).
     public var method: String
     /// For `live`: QEMU's own measure of the stop, from the guest's last instruction to the stream's
-    /// end (the overlay's copy and the resume come after it). `paused_ms` is then an upper bound:
-    /// from the last moment QEMU was seen still copying with the guest running to its resume.
+    /// end (the overlay's copy and the resume come after it). `paused_ms` is then measured from
+    /// the last question that found QEMU still copying to the resume: within one question of the
+    /// stop (a ping from outside finds the guest silent somewhat longer, bench-snapshot).
     public var downtimeMS: Int?
     /// `raw` (offset = physical address) for `live`, `elf` (a core) for `pause`.
     public var memoryFormat: String?
@@ -62,7 +63,7 @@ public enum Snapshotter {
     /// One folder per host under `directory` (`ENV-HOST-YYYYMMDDTHHMMSSZ`), sealed. Every host must be
     /// running and every snapshot fit on the folder's disk before any host is paused.
     public static func snapshot(environment: String, hosts: [String], directory: String, hypervisor: any Hypervisor,
-                                method: Method = .pause, converter: String? = nil,
+                                method: Method = .pause, converter: String? = nil, cancellation: Cancellation = Cancellation(),
                                 progress: @Sendable (String) -> Void = { _ in }) async throws -> [Taken] {
         if method == .live, converter.map({ !FileManager.default.fileExists(atPath: $0) }) ?? true {
             throw Failure(description: "a live snapshot needs forensics/memory.py (beside the project's Package.swift, or DECOYNET_FORENSICS); "
@@ -91,16 +92,17 @@ public enum Snapshotter {
         // One host at a time: each pause is its own, and the writes of two do not slow both.
         var taken: [Taken] = []
         for (live, metadata) in selected {
+            if cancellation.isCancelled { throw Failure(description: "interrupted: \(taken.count) of \(selected.count) hosts were snapshotted") }
             taken.append(try await snapshot(live, metadata, environment: environment, overlay: volumes[Naming.overlay(domain: live.name)],
                                             poolName: poolName, directory: directory, hypervisor: hypervisor, method: method,
-                                            converter: converter, progress: progress))
+                                            converter: converter, cancellation: cancellation, progress: progress))
         }
         return taken
     }
 
     private static func snapshot(_ live: LiveDomain, _ metadata: DomainMetadata, environment: String, overlay: String?, poolName: String,
                                  directory: String, hypervisor: any Hypervisor, method: Method, converter: String?,
-                                 progress: @Sendable (String) -> Void) async throws -> Taken {
+                                 cancellation: Cancellation, progress: @Sendable (String) -> Void) async throws -> Taken {
         let taken = Date()
         let folder = try EvidenceFolder.create(in: directory, environment: environment + "-" + metadata.host, at: taken)
         let definition = try await hypervisor.domainXML(name: live.name)
@@ -109,7 +111,8 @@ public enum Snapshotter {
         do {
             switch method {
             case .pause: frozen = try await paused(live.name, host: metadata.host, folder: folder, overlay: overlay, hypervisor: hypervisor, progress: progress)
-            case .live: frozen = try await migrated(live.name, host: metadata.host, folder: folder, overlay: overlay, hypervisor: hypervisor, progress: progress)
+            case .live: frozen = try await migrated(live.name, host: metadata.host, folder: folder, overlay: overlay, hypervisor: hypervisor,
+                                                    cancellation: cancellation, progress: progress)
             }
             if method == .live, let converter {
                 let converted = try ToolRun.run("/usr/bin/python3", [converter, folder + "/memory.stream", folder + "/memory"])
@@ -171,7 +174,7 @@ public enum Snapshotter {
     /// QEMU's precopy migration into a file while the guest runs; stopped by QEMU at its end (disks
     /// flushed), the overlay copied, then resumed. QEMU's migration settings are put back as found.
     private static func migrated(_ domain: String, host: String, folder: String, overlay: String?, hypervisor: any Hypervisor,
-                                 progress: @Sendable (String) -> Void) async throws -> Frozen {
+                                 cancellation: Cancellation, progress: @Sendable (String) -> Void) async throws -> Frozen {
         func qmp(_ command: String, _ arguments: String? = nil, passing descriptor: Int32? = nil) async throws -> [String: Any] {
             let json = #"{"execute":"\#(command)""# + (arguments.map { #","arguments":\#($0)}"# } ?? "}")
             let answer = try await hypervisor.monitorCommand(domain: domain, json: json, passing: descriptor)
@@ -190,7 +193,7 @@ public enum Snapshotter {
         // As fast as the disk takes it, and a stop short enough for the guest not to notice.
         _ = try await qmp("migrate-set-parameters", #"{"max-bandwidth":8589934592,"downtime-limit":\#(liveDowntimeLimitMS)}"#)
         let clock = ContinuousClock()
-        var started = false
+        var started = false, handedOver = false
         do {
             let stream = folder + "/memory.stream"
             let descriptor = open(stream, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
@@ -202,6 +205,7 @@ public enum Snapshotter {
                 throw error
             }
             close(descriptor)
+            handedOver = true
             progress("\(host): copying its memory while it runs")
             _ = try await qmp("migrate", #"{"uri":"fd:decoynet-snapshot"}"#)
             started = true
@@ -218,10 +222,17 @@ public enum Snapshotter {
                     try await hypervisor.resumeDomain(name: domain)
                     let downtime = Self.integer(state["downtime"]) ?? 0
                     _ = try? await qmp("migrate-set-parameters", restore)
-                    // At most this long: from the last question that found it running to its resume.
+                    // From the last question that found QEMU still copying to the resume.
                     return Frozen(pausedMS: milliseconds(clock.now - stillRunning), downtimeMS: downtime)
                 }
                 stillRunning = asked
+                // The stream may not outgrow the memory: the space was measured for that.
+                let ram = state["ram"] as? [String: Any] ?? [:]
+                if let sent = Self.integer(ram["transferred"]), let total = Self.integer(ram["total"]), total > 0, sent > total + (64 << 20) {
+                    throw Failure(description: "\(host) changes its memory faster than it can be copied (\(ByteCount.text(UInt64(sent))) sent "
+                        + "for \(ByteCount.text(UInt64(total)))): nothing was kept; take it with --method pause")
+                }
+                if cancellation.isCancelled { throw Failure(description: "interrupted: the snapshot of \(host) was given up, \(host) runs on") }
                 if ["failed", "cancelled"].contains(status) {
                     throw Failure(description: "QEMU could not copy the memory of \(host): \(state["error-desc"] as? String ?? status)")
                 }
@@ -239,6 +250,10 @@ public enum Snapshotter {
             }
         } catch {
             if started { _ = try? await qmp("migrate_cancel") }
+            // QEMU keeps a descriptor it was given until a migration uses it, or it is closed.
+            if handedOver, !started { _ = try? await qmp("closefd", #"{"fdname":"decoynet-snapshot"}"#) }
+            // A cancelled migration ends in a moment: the guest may stop at its very end.
+            try? await Task.sleep(nanoseconds: 100_000_000)
             if (try? await hypervisor.domainState(name: domain)) == .paused { try? await hypervisor.resumeDomain(name: domain) }
             _ = try? await qmp("migrate-set-parameters", restore)
             throw error

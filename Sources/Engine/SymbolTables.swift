@@ -24,7 +24,8 @@ public enum SymbolTables {
         let target = path(digest: digest, directory: directory)
         if FileManager.default.fileExists(atPath: target) { return false }
         try FileManager.default.createDirectory(atPath: directory + "/linux", withIntermediateDirectories: true)
-        let temporary = directory + "/linux/." + digest + ".\(getpid()).json.xz"
+        // Outside the folder Volatility reads, and not named as a table, until it is whole.
+        let temporary = directory + "/." + digest + ".\(getpid()).json.xz.part"
         defer { try? FileManager.default.removeItem(atPath: temporary) }
         // The converter needs only Python's standard library (and unlz4 or zstd for those kernels).
         let ran = try ToolRun.run("/usr/bin/python3", [scripts + "/btf2isf.py", "--bzimage", kernel, "-o", temporary])

@@ -69,10 +69,12 @@ public struct TimelineStore: Sendable {
 
     /// Appends events to the current file, each line whole, beside the watcher's own (a run's
     /// milestones, so that whoever follows the timeline sees them as they are found).
-    public func append(_ events: [TimelineEvent]) {
-        guard !events.isEmpty, FileManager.default.fileExists(atPath: folder), let handle = appending() else { return }
-        try? handle.write(contentsOf: Data(events.map { $0.jsonLine() + "\n" }.joined().utf8))
-        try? handle.close()
+    /// False when nothing could be written (no timeline folder, or the write failed).
+    @discardableResult
+    public func append(_ events: [TimelineEvent]) -> Bool {
+        guard !events.isEmpty, FileManager.default.fileExists(atPath: folder), let handle = appending() else { return false }
+        defer { try? handle.close() }
+        return (try? handle.write(contentsOf: Data(events.map { $0.jsonLine() + "\n" }.joined().utf8))) != nil
     }
 
     /// Moves the current file to `timeline.1.jsonl` (and older ones up by one), then drops the oldest

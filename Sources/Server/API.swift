@@ -394,7 +394,8 @@ enum API {
                     try FileManager.default.createDirectory(atPath: state.snapshotsDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
                     let converter = state.forensics.tools.map { $0.scripts + "/memory.py" }
                     let taken = try await operations.snapshot(record.name, hosts: hosts, directory: state.snapshotsDirectory,
-                                                              method: converter == nil ? .pause : .live, converter: converter, events: events)
+                                                              method: converter == nil ? .pause : .live, converter: converter,
+                                                              cancellation: cancellation, events: events)
                     return (JSON.string(taken.map { ForensicsAPI.SnapshotSummary(name: URL(fileURLWithPath: $0.folder).lastPathComponent, record: $0.record) }), true)
                 case .test:
                     events(OperationEvent(.info, "running operation tests of \(record.name)", environment: record.name))

@@ -40,7 +40,8 @@ enum ForensicsAPI {
             let (_, record) = try API.visible(request, context, state: state)
             let folder = try API.evidenceFolder(record, context, state: state)
             let host = try context.parameters.require("host")
-            guard (try? EvidenceFolder.verify(folder).manifest.hosts.contains { $0.host == host }) == true else {
+            // The manifest names the hosts (verify would hash every file of the folder on each request).
+            guard EvidenceFolder.hosts(folder).contains(host) else {
                 throw ServerError.notFound("host \(host) in this evidence folder")
             }
             return try await answer(try view(context), folder: folder + "/" + host, record: record, state: state)

@@ -310,7 +310,7 @@ enum Pages {
             if let folder {
                 var reading: [String: Any] = ["view": name, "source": label, "api": api]
                 do {
-                    let (columns, rows) = table(try await ForensicsAPI.analyse(view, folder: folder, record: record, state: state))
+                    let (columns, rows) = Forensics.table(try await ForensicsAPI.analyse(view, folder: folder, record: record, state: state))
                     reading["columns"] = columns
                     reading["rows"] = rows.map { ["cells": $0] }
                     reading["count"] = rows.count
@@ -322,22 +322,6 @@ enum Pages {
             }
         }
         return context
-    }
-
-    /// A forensics result as the CLI's table shows it.
-    static func table(_ result: Forensics.Result) -> (columns: [String], rows: [[String]]) {
-        switch result {
-        case let .processes(rows):
-            (["PID", "PPID", "User", "Name", "Command"], rows.map { ["\($0.pid)", "\($0.ppid)", $0.user, $0.name, $0.command] })
-        case let .connections(rows):
-            (["Protocol", "Local", "Remote", "State", "PID", "Process"], rows.map { [$0.protocol, $0.local, $0.remote, $0.state, "\($0.pid)", $0.process] })
-        case let .modules(rows):
-            (["Module", "Size"], rows.map { [$0.name, ByteCount.text(UInt64(max($0.size, 0)))] })
-        case let .files(rows):
-            (["Change", "Path", "Size", "User", "Modified", "SHA-256"], rows.map {
-                [$0.change, $0.path + ($0.type == "dir" ? "/" : ""), $0.type == "file" ? "\($0.size)" : $0.type, $0.user ?? "\($0.uid)", $0.mtime, $0.sha256 ?? ""]
-            })
-        }
     }
 
     static func jobContext(_ job: JobView) -> [String: Any] {

@@ -142,7 +142,7 @@ enum Templates {
         <h1>{{host}} <span class="muted">in <a href="/environments/{{name}}">{{name}}</a></span></h1>
         <p class="muted">Seen from outside the host: its memory and disk at one moment, read on this machine. Nothing runs inside it.</p>
         <div class="actions">
-        <form method="post" action="/environments/{{name}}/snapshot" data-confirm="Take a snapshot of {{host}}? It is paused for about a second."><input type="hidden" name="csrf" value="{{csrf}}">
+        <form method="post" action="/environments/{{name}}/snapshot" data-confirm="Take a snapshot of {{host}}? It runs on, stopped for a fraction of a second."><input type="hidden" name="csrf" value="{{csrf}}">
         <input type="hidden" name="host" value="{{host}}"><button id="snapshot">Take a snapshot</button></form>
         <a class="button quiet" href="/environments/{{name}}/hosts/{{host}}/console">Console</a>
         </div>

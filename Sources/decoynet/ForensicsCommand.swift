@@ -31,7 +31,7 @@ struct ForensicsCommand: ParsableCommand {
             Terminal.error("error: the forensics scripts are not found (forensics/ beside the project's Package.swift, or DECOYNET_FORENSICS)")
             throw ExitCode.failure
         }
-        let tools = ForensicsTools(scripts: scripts, python: ProcessInfo.processInfo.environment["DECOYNET_FORENSICS_PYTHON"])
+        let tools = ForensicsTools.found(scripts: scripts)
         let result: Forensics.Result
         let source: Forensics.Source
         do {
@@ -52,18 +52,7 @@ struct ForensicsCommand: ParsableCommand {
             print(String(decoding: try Forensics.encode(result), as: UTF8.self))
             return
         }
-        switch result {
-        case let .processes(rows):
-            print(Terminal.table(["PID", "PPID", "USER", "NAME", "COMMAND"], rows.map { ["\($0.pid)", "\($0.ppid)", $0.user, $0.name, $0.command] }))
-        case let .connections(rows):
-            print(Terminal.table(["PROTO", "LOCAL", "REMOTE", "STATE", "PID", "PROCESS"],
-                                 rows.map { [$0.protocol, $0.local, $0.remote, $0.state, "\($0.pid)", $0.process] }))
-        case let .modules(rows):
-            print(Terminal.table(["NAME", "SIZE"], rows.map { [$0.name, ByteCount.text(UInt64(max($0.size, 0)))] }))
-        case let .files(rows):
-            print(Terminal.table(["CHANGE", "PATH", "SIZE", "USER", "MTIME", "SHA256"], rows.map {
-                [$0.change, $0.path + ($0.type == "dir" ? "/" : ""), $0.type == "file" ? "\($0.size)" : $0.type, $0.user ?? "\($0.uid)", $0.mtime, $0.sha256 ?? ""]
-            }))
-        }
+        let (columns, rows) = Forensics.table(result)
+        print(Terminal.table(columns, rows))
     }
 }

@@ -40,9 +40,7 @@ struct ServeCommand: AsyncParsableCommand {
         let operations = try openOperations(connection)
         var configuration = ServerConfiguration(host: host, port: port, dataDirectory: URL(fileURLWithPath: data).standardizedFileURL.path,
                                                 operations: operations, templates: topology.templatesDirectory, imageRoots: topology.imageRoots)
-        configuration.forensics = projectFolder("forensics", variable: "DECOYNET_FORENSICS").map {
-            ForensicsTools(scripts: $0, python: ProcessInfo.processInfo.environment["DECOYNET_FORENSICS_PYTHON"])
-        }
+        configuration.forensics = projectFolder("forensics", variable: "DECOYNET_FORENSICS").map(ForensicsTools.found)
         do {
             try await DecoyNetServer.run(configuration) { Terminal.error($0) }
         } catch {

@@ -54,9 +54,14 @@ struct SnapshotCommand: AsyncParsableCommand {
     func run() async throws {
         let operations = try openOperations(connection)
         let directory = URL(fileURLWithPath: evidence).standardizedFileURL.path
+        // Ctrl-C or SIGTERM: the snapshot under way is given up and its host resumed, never left paused.
+        let cancellation = Cancellation()
+        let interruption = Interruption { cancellation.cancel() }
+        defer { withExtendedLifetime(interruption) {} }
         let taken = try await failing {
             try await operations.snapshot(environment, hosts: hosts, directory: directory, method: method,
-                                          converter: projectFolder("forensics", variable: "DECOYNET_FORENSICS").map { $0 + "/memory.py" }) { event in
+                                          converter: projectFolder("forensics", variable: "DECOYNET_FORENSICS").map { $0 + "/memory.py" },
+                                          cancellation: cancellation) { event in
                 if !json { Terminal.error("snapshot: " + event.message) }
             }
         }

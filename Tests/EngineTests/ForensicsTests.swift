@@ -104,6 +104,24 @@ import TestSupport
         #expect(Forensics.recordInTimeline(changes, source: source, store: store, tools: tools) == 1)
         #expect(Forensics.recordInTimeline(changes, source: source, store: store, tools: tools) == 0, "once")
         #expect(store.events() == events)
+
+        // The next snapshot of the host lists the same file again (all differs from the base): only
+        // what is new reaches the timeline.
+        try Data("def  disk.qcow2\n".utf8).write(to: URL(fileURLWithPath: folder + "/SHA256SUMS"))
+        source.taken = Date(timeIntervalSince1970: 1_800_000_600)
+        let later = changes + [Forensics.FileChange(path: "/home/t/.x/b.bin", change: "added", type: "file", size: 1, mode: "0644", uid: 1000,
+                                                    mtime: "", ctime: "", sha256: "cd")]
+        #expect(Forensics.recordInTimeline(later, source: source, store: store, tools: tools) == 1)
+        #expect(store.events().count == 2 && store.events().last?.detail == .file(path: "/home/t/.x/b.bin", change: "added", sha256: "cd"))
+    }
+
+    /// The contract's keys are in every row of `files`, null where nothing was hashed.
+    @Test func aDeletedFilesRowStillHasItsHashKey() throws {
+        let row = Forensics.FileChange(path: "/etc/old", change: "deleted", type: "file", size: 5, mode: "0644", uid: 0, mtime: "m", ctime: "c")
+        let object = try #require(try JSONSerialization.jsonObject(with: Forensics.encode(.files([row]))) as? [[String: Any]])
+        #expect(object.first.map { $0.keys.contains("sha256") && $0["sha256"] is NSNull && $0["path"] as? String == "/etc/old" } == true, "\(object)")
+        let keys: Set<String> = Set(object.first.map { Array($0.keys) } ?? [])
+        #expect(keys.isSuperset(of: ["path", "change", "sha256", "mtime"]))
     }
 
     @Test func aFileThatIsNotAKernelGetsNoSymbolTable() throws {
