@@ -213,8 +213,7 @@ public enum Forensics {
     // MARK: - Memory
 
     static func processes(_ source: Source, tools: ForensicsTools, progress: @Sendable (String) -> Void) throws -> [Process] {
-        let memory = try memoryImage(source)
-        try symbolTable(source, tools: tools, progress: progress)
+        let memory = try memoryImage(source, tools: tools, progress: progress)
         progress("processes: listing the tasks of \(memory)")
         let tasks = try volatility("linux.pslist.PsList", memory: memory, tools: tools)
         progress("processes: reading their command lines")
@@ -237,8 +236,7 @@ public enum Forensics {
     }
 
     static func connections(_ source: Source, tools: ForensicsTools, progress: @Sendable (String) -> Void) throws -> [Connection] {
-        let memory = try memoryImage(source)
-        try symbolTable(source, tools: tools, progress: progress)
+        let memory = try memoryImage(source, tools: tools, progress: progress)
         progress("connections: reading the sockets of \(memory)")
         let sockets = try volatility("linux.sockstat.Sockstat", memory: memory, tools: tools)
         var seen = Set<String>()
@@ -260,8 +258,7 @@ public enum Forensics {
     }
 
     static func modules(_ source: Source, tools: ForensicsTools, progress: @Sendable (String) -> Void) throws -> [Module] {
-        let memory = try memoryImage(source)
-        try symbolTable(source, tools: tools, progress: progress)
+        let memory = try memoryImage(source, tools: tools, progress: progress)
         progress("modules: reading the module list of \(memory)")
         return try volatility("linux.lsmod.Lsmod", memory: memory, tools: tools).compactMap { row in
             guard let name = row["Module Name"] as? String else { return nil }
@@ -269,11 +266,13 @@ public enum Forensics {
         }.sorted { $0.name < $1.name }
     }
 
-    static func memoryImage(_ source: Source) throws -> String {
+    /// The source's memory image, with the symbol table of its kernel made if it was missing.
+    static func memoryImage(_ source: Source, tools: ForensicsTools, progress: @Sendable (String) -> Void) throws -> String {
         guard let memory = source.memory else {
             throw Failure(description: "\(source.folder) holds no memory image: the host was stopped when it was kept "
                 + "(reset --evidence keeps memory with --memory, a snapshot always); only `files` reads a disk")
         }
+        try symbolTable(source, tools: tools, progress: progress)
         return memory
     }
 

@@ -189,7 +189,7 @@ public enum Snapshotter {
             throw Failure(description: "\(host) is already being migrated (\(status)): nothing was paused; try again once that ends")
         }
         let settings = try await qmp("query-migrate-parameters")
-        let restore = "{\"max-bandwidth\":\(Self.integer(settings["max-bandwidth"]) ?? 33_554_432),\"downtime-limit\":\(Self.integer(settings["downtime-limit"]) ?? 300)}"
+        let restore = "{\"max-bandwidth\":\(Forensics.integer(settings["max-bandwidth"]) ?? 33_554_432),\"downtime-limit\":\(Forensics.integer(settings["downtime-limit"]) ?? 300)}"
         // As fast as the disk takes it, and a stop short enough for the guest not to notice.
         _ = try await qmp("migrate-set-parameters", #"{"max-bandwidth":8589934592,"downtime-limit":\#(liveDowntimeLimitMS)}"#)
         let clock = ContinuousClock()
@@ -220,7 +220,7 @@ public enum Snapshotter {
                 if status == "completed" {
                     if let overlay { try copy(overlay, to: folder + "/disk.qcow2") }
                     try await hypervisor.resumeDomain(name: domain)
-                    let downtime = Self.integer(state["downtime"]) ?? 0
+                    let downtime = Forensics.integer(state["downtime"]) ?? 0
                     _ = try? await qmp("migrate-set-parameters", restore)
                     // From the last question that found QEMU still copying to the resume.
                     return Frozen(pausedMS: milliseconds(clock.now - stillRunning), downtimeMS: downtime)
@@ -228,7 +228,7 @@ public enum Snapshotter {
                 stillRunning = asked
                 // The stream may not outgrow the memory: the space was measured for that.
                 let ram = state["ram"] as? [String: Any] ?? [:]
-                if let sent = Self.integer(ram["transferred"]), let total = Self.integer(ram["total"]), total > 0, sent > total + (64 << 20) {
+                if let sent = Forensics.integer(ram["transferred"]), let total = Forensics.integer(ram["total"]), total > 0, sent > total + (64 << 20) {
                     throw Failure(description: "\(host) changes its memory faster than it can be copied (\(ByteCount.text(UInt64(sent))) sent "
                         + "for \(ByteCount.text(UInt64(total)))): nothing was kept; take it with --method pause")
                 }
@@ -263,8 +263,6 @@ public enum Snapshotter {
     /// The longest stop QEMU may make of a live snapshot at first (ms), and when it gives up (s).
     static let liveDowntimeLimitMS = 20
     static let liveGiveUpSeconds = 120
-
-    static func integer(_ value: Any?) -> Int? { Forensics.integer(value) }
 
     /// The base image of an overlay's volume document.
     static func backingPath(_ volumeXML: String) -> String? {
