@@ -118,7 +118,8 @@ struct Lowering {
                 interfaces.append(ResolvedInterface(network: interface.network, address: address, mac: mac, model: interface.spec.model?.value ?? defaultModel, tap: tap))
             }
             let services = fields.services?.value ?? []
-            var probes = fields.healthProbes?.value.map(\.value) ?? defaultProbes(host: host.name, interfaces: interfaces, services: services, dhcpNetworks: dhcpNetworks)
+            var probes = fields.healthProbes?.value.map(\.value) ?? defaultProbes(host: host.name, interfaces: interfaces, services: services, dhcpNetworks: dhcpNetworks,
+                                                                                         runsChecks: !stealth && topology.checks.contains { $0.from.value == host.name })
             probes = probes.reduce(into: []) { unique, probe in if !unique.contains(probe) { unique.append(probe) } }
             var diskBytes = fields.diskMiB.map { $0.value << 20 }
             if let disk = image.disk, let diskMiB = fields.diskMiB {
@@ -332,12 +333,15 @@ struct Lowering {
                              stealthKernel: path(spec.stealthKernel), stealthInitrd: path(spec.stealthInitrd))
     }
 
-    /// `running`, `lease` when any interface is on a DHCP network, and per service its protocol
+    /// `running`, `lease` when any interface is on a DHCP network, `agent` when operation tests run
+    /// from the host (through its guest agent), and per service its protocol
     /// probe where one exists (`http` -> `http:80/`, `dns` -> `dns:` the host's own name in the
     /// environment's domain, `tcp:53` without a domain), else `tcp:PORT`.
-    private func defaultProbes(host: String, interfaces: [ResolvedInterface], services: [ServiceSpec], dhcpNetworks: Set<String>) -> [Probe] {
+    private func defaultProbes(host: String, interfaces: [ResolvedInterface], services: [ServiceSpec], dhcpNetworks: Set<String>,
+                               runsChecks: Bool) -> [Probe] {
         var probes: [Probe] = [.running]
         if interfaces.contains(where: { dhcpNetworks.contains($0.network) }) { probes.append(.lease) }
+        if runsChecks { probes.append(.agent) }
         probes += services.map { service in
             if service.name == "http", service.port == 80 { return .http(port: 80, path: "/") }
             // A DNS server answers for the environment's domain; without one it has no name to serve.

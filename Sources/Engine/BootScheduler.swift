@@ -88,6 +88,7 @@ public struct BootScheduler: Sendable {
         var attempt = 1
         var lastConsole: [String] = []
         while true {
+            let before = await checker.leaseExpiries(metadata)
             let start = Date()
             do {
                 if (try? await hypervisor.domainState(name: domain.name)) != .running { try await hypervisor.startDomain(name: domain.name) }
@@ -101,7 +102,8 @@ public struct BootScheduler: Sendable {
             onEvent(.started(host: metadata.host, domain: domain.name, attempt: attempt))
             let deadline = start.addingTimeInterval(timeout ?? Double(metadata.healthTimeoutSeconds))
             var health = await checker.checkHost(domain, metadata, environment: metadata.environment, wait: true, deadline: deadline, start: start,
-                                                 leases: leases, addresses: addresses, cancellation: cancellation, stopWhenDown: true)
+                                                 leases: leases, addresses: addresses, cancellation: cancellation, stopWhenDown: true,
+                                                 before: before)
             health.attempts = attempt
             if health.healthy {
                 if attempt > 1 { health.console = lastConsole }

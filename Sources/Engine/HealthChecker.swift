@@ -48,9 +48,10 @@ public struct HealthChecker: Sendable {
     }
 
     /// `wait`: retry until healthy or the deadline; otherwise one try each. `timeout` overrides
-    /// the hosts' own timeouts.
+    /// the hosts' own timeouts. `before`: by host, its leases as `leaseExpiries(environment:)` read
+    /// them just before the hosts were started again.
     public func check(environment: String, hosts only: Set<String>? = nil, wait: Bool, timeout: Double? = nil,
-                      cancellation: Cancellation = Cancellation(),
+                      cancellation: Cancellation = Cancellation(), before: [String: [String: Int64]] = [:],
                       onHost: @escaping @Sendable (HostHealth) -> Void = { _ in }) async throws -> [HostHealth] {
         let owned = ActualState.owned(try await hypervisor.domains()).filter { $0.metadata.environment == environment }
         let hosts = owned.filter { only?.contains($0.1.host) ?? true }
@@ -65,7 +66,8 @@ public struct HealthChecker: Sendable {
                 group.addTask {
                     let deadline = start.addingTimeInterval(timeout ?? Double(metadata.healthTimeoutSeconds))
                     let health = await checkHost(domain, metadata, environment: environment, wait: wait, deadline: deadline,
-                                                 start: start, leases: leases, addresses: known, cancellation: cancellation)
+                                                 start: start, leases: leases, addresses: known, cancellation: cancellation,
+                                                 before: before[metadata.host] ?? [:])
                     onHost(health)
                     return (index, health)
                 }
@@ -89,15 +91,18 @@ public struct HealthChecker: Sendable {
     }
 
     /// `stopWhenDown`: give up as soon as the domain is no longer running (a panicked guest's
-    /// pvpanic device stops it; it will not become healthy by waiting).
+    /// pvpanic device stops it; it will not become healthy by waiting). `before`: the host's leases
+    /// as they were just before its start (see `leaseExpiries`): `lease` then passes only on a lease
+    /// given or renewed since, never on one a replaced or stopped domain left behind.
     func checkHost(_ domain: LiveDomain, _ metadata: DomainMetadata, environment: String, wait: Bool, deadline: Date,
                    start: Date, leases: LeaseCache, addresses: [String: String], cancellation: Cancellation,
-                   stopWhenDown: Bool = false) async -> HostHealth {
+                   stopWhenDown: Bool = false, before: [String: Int64] = [:]) async -> HostHealth {
         var results = metadata.probes.map { ProbeResult(probe: $0, passed: false, detail: "not tried") }
         var state = domain.state.rawValue
         while true {
             for index in results.indices where !results[index].passed {
-                let outcome = await run(results[index].probe, metadata: metadata, environment: environment, leases: leases, addresses: addresses)
+                let outcome = await run(results[index].probe, metadata: metadata, environment: environment, leases: leases,
+                                        addresses: addresses, before: before)
                 results[index].passed = outcome.problem == nil
                 results[index].detail = outcome.problem ?? ""
                 if let observed = outcome.state { state = observed }
@@ -115,8 +120,43 @@ public struct HealthChecker: Sendable {
                           probes: results, seconds: healthy ? Date().timeIntervalSince(start) : nil)
     }
 
+    /// Every host's `leaseExpiries`, by host name.
+    public func leaseExpiries(environment: String) async throws -> [String: [String: Int64]] {
+        var expiries: [String: [String: Int64]] = [:]
+        let leases = LeaseCache(hypervisor: hypervisor)
+        for (_, metadata) in ActualState.owned(try await hypervisor.domains()) where metadata.environment == environment {
+            expiries[metadata.host] = await leaseExpiries(metadata, leases: leases)
+        }
+        return expiries
+    }
+
+    /// When each DHCP interface's lease of the host runs out now (by MAC; absent: no lease), read
+    /// just before the host is started.
+    func leaseExpiries(_ metadata: DomainMetadata, leases: LeaseCache? = nil) async -> [String: Int64] {
+        let leases = leases ?? LeaseCache(hypervisor: hypervisor)
+        var expiries: [String: Int64] = [:]
+        for interface in metadata.interfaces where interface.dhcp {
+            let held = await leases.leases(network: Naming.object(environment: metadata.environment, name: interface.network))
+            if let lease = held.first(where: { $0.mac.lowercased() == interface.mac }) { expiries[interface.mac] = lease.expiry }
+        }
+        return expiries
+    }
+
+    /// Why `interface` does not hold its lease in `held`; `before`: when the lease it held just
+    /// before the host's start ran out. A lease that never runs out (0) cannot tell its age; any
+    /// other must have been given or renewed since the start.
+    public static func leaseProblem(_ interface: DomainMetadataInterface, held: [DHCPLease], before: Int64?) -> String? {
+        guard let lease = held.first(where: { $0.mac.lowercased() == interface.mac && $0.address == interface.address }) else {
+            return "no lease of \(interface.address) on \(interface.network)"
+        }
+        if let before, lease.expiry != 0, lease.expiry <= before {
+            return "the lease of \(interface.address) is from before this start"
+        }
+        return nil
+    }
+
     private func run(_ probe: String, metadata: DomainMetadata, environment: String, leases: LeaseCache,
-                     addresses: [String: String]) async -> (problem: String?, state: String?) {
+                     addresses: [String: String], before: [String: Int64]) async -> (problem: String?, state: String?) {
         let address = metadata.interfaces.first?.address ?? ""
         if probe == "running" {
             guard let state = try? await hypervisor.domainState(name: Naming.object(environment: environment, name: metadata.host)) else { return ("no such domain", nil) }
@@ -125,11 +165,18 @@ public struct HealthChecker: Sendable {
         if probe == "lease" {
             for interface in metadata.interfaces where interface.dhcp {
                 let held = await leases.leases(network: Naming.object(environment: environment, name: interface.network))
-                guard held.contains(where: { $0.mac.lowercased() == interface.mac && $0.address == interface.address }) else {
-                    return ("no lease of \(interface.address) on \(interface.network)", nil)
-                }
+                if let problem = Self.leaseProblem(interface, held: held, before: before[interface.mac]) { return (problem, nil) }
             }
             return (nil, nil)
+        }
+        if probe == "agent" {
+            let domain = Naming.object(environment: environment, name: metadata.host)
+            do {
+                _ = try await hypervisor.guestAgentCommand(domain: domain, json: #"{"execute":"guest-ping"}"#, timeoutSeconds: 2)
+                return (nil, nil)
+            } catch {
+                return ("the guest agent does not answer", nil)
+            }
         }
         if probe.hasPrefix("tcp:"), let port = Int(probe.dropFirst(4)) {
             return (await prober.tcp(address: address, port: port, timeout: 2), nil)

@@ -409,6 +409,8 @@ public struct Operations: Sendable {
         defer { withExtendedLifetime(locks) {} }
         var options = options
         options.parallelism = parallelism
+        // Health after the reset counts only leases given since: the old ones stay in libvirt's table.
+        let before = wait ? try await HealthChecker(hypervisor: hypervisor, prober: prober).leaseExpiries(environment: environment) : [:]
         let report = try await Resetter.reset(environment: environment, options: options, hypervisor: hypervisor, capture: capture,
                                               cancellation: cancellation) { events(.step($0)) }
         let steps = StepReport.from(report.outcomes)
@@ -418,7 +420,8 @@ public struct Operations: Sendable {
             var checker = HealthChecker(hypervisor: hypervisor, prober: prober)
             // As apply's boot scheduler polls: a host is seen healthy within half a second.
             checker.interval = 0.5
-            health = try await checker.check(environment: environment, hosts: Set(report.hosts), wait: true, timeout: timeout, cancellation: cancellation) { host in
+            health = try await checker.check(environment: environment, hosts: Set(report.hosts), wait: true, timeout: timeout, cancellation: cancellation,
+                                             before: before) { host in
                 events(OperationEvent(host.healthy ? .healthy : .unhealthy, "\(host.host) \(host.healthy ? "healthy" : "unhealthy")",
                                       environment: environment, domain: host.domain, seconds: host.seconds))
             }

@@ -89,11 +89,14 @@ public struct DHCPLease: Sendable, Equatable {
     public var mac: String
     public var address: String
     public var hostname: String?
+    /// When the lease runs out, in seconds since 1970 (0: never); a renewal moves it on.
+    public var expiry: Int64
 
-    public init(mac: String, address: String, hostname: String?) {
+    public init(mac: String, address: String, hostname: String?, expiry: Int64 = 0) {
         self.mac = mac
         self.address = address
         self.hostname = hostname
+        self.expiry = expiry
     }
 }
 

@@ -174,7 +174,7 @@ public final class LibvirtHypervisor: Hypervisor, @unchecked Sendable {
                 let value = lease.pointee
                 result.append(DHCPLease(mac: value.mac.map { String(cString: $0) } ?? "",
                                         address: value.ipaddr.map { String(cString: $0) } ?? "",
-                                        hostname: value.hostname.map { String(cString: $0) }))
+                                        hostname: value.hostname.map { String(cString: $0) }, expiry: Int64(value.expirytime)))
             }
             return result
         }

@@ -199,6 +199,7 @@ struct HostFieldsDecoder {
         switch text {
         case "running": return .running
         case "lease": return .lease
+        case "agent": return .agent
         default: break
         }
         func port(_ digits: Substring) -> Int? {

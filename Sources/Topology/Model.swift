@@ -159,7 +159,10 @@ public struct ServiceSpec: Sendable, Hashable {
 
 public enum Probe: Sendable, Hashable, CustomStringConvertible {
     case running
+    /// Every DHCP interface holds its lease, given after the host's latest start.
     case lease
+    /// The QEMU guest agent answers (operation tests and `exec` go through it).
+    case agent
     case tcp(port: Int)
     /// An HTTP answer below 400; with `expect`, its body must contain that text.
     case http(port: Int, path: String, expect: String? = nil)
@@ -172,6 +175,7 @@ public enum Probe: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .running: return "running"
         case .lease: return "lease"
+        case .agent: return "agent"
         case let .tcp(port): return "tcp:\(port)"
         case let .http(port, path, _): return "http:\(port)\(path)"
         case let .service(kind): return kind.rawValue

@@ -130,7 +130,7 @@ public enum TopologyMessages {
     }
 
     static func invalidProbe(_ value: String) -> Message {
-        Message(id: "invalid-probe", "'\(value)' is not a health probe; expected running, lease, tcp:PORT, http:PORT/PATH, dns:NAME, ssh, smtp, imap, smb, ldap, kerberos or mysql")
+        Message(id: "invalid-probe", "'\(value)' is not a health probe; expected running, lease, agent, tcp:PORT, http:PORT/PATH, dns:NAME, ssh, smtp, imap, smb, ldap, kerberos or mysql")
     }
 
     static func unknownService(_ value: String) -> Message {

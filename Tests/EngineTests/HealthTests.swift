@@ -2,6 +2,7 @@ import Compiler
 import Engine
 import Foundation
 import Hypervisor
+import LibvirtXML
 import TestSupport
 import Testing
 
@@ -74,6 +75,33 @@ import Testing
         #expect(try await checker(missing).check(environment: name, wait: false)[0].probes[0].detail.contains("404"))
         let right = FakeProber(opensAt: ["\(address):80": 1], answers: ["\(address):80": "HTTP/1.0 200 OK\r\n\r\n<title>Acme Trading</title>"])
         #expect(try await checker(right).check(environment: name, wait: false)[0].healthy)
+        _ = try await destroy(name, hypervisor: hypervisor)
+    }
+
+    @Test func aLeaseCountsOnlyWhenGivenOrRenewedAfterTheStart() {
+        let interface = DomainMetadataInterface(network: "lan", mac: "52:54:00:00:00:01", address: "10.0.0.2", dhcp: true)
+        let old = DHCPLease(mac: "52:54:00:00:00:01", address: "10.0.0.2", hostname: "desk-01", expiry: 1_000)
+        let renewed = DHCPLease(mac: "52:54:00:00:00:01", address: "10.0.0.2", hostname: "desk-01", expiry: 1_005)
+        // A lease the replaced domain left behind, unchanged since before the start.
+        #expect(HealthChecker.leaseProblem(interface, held: [old], before: 1_000) == "the lease of 10.0.0.2 is from before this start")
+        #expect(HealthChecker.leaseProblem(interface, held: [renewed], before: 1_000) == nil)
+        // No lease before the start: any lease of the address is this start's.
+        #expect(HealthChecker.leaseProblem(interface, held: [old], before: nil) == nil)
+        #expect(HealthChecker.leaseProblem(interface, held: [], before: nil) == "no lease of 10.0.0.2 on lan")
+        // Another address for the MAC is no lease of this one; a lease that never runs out cannot tell its age.
+        #expect(HealthChecker.leaseProblem(interface, held: [DHCPLease(mac: old.mac, address: "10.0.0.9", hostname: nil, expiry: 1_005)], before: nil) != nil)
+        #expect(HealthChecker.leaseProblem(interface, held: [DHCPLease(mac: old.mac.uppercased(), address: old.address, hostname: nil, expiry: 0)], before: 1_000) == nil)
+    }
+
+    @Test func theAgentProbeFailsWhereNoGuestAgentAnswers() async throws {
+        let name = uniqueName("agent")
+        // libvirt's test driver runs no guest: its domains have no agent to answer a ping.
+        let (_, checker) = try await deploy(name, probes: "[running, agent]", timeout: "1s")
+        let hosts = try await checker(FakeProber(opensAt: [:])).check(environment: name, wait: false)
+        #expect(hosts[0].probes.map(\.probe) == ["running", "agent"])
+        #expect(hosts[0].probes[0].passed)
+        #expect(!hosts[0].probes[1].passed)
+        #expect(hosts[0].probes[1].detail == "the guest agent does not answer")
         _ = try await destroy(name, hypervisor: hypervisor)
     }
 }

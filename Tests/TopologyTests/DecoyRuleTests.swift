@@ -130,7 +130,7 @@ import Testing
             interfaces: [{ network: lan }]
             health: { probes: [smtp, imap, smb, ldap, kerberos, mysql, 1️⃣"dns:", { probe: ssh, expect: 2️⃣OpenSSH }] }
         """, [
-            "1": ("invalid-probe", "'dns:' is not a health probe; expected running, lease, tcp:PORT, http:PORT/PATH, dns:NAME, ssh, smtp, imap, smb, ldap, kerberos or mysql"),
+            "1": ("invalid-probe", "'dns:' is not a health probe; expected running, lease, agent, tcp:PORT, http:PORT/PATH, dns:NAME, ssh, smtp, imap, smb, ldap, kerberos or mysql"),
             "2": ("expect-needs-http", "'expect' applies to http probes only, not 'ssh'"),
         ])
     }

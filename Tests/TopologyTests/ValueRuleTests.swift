@@ -153,9 +153,9 @@ import Testing
               probes: [running, 2️⃣"tcp:99999", 3️⃣ping, 4️⃣"http:80 /x"]
         """, [
             "1": ("invalid-duration", "'soon' is not a valid duration: write a whole number with s, m or h, such as 120s"),
-            "2": ("invalid-probe", "'tcp:99999' is not a health probe; expected running, lease, tcp:PORT, http:PORT/PATH, dns:NAME, ssh, smtp, imap, smb, ldap, kerberos or mysql"),
-            "3": ("invalid-probe", "'ping' is not a health probe; expected running, lease, tcp:PORT, http:PORT/PATH, dns:NAME, ssh, smtp, imap, smb, ldap, kerberos or mysql"),
-            "4": ("invalid-probe", "'http:80 /x' is not a health probe; expected running, lease, tcp:PORT, http:PORT/PATH, dns:NAME, ssh, smtp, imap, smb, ldap, kerberos or mysql"),
+            "2": ("invalid-probe", "'tcp:99999' is not a health probe; expected running, lease, agent, tcp:PORT, http:PORT/PATH, dns:NAME, ssh, smtp, imap, smb, ldap, kerberos or mysql"),
+            "3": ("invalid-probe", "'ping' is not a health probe; expected running, lease, agent, tcp:PORT, http:PORT/PATH, dns:NAME, ssh, smtp, imap, smb, ldap, kerberos or mysql"),
+            "4": ("invalid-probe", "'http:80 /x' is not a health probe; expected running, lease, agent, tcp:PORT, http:PORT/PATH, dns:NAME, ssh, smtp, imap, smb, ldap, kerberos or mysql"),
         ])
     }
 
