@@ -98,13 +98,17 @@ public struct HealthChecker: Sendable {
                    start: Date, leases: LeaseCache, addresses: [String: String], cancellation: Cancellation,
                    stopWhenDown: Bool = false, before: [String: Int64] = [:]) async -> HostHealth {
         var results = metadata.probes.map { ProbeResult(probe: $0, passed: false, detail: "not tried") }
+        // A server that was reached but answered too slowly gets twice as long at each next try,
+        // up to 8 times its first timeout: on a loaded machine a banner can take seconds.
+        var patience = [Double](repeating: 1, count: results.count)
         var state = domain.state.rawValue
         while true {
             for index in results.indices where !results[index].passed {
                 let outcome = await run(results[index].probe, metadata: metadata, environment: environment, leases: leases,
-                                        addresses: addresses, before: before)
+                                        addresses: addresses, before: before, patience: patience[index])
                 results[index].passed = outcome.problem == nil
                 results[index].detail = outcome.problem ?? ""
+                if let problem = outcome.problem, ProbeProblem.isSlow(problem) { patience[index] = min(patience[index] * 2, 8) }
                 if let observed = outcome.state { state = observed }
             }
             if results.allSatisfy(\.passed) || !wait || Date() >= deadline || cancellation.isCancelled { break }
@@ -156,7 +160,7 @@ public struct HealthChecker: Sendable {
     }
 
     private func run(_ probe: String, metadata: DomainMetadata, environment: String, leases: LeaseCache,
-                     addresses: [String: String], before: [String: Int64]) async -> (problem: String?, state: String?) {
+                     addresses: [String: String], before: [String: Int64], patience: Double) async -> (problem: String?, state: String?) {
         let address = metadata.interfaces.first?.address ?? ""
         if probe == "running" {
             guard let state = try? await hypervisor.domainState(name: Naming.object(environment: environment, name: metadata.host)) else { return ("no such domain", nil) }
@@ -172,14 +176,14 @@ public struct HealthChecker: Sendable {
         if probe == "agent" {
             let domain = Naming.object(environment: environment, name: metadata.host)
             do {
-                _ = try await hypervisor.guestAgentCommand(domain: domain, json: #"{"execute":"guest-ping"}"#, timeoutSeconds: 2)
+                _ = try await hypervisor.guestAgentCommand(domain: domain, json: #"{"execute":"guest-ping"}"#, timeoutSeconds: Int(2 * patience))
                 return (nil, nil)
             } catch {
                 return ("the guest agent does not answer", nil)
             }
         }
         if probe.hasPrefix("tcp:"), let port = Int(probe.dropFirst(4)) {
-            return (await prober.tcp(address: address, port: port, timeout: 2), nil)
+            return (await prober.tcp(address: address, port: port, timeout: 2 * patience), nil)
         }
         if probe.hasPrefix("http:") {
             let rest = probe.dropFirst(5)
@@ -188,7 +192,7 @@ public struct HealthChecker: Sendable {
             let path = rest.dropFirst(digits.count).isEmpty ? "/" : String(rest.dropFirst(digits.count))
             // The status line is enough unless the body must hold a text: then read to the end.
             let expect = metadata.expectations[probe]
-            let answer = await prober.exchange(address: address, port: port, request: ProtocolProbes.httpRequest(path: path, host: address), timeout: 3,
+            let answer = await prober.exchange(address: address, port: port, request: ProtocolProbes.httpRequest(path: path, host: address), timeout: 3 * patience,
                                                limit: expect == nil ? 512 : 1 << 20, isComplete: { expect == nil && $0.contains(UInt8(ascii: "\n")) })
             switch answer {
             case let .failure(problem): return (problem.message, nil)
@@ -196,7 +200,7 @@ public struct HealthChecker: Sendable {
             }
         }
         if let service = ServiceProbe(rawValue: probe) {
-            let answer = await prober.exchange(address: address, port: service.port, request: ProtocolProbes.request(service), timeout: 3,
+            let answer = await prober.exchange(address: address, port: service.port, request: ProtocolProbes.request(service), timeout: 3 * patience,
                                                limit: 65536, isComplete: { ProtocolProbes.isComplete(service, $0) })
             switch answer {
             case let .failure(problem): return (problem.message, nil)
@@ -207,7 +211,7 @@ public struct HealthChecker: Sendable {
             let name = String(probe.dropFirst(4))
             let host = String(name.prefix { $0 != "." })
             let id = UInt16.random(in: 1 ... UInt16.max)
-            switch await prober.datagram(address: address, port: 53, request: ProtocolProbes.dnsQuery(name, id: id), timeout: 2) {
+            switch await prober.datagram(address: address, port: 53, request: ProtocolProbes.dnsQuery(name, id: id), timeout: 2 * patience) {
             case let .failure(problem): return (problem.message, nil)
             case let .success(bytes):
                 switch ProtocolProbes.dnsAddresses(bytes, id: id) {

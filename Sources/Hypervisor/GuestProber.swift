@@ -55,13 +55,17 @@ public final class SocketProber: GuestProber {
                 }
                 var received: [UInt8] = []
                 var buffer = [UInt8](repeating: 0, count: 4096)
+                var timedOut = false
                 while received.count < limit {
                     let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+                    if count < 0, errno == EAGAIN || errno == EWOULDBLOCK { timedOut = true }
                     if count <= 0 { break }
                     received += buffer[..<count]
                     if isComplete(received) { break }
                 }
-                return received.isEmpty ? .failure(ProbeProblem("no answer")) : .success(received)
+                guard received.isEmpty else { return .success(received) }
+                // Connected but silent is a slow server (a loaded machine), not a closed port.
+                return .failure(timedOut ? ProbeProblem.slow(timeout) : ProbeProblem("closed the connection without an answer"))
             }
         } catch {
             return .failure(ProbeProblem("probe failed: \(error)"))
@@ -87,7 +91,9 @@ public final class SocketProber: GuestProber {
                 guard sent == request.count else { return .failure(ProbeProblem("cannot send the request")) }
                 var buffer = [UInt8](repeating: 0, count: 4096)
                 let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-                return count > 0 ? .success(Array(buffer[..<count])) : .failure(ProbeProblem(count == 0 ? "no answer" : String(cString: strerror(errno))))
+                if count > 0 { return .success(Array(buffer[..<count])) }
+                if count < 0, errno == EAGAIN || errno == EWOULDBLOCK { return .failure(ProbeProblem.slow(timeout)) }
+                return .failure(ProbeProblem(count == 0 ? "no answer" : String(cString: strerror(errno))))
             }
         } catch {
             return .failure(ProbeProblem("probe failed: \(error)"))
@@ -152,8 +158,18 @@ public final class SocketProber: GuestProber {
 /// Why a probe did not pass, in words for the health table.
 public struct ProbeProblem: Error, Sendable, Equatable {
     public var message: String
+    /// The server was reached but did not answer in time: worth waiting longer for.
+    public var slow: Bool
 
-    public init(_ message: String) {
+    public init(_ message: String, slow: Bool = false) {
         self.message = message
+        self.slow = slow
+    }
+
+    /// Whether a probe's detail is a slow answer's.
+    public static func isSlow(_ detail: String) -> Bool { detail.hasPrefix("slow: ") }
+
+    public static func slow(_ seconds: Double) -> ProbeProblem {
+        ProbeProblem("slow: no answer within \(seconds.formatted(.number.precision(.fractionLength(0 ... 1)))) s", slow: true)
     }
 }

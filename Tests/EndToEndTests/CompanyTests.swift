@@ -71,6 +71,21 @@ extension EndToEnd {
         #expect(tested.status == 0, "\(tested.stdout)\(tested.stderr)")
         let results = try #require(try Lab.json(tested.stdout) as? [[String: Any]])
         #expect(results.filter { $0["kind"] as? String == "check" }.count == 5)
+        // A changed check replaces ws-01; it is healthy only once it has booted again (its lease
+        // renewed, its agent answering), so `test` right after the apply passes.
+        let changed = try String(contentsOfFile: file, encoding: .utf8).replacingOccurrences(
+            of: "  - { from: ws-01, to: dc01, port: 22, expect: closed }\n",
+            with: "  - { from: ws-01, to: dc01, port: 22, expect: closed }\n  - { from: ws-01, to: www, port: 80, expect: open }\n")
+        #expect(changed.contains("to: www, port: 80"))
+        try Data(changed.utf8).write(to: URL(fileURLWithPath: file))
+        let replaced = try Lab.decoynet(["apply", file, "--json"], timeout: 900)
+        #expect(replaced.status == 0, "\(replaced.stderr.suffix(3000))")
+        let replacedPlan = try #require(((try Lab.json(replaced.stdout) as? [String: Any])?["plans"] as? [[String: Any]])?.first)
+        #expect((replacedPlan["summary"] as? [String: Int])?["replace"] == 1, "\(replacedPlan)")
+        let retested = try Lab.decoynet(["test", environment, "--json"], timeout: 600)
+        #expect(retested.status == 0, "\(retested.stdout)\(retested.stderr)")
+        #expect((try Lab.json(retested.stdout) as? [[String: Any]])?.filter { $0["kind"] as? String == "check" }.count == 6)
+
         // Closed because the firewall dropped it, not because nothing listens: ssh runs on dc01.
         let local = try Lab.decoynet(["exec", environment, "dc01", "--", "bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/22 && echo open"])
         #expect(local.stdout == "open\n", "\(local)")

@@ -53,6 +53,8 @@ extension EndToEnd {
         let summary = try #require(changedPlan["summary"] as? [String: Int])
         #expect(summary["replace"] == 1 && summary["create"] == 0 && summary["delete"] == 0 && summary["update"] == 0, "\(summary)")
         #expect(try Lab.virsh(["dominfo", "\(environment)-ws"]).contains("262144 KiB"))
+        // Healthy means booted again: the replaced host answers as soon as apply has returned.
+        #expect(try Lab.httpGet(Lab.address("1.2")).trimmingCharacters(in: .whitespacesAndNewlines) == "ws")
         #expect(try Lab.virsh(["domid", "\(environment)-web"]) == bootOfWeb, "web was not restarted")
 
         // Destroy leaves no domain, network, bridge, volume, pool or file of the environment.

@@ -104,4 +104,18 @@ import Testing
         #expect(hosts[0].probes[1].detail == "the guest agent does not answer")
         _ = try await destroy(name, hypervisor: hypervisor)
     }
+
+    @Test func aSlowServerIsGivenLongerAtEachTryAndToldApartFromAClosedOne() async throws {
+        let name = uniqueName("slow")
+        let (address, checker) = try await deploy(name, probes: "[running, ssh]", timeout: "30s")
+        // sshd on a loaded machine: its banner comes 10 s after the connection opens.
+        let prober = FakeProber(opensAt: ["\(address):22": 1], answers: ["\(address):22": "SSH-2.0-OpenSSH_9.2p1\r\n"],
+                                answersAfter: ["\(address):22": 10])
+        let hosts = try await checker(prober).check(environment: name, wait: true)
+        #expect(hosts[0].healthy, "\(hosts)")
+        #expect(prober.timeouts("\(address):22") == [3, 6, 12])
+        let once = try await checker(FakeProber(opensAt: ["\(address):22": 1], answersAfter: ["\(address):22": 10])).check(environment: name, wait: false)
+        #expect(once[0].probes[1].detail == "slow: no answer within 3 s")
+        _ = try await destroy(name, hypervisor: hypervisor)
+    }
 }

@@ -10,12 +10,19 @@ public final class FakeProber: GuestProber, @unchecked Sendable {
     private let opensAt: [String: Int]
     /// What `exchange` returns from an `address:port` that accepts.
     private let answers: [String: [UInt8]]
+    /// Seconds an `address:port` takes to answer once connected: a shorter timeout reads as slow.
+    private let answersAfter: [String: Double]
     private var tries: [String: Int] = [:]
+    private var timeouts: [String: [Double]] = [:]
 
-    public init(opensAt: [String: Int], answers: [String: String] = [:]) {
+    public init(opensAt: [String: Int], answers: [String: String] = [:], answersAfter: [String: Double] = [:]) {
         self.opensAt = opensAt
         self.answers = answers.mapValues { Array($0.utf8) }
+        self.answersAfter = answersAfter
     }
+
+    /// The timeouts `exchange` was given for `address:port`, in order.
+    public func timeouts(_ key: String) -> [Double] { lock.withLock { timeouts[key, default: []] } }
 
     /// How often `address:port` was tried.
     public func tries(_ key: String) -> Int { lock.withLock { tries[key, default: 0] } }
@@ -35,8 +42,11 @@ public final class FakeProber: GuestProber, @unchecked Sendable {
 
     public func exchange(address: String, port: Int, request: [UInt8], timeout: Double, limit: Int,
                          isComplete: @escaping @Sendable ([UInt8]) -> Bool) async -> Result<[UInt8], ProbeProblem> {
+        let key = "\(address):\(port)"
+        lock.withLock { timeouts[key, default: []].append(timeout) }
         guard attempt(address, port) else { return .failure(ProbeProblem("connection refused")) }
-        return .success(answers["\(address):\(port)"] ?? [])
+        if let delay = answersAfter[key], timeout < delay { return .failure(ProbeProblem.slow(timeout)) }
+        return .success(answers[key] ?? [])
     }
 
     public func datagram(address: String, port: Int, request: [UInt8], timeout: Double) async -> Result<[UInt8], ProbeProblem> {

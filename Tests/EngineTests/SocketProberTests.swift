@@ -1,0 +1,64 @@
+import Foundation
+import Hypervisor
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The socket prober on loopback: a server that accepts and says nothing is slow, one that
+/// accepts and hangs up is not, and neither is mistaken for the other or for a closed port.
+@Suite struct SocketProberTests {
+    /// A listening socket on 127.0.0.1 and its port; `hangUp` closes each connection it accepts.
+    final class Listener: @unchecked Sendable {
+        let descriptor: Int32
+        let port: Int
+        private let lock = NSLock()
+        private var accepted: [Int32] = []
+
+        init(hangUp: Bool) throws {
+            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            self.descriptor = descriptor
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            try #require(bound == 0 && listen(descriptor, 4) == 0)
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(descriptor, $0, &length) }
+            }
+            port = Int(UInt16(bigEndian: address.sin_port))
+            Thread.detachNewThread { [self] in
+                while true {
+                    let connection = accept(descriptor, nil, nil)
+                    if connection < 0 { return }
+                    if hangUp { close(connection) } else { keep(connection) }
+                }
+            }
+        }
+
+        private func keep(_ connection: Int32) { lock.withLock { accepted.append(connection) } }
+
+        deinit {
+            shutdown(descriptor, Int32(SHUT_RDWR))
+            close(descriptor)
+            lock.withLock { accepted.forEach { close($0) } }
+        }
+    }
+
+    @Test func aSilentServerIsSlowAndAServerThatHangsUpIsNot() async throws {
+        let prober = SocketProber(parallelism: 2)
+        let silent = try Listener(hangUp: false)
+        let start = Date()
+        let slow = await prober.exchange(address: "127.0.0.1", port: silent.port, request: [], timeout: 0.5, limit: 512, isComplete: { _ in true })
+        #expect(slow == .failure(ProbeProblem("slow: no answer within 0.5 s", slow: true)))
+        #expect(Date().timeIntervalSince(start) >= 0.45)
+
+        let hangingUp = try Listener(hangUp: true)
+        let closed = await prober.exchange(address: "127.0.0.1", port: hangingUp.port, request: [], timeout: 2, limit: 512, isComplete: { _ in true })
+        #expect(closed == .failure(ProbeProblem("closed the connection without an answer")))
+        withExtendedLifetime((silent, hangingUp)) {}
+    }
+}
