@@ -162,6 +162,8 @@ public enum DocumentRenderer {
                              interfaces: host.interfaces.map { card($0, networks: networks) })
         domain.guestAgent = true
         domain.panicDevice = true
+        // Nothing plugs into USB here, and QEMU's xHCI costs idle CPU; a stealthy host has its Intel EHCI.
+        domain.usb = false
         if vendorMade { domain.sysinfo = sysinfo(host, in: environment, profile: profile) }
         return domain
     }

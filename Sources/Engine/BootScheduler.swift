@@ -1,6 +1,7 @@
 import Foundation
 import Hypervisor
 import LibvirtXML
+import Naming
 import Planner
 
 /// Starts an environment's hosts in order and at a pace the machine can carry, and restarts those
@@ -20,6 +21,9 @@ public struct BootScheduler: Sendable {
     public var slots: Int
     /// Overrides each host's own health timeout, in seconds.
     public var timeout: Double?
+    /// Where each host's clean state is kept when it first turns healthy (see `CleanState`); nil
+    /// keeps none.
+    public var cleanState: CleanState?
 
     public init(hypervisor: any Hypervisor, checker: HealthChecker, slots: Int, timeout: Double? = nil) {
         self.hypervisor = hypervisor
@@ -33,6 +37,9 @@ public struct BootScheduler: Sendable {
         case healthy(host: String, domain: String, seconds: Double)
         case restarting(host: String, domain: String, reason: String, attempt: Int, console: [String])
         case unhealthy(host: String, domain: String, reason: String)
+        /// Its clean state was kept for `reset` (`seconds`: how long the host stood still for it).
+        case kept(host: String, domain: String, seconds: Double)
+        case notKept(host: String, domain: String, reason: String)
     }
 
     /// Boots every host of `environments` that is not running and checks the running ones; returns
@@ -108,6 +115,7 @@ public struct BootScheduler: Sendable {
             if health.healthy {
                 if attempt > 1 { health.console = lastConsole }
                 onEvent(.healthy(host: metadata.host, domain: domain.name, seconds: Date().timeIntervalSince(start)))
+                if let cleanState, !cancellation.isCancelled { await keep(cleanState, domain.name, metadata, onEvent: onEvent) }
                 return health
             }
             let state = (try? await hypervisor.domainState(name: domain.name)) ?? .unknown
@@ -123,6 +131,24 @@ public struct BootScheduler: Sendable {
             onEvent(.restarting(host: metadata.host, domain: domain.name, reason: reason, attempt: attempt + 1, console: lastConsole))
             if state == .running || state == .paused || state == .crashed { try? await hypervisor.stopDomain(name: domain.name) }
             attempt += 1
+        }
+    }
+
+    /// Keeps a host's clean state, when its guest agent answers (a restored guest needs it to step
+    /// its clock and renew its lease) and it is not stealthy (it has none).
+    private func keep(_ cleanState: CleanState, _ domain: String, _ metadata: DomainMetadata,
+                      onEvent: @escaping @Sendable (Event) -> Void) async {
+        guard !metadata.stealth,
+              (try? await hypervisor.guestAgentCommand(domain: domain, json: #"{"execute":"guest-ping"}"#, timeoutSeconds: 2)) != nil
+        else { return }
+        let pool = Naming.pool(environment: metadata.environment)
+        guard let overlay = try? await hypervisor.volumes(pool: pool).first(where: { $0.name == Naming.overlay(domain: domain) })?.path else { return }
+        let start = Date()
+        do {
+            try await cleanState.keep(domain: domain, metadata: metadata, overlay: overlay)
+            onEvent(.kept(host: metadata.host, domain: domain, seconds: Date().timeIntervalSince(start)))
+        } catch {
+            onEvent(.notKept(host: metadata.host, domain: domain, reason: "\(error)"))
         }
     }
 

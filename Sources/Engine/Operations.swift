@@ -72,6 +72,10 @@ public struct OperationEvent: Sendable, Codable, Equatable {
             return OperationEvent(.restarting, "restarting \(host) (attempt \(attempt)): \(reason)", domain: domain, attempt: attempt, lines: console)
         case let .unhealthy(host, domain, reason):
             return OperationEvent(.unhealthy, "\(host) unhealthy: \(reason)", domain: domain)
+        case let .kept(host, domain, seconds):
+            return OperationEvent(.info, String(format: "%@: clean state kept for reset (%.1fs)", host, seconds), domain: domain, seconds: seconds)
+        case let .notKept(host, domain, reason):
+            return OperationEvent(.error, "warning: \(host): no clean state kept, reset will boot it: \(reason)", domain: domain)
         }
     }
 }
@@ -205,6 +209,8 @@ public struct Operations: Sendable {
         public var overcommit: Double
         /// On a local QEMU connection, refuse plans that do not fit this machine.
         public var checkResources: Bool
+        /// On a local QEMU connection, keep each host's clean state when it turns healthy, for `reset`.
+        public var keepCleanState: Bool = true
 
         public init(acceleration: Acceleration, wait: Bool = true, timeout: Double? = nil,
                     bootSlots: Int = ProcessInfo.processInfo.activeProcessorCount, overcommit: Double = 1.5, checkResources: Bool = true) {
@@ -323,7 +329,8 @@ public struct Operations: Sendable {
             var checker = HealthChecker(hypervisor: hypervisor, prober: prober)
             // A boot slot is free again as soon as its host is seen healthy.
             checker.interval = 0.5
-            let scheduler = BootScheduler(hypervisor: hypervisor, checker: checker, slots: options.bootSlots, timeout: options.timeout)
+            var scheduler = BootScheduler(hypervisor: hypervisor, checker: checker, slots: options.bootSlots, timeout: options.timeout)
+            if Naming.isLocalQEMU(hypervisor.uri), options.keepCleanState { scheduler.cleanState = CleanState(hypervisor: hypervisor) }
             health = try await scheduler.boot(environments: prepared.environments.map(\.name), cancellation: cancellation) { events(.boot($0)) }
         }
         let healthy = health?.allSatisfy(\.healthy) ?? true
@@ -379,6 +386,7 @@ public struct Operations: Sendable {
         }
         if steps.allSatisfy(\.completed) {
             for name in names {
+                CleanState(hypervisor: hypervisor).remove(environment: name)
                 if let kept = watchers?.archive(environment: name) {
                     events(OperationEvent(.info, "the timeline and runs of \(name) are kept in \(kept)", environment: name))
                 }
@@ -396,6 +404,10 @@ public struct Operations: Sendable {
         public var steps: [StepReport]
         public var evidence: String?
         public var manifest: EvidenceManifest?
+        /// Hosts restored from their clean state; the others booted.
+        public var restored: [String]
+        /// Hosts whose clean state did not restore, and why (they booted instead).
+        public var warnings: [String]
         public var health: [HostHealth]?
         public var succeeded: Bool
         public var interrupted: Bool
@@ -414,6 +426,10 @@ public struct Operations: Sendable {
         let report = try await Resetter.reset(environment: environment, options: options, hypervisor: hypervisor, capture: capture,
                                               cancellation: cancellation) { events(.step($0)) }
         let steps = StepReport.from(report.outcomes)
+        for warning in report.warnings { events(OperationEvent(.error, "warning: \(warning)", environment: environment)) }
+        if !report.restored.isEmpty {
+            events(OperationEvent(.info, "restored from their clean state: \(report.restored.joined(separator: ", "))", environment: environment))
+        }
         var health: [HostHealth]?
         if steps.allSatisfy(\.completed), wait, !cancellation.isCancelled {
             events(OperationEvent(.info, "waiting for health (\(report.hosts.count) hosts)", environment: environment))
@@ -429,7 +445,7 @@ public struct Operations: Sendable {
         if let folder = report.evidenceFolder { events(OperationEvent(.info, "evidence kept in \(folder) (manifest.json, SHA256SUMS)", environment: environment)) }
         let healthy = health?.allSatisfy(\.healthy) ?? true
         return ResetReport(environment: environment, hosts: report.hosts, steps: steps, evidence: report.evidenceFolder, manifest: report.manifest,
-                           health: health, succeeded: steps.allSatisfy(\.completed) && healthy, interrupted: cancellation.isCancelled)
+                           restored: report.restored, warnings: report.warnings, health: health, succeeded: steps.allSatisfy(\.completed) && healthy, interrupted: cancellation.isCancelled)
     }
 
     // MARK: - Reading

@@ -18,12 +18,17 @@ public enum Resetter {
         /// Also dump each running guest's memory into the evidence.
         public var memory: Bool
         public var parallelism: Int
+        /// Boot every host, even one whose clean state was kept (see `CleanState`).
+        public var cold: Bool
+        /// Where clean states are kept.
+        public var cleanStateRoot = Naming.cleanStateRoot
 
-        public init(hosts: [String] = [], evidenceDirectory: String? = nil, memory: Bool = false, parallelism: Int = 8) {
+        public init(hosts: [String] = [], evidenceDirectory: String? = nil, memory: Bool = false, parallelism: Int = 8, cold: Bool = false) {
             self.hosts = hosts
             self.evidenceDirectory = evidenceDirectory
             self.memory = memory
             self.parallelism = parallelism
+            self.cold = cold
         }
     }
 
@@ -33,6 +38,19 @@ public enum Resetter {
         /// The evidence folder of this reset, when evidence was kept.
         public var evidenceFolder: String?
         public var manifest: EvidenceManifest?
+        /// Hosts restored from their clean state (the others booted).
+        public var restored: [String] = []
+        /// Hosts whose clean state could not be restored, and why: they booted instead.
+        public var warnings: [String] = []
+    }
+
+    /// Who was restored from memory and who fell back to a boot, gathered from parallel steps.
+    actor Restores {
+        var restored: [String] = []
+        var warnings: [String] = []
+        func add(_ host: String, _ warning: String?) {
+            if let warning { warnings.append("\(host): \(warning)") } else { restored.append(host) }
+        }
     }
 
     public struct Failure: Error, CustomStringConvertible {
@@ -54,12 +72,14 @@ public enum Resetter {
         let started = Date()
         let folder = try options.evidenceDirectory.map { try EvidenceFolder.create(in: $0, environment: environment, at: started) }
         let collected = EvidenceCollector()
+        let restores = Restores()
+        let cleanState = options.cold ? nil : CleanState(hypervisor: hypervisor, root: options.cleanStateRoot)
 
         let vertices = selected.map { live, metadata in
             Vertex(id: StepID(.host, .reset, live.name), label: "reset host \(metadata.host)") {
                 let files = try await resetHost(live, metadata, environment: environment, poolName: poolName,
                                                 volumePath: volumes[Naming.overlay(domain: live.name)], folder: folder.map { $0 + "/" + metadata.host },
-                                                memory: options.memory, hypervisor: hypervisor)
+                                                memory: options.memory, hypervisor: hypervisor, cleanState: cleanState, restores: restores)
                 await collected.add(HostEvidence(host: metadata.host, domain: live.name, digest: metadata.digest, stoppedAt: Date(), files: files))
             }
         }
@@ -86,7 +106,8 @@ public enum Resetter {
             try EvidenceFolder.writeManifest(manifest!, in: folder)
             try EvidenceFolder.seal(folder)
         }
-        return Report(hosts: selected.map(\.metadata.host), outcomes: outcomes, evidenceFolder: folder, manifest: manifest)
+        return Report(hosts: selected.map(\.metadata.host), outcomes: outcomes, evidenceFolder: folder, manifest: manifest,
+                      restored: await restores.restored.sorted(), warnings: await restores.warnings.sorted())
     }
 
     /// Refuses, before any host stops, a reset whose evidence would not fit on its folder's disk.
@@ -111,7 +132,8 @@ public enum Resetter {
     }
 
     private static func resetHost(_ live: LiveDomain, _ metadata: DomainMetadata, environment: String, poolName: String, volumePath: String?,
-                                  folder: String?, memory: Bool, hypervisor: any Hypervisor) async throws -> [EvidenceFile] {
+                                  folder: String?, memory: Bool, hypervisor: any Hypervisor, cleanState: CleanState?,
+                                  restores: Restores) async throws -> [EvidenceFile] {
         let name = live.name
         let volumeName = Naming.overlay(domain: name)
         var kept: [String] = []
@@ -155,8 +177,9 @@ public enum Resetter {
         // unlinking the old one while QEMU still has it open is safe: its last writes land in
         // the moved file, which is the evidence.
         async let stopped: Void = hypervisor.stopDomain(name: name)
+        var fresh: String?
         if let volumePath {
-            let fresh = try freshVolume(from: try await hypervisor.volumeXML(pool: poolName, name: volumeName), name: volumeName)
+            fresh = try freshVolume(from: try await hypervisor.volumeXML(pool: poolName, name: volumeName), name: volumeName)
             if let folder {
                 try EvidenceFolder.move(volumePath, to: folder + "/overlay.qcow2")
                 kept.append(folder + "/overlay.qcow2")
@@ -164,14 +187,29 @@ public enum Resetter {
             } else {
                 try await hypervisor.deleteVolume(pool: poolName, name: volumeName)
             }
-            try await hypervisor.createVolume(pool: poolName, xml: fresh)
         }
         try await stopped
         if let folder, let log = consoleLog(in: definition), FileManager.default.fileExists(atPath: log) {
             try FileManager.default.copyItem(atPath: log, toPath: folder + "/console.log")
             kept.append(folder + "/console.log")
         }
-        try await hypervisor.startDomain(name: name)
+        // From memory when the host's clean state was kept for this very domain; a boot otherwise,
+        // and whenever the restore fails (with a warning), never a broken host.
+        var restored = false
+        if let cleanState, let volumePath, !metadata.stealth, cleanState.usable(environment: environment, host: metadata.host, digest: metadata.digest) != nil {
+            do {
+                try await cleanState.restore(domain: name, metadata: metadata, overlay: volumePath, poolName: poolName)
+                restored = true
+                await restores.add(metadata.host, nil)
+            } catch {
+                await restores.add(metadata.host, "its clean state did not restore (\(error)); booted it instead")
+                cleanState.remove(environment: environment, host: metadata.host)
+            }
+        }
+        if !restored {
+            if let fresh { try await hypervisor.createVolume(pool: poolName, xml: fresh) }
+            try await hypervisor.startDomain(name: name)
+        }
         return try kept.map { try EvidenceFolder.describe($0, relativeTo: URL(fileURLWithPath: folder!).deletingLastPathComponent().path) }
     }
 

@@ -34,6 +34,13 @@ public protocol Hypervisor: Sendable {
     func stopDomain(name: String) async throws
     /// Writes the running guest's memory to `path` (a raw core dump written by the hypervisor host).
     func dumpMemory(name: String, to path: String) async throws
+    /// Writes the running guest's memory and device state to `path` (libvirt's save image: a
+    /// header, the domain's XML, QEMU's migration stream) and stops the domain.
+    func saveDomain(name: String, to path: String) async throws
+    /// Starts the defined domain a save image holds from that image: the guest runs on from the
+    /// moment it was saved (a running guest's image restores running). The image is kept and can be
+    /// restored again.
+    func restoreDomain(from path: String) async throws
     /// Pauses a running guest: its virtual processors stop, its disks are drained and flushed.
     func suspendDomain(name: String) async throws
     func resumeDomain(name: String) async throws

@@ -473,6 +473,20 @@ public final class LibvirtHypervisor: Hypervisor, @unchecked Sendable {
         }
     }
 
+    public func saveDomain(name: String, to path: String) async throws {
+        try await call("save", name) { connection in
+            guard let domain = virDomainLookupByName(connection, name) else { throw self.fail("save", name) }
+            defer { virDomainFree(domain) }
+            if virDomainSaveFlags(domain, path, nil, 0) != 0 { throw self.fail("save", name) }
+        }
+    }
+
+    public func restoreDomain(from path: String) async throws {
+        try await call("restore", path) { connection in
+            if virDomainRestoreFlags(connection, path, nil, 0) != 0 { throw self.fail("restore from", path) }
+        }
+    }
+
     public func volumeXML(pool name: String, name volumeName: String) async throws -> String {
         try await call("read volume", volumeName) { connection in
             guard let pool = virStoragePoolLookupByName(connection, name) else { throw self.fail("read volume", volumeName) }

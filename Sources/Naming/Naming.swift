@@ -53,6 +53,10 @@ public enum Naming {
     /// (`scripts/stealth-qemu.py`, which `make lab` runs).
     public static let stealthEmulator = "/var/lib/decoynet/qemu/bin/qemu-system-x86_64"
 
+    /// Where hosts' clean states (memory and disk, kept when they first turn healthy) live, a
+    /// folder per environment and host: `reset` restores them instead of booting.
+    public static let cleanStateRoot = "/var/lib/decoynet/clean"
+
     /// libvirt's own default when neither `--connect` nor `LIBVIRT_DEFAULT_URI` names one.
     public static let defaultURI = "qemu:///system"
 

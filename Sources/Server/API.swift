@@ -166,6 +166,8 @@ enum API {
         var hosts: [String]? = nil
         var evidence: Bool? = nil
         var memory: Bool? = nil
+        /// Boot every host instead of restoring its clean state.
+        var cold: Bool? = nil
     }
 
     struct CopiesRequest: Codable {
@@ -386,7 +388,8 @@ enum API {
                     let report = try await operations.destroy(names, cancellation: cancellation, events: events)
                     return (JSON.string(report), report.succeeded)
                 case .reset:
-                    let resetOptions = Resetter.Options(hosts: options.hosts ?? [], evidenceDirectory: evidence, memory: options.memory ?? false)
+                    let resetOptions = Resetter.Options(hosts: options.hosts ?? [], evidenceDirectory: evidence, memory: options.memory ?? false,
+                                                       cold: options.cold ?? false)
                     let report = try await operations.reset(record.name, options: resetOptions, cancellation: cancellation, events: events)
                     return (JSON.string(report), report.succeeded)
                 case .snapshot:

@@ -243,7 +243,7 @@ enum OpenAPIDocument {
           "Event": { "type": "object", "required": ["sequence", "at", "event"], "properties": {
             "sequence": { "type": "integer" }, "at": { "type": "string", "format": "date-time" }, "event": { "$ref": "#/components/schemas/OperationEvent" } } },
           "ResetRequest": { "type": "object", "properties": {
-            "hosts": { "type": "array", "items": { "type": "string" } }, "evidence": { "type": "boolean" }, "memory": { "type": "boolean" } } },
+            "hosts": { "type": "array", "items": { "type": "string" } }, "evidence": { "type": "boolean" }, "memory": { "type": "boolean" }, "cold": { "type": "boolean" } } },
           "CopiesRequest": { "type": "object", "required": ["count"], "properties": {
             "count": { "type": "integer", "minimum": 1, "maximum": 200 }, "students": { "type": "array", "items": { "type": "string" } } } },
           "CopyAnswer": { "type": "object", "required": ["environment", "student", "link", "token"], "properties": {

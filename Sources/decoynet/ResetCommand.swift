@@ -13,6 +13,10 @@ struct ResetCommand: AsyncParsableCommand {
         its console log, definition, DHCP leases and, with --memory, a memory dump), a fresh overlay is made on \
         the same base image and the host starts again. Networks and the other hosts keep running. Each reset \
         with --evidence adds a new dated folder with a manifest.json and a SHA256SUMS file.
+
+        A host whose clean state apply kept (its memory and disk the moment it first turned healthy) is \
+        restored from it instead of booted, in about a second, its clock stepped to now and its lease renewed; \
+        --cold boots every host. A state that does not restore falls back to a boot, with a warning.
         """
     )
 
@@ -20,6 +24,7 @@ struct ResetCommand: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("Hosts to reset; all when omitted.", valueName: "host")) var hosts: [String] = []
     @Option(help: ArgumentHelp("Keep the evidence in a new dated folder under this folder.", valueName: "dir")) var evidence: String?
     @Flag(help: "With --evidence: also dump each running guest's memory.") var memory = false
+    @Flag(help: "Boot every host instead of restoring its clean state.") var cold = false
     @Flag(help: "Do not wait for the hosts to be healthy again.") var noWait = false
     @Option(help: ArgumentHelp("Seconds to wait for health, instead of each host's own timeout.", valueName: "seconds")) var timeout: Double?
     @Flag(help: "Print the result as JSON.") var json = false
@@ -35,7 +40,8 @@ struct ResetCommand: AsyncParsableCommand {
         let operations = try openOperations(connection)
         var failed = false
         for name in try await copies.environments(environment, operations: operations) {
-            let options = Resetter.Options(hosts: hosts, evidenceDirectory: evidence.map { URL(fileURLWithPath: $0).standardizedFileURL.path }, memory: memory)
+            let options = Resetter.Options(hosts: hosts, evidenceDirectory: evidence.map { URL(fileURLWithPath: $0).standardizedFileURL.path }, memory: memory,
+                                         cold: cold)
             let printer = EventPrinter(phase: "reset", total: hosts.count, quiet: json)
             let (report, interrupted) = try await interruptible { cancellation in
                 try await operations.reset(name, options: options, wait: !noWait, timeout: timeout, cancellation: cancellation, events: printer.handle)

@@ -81,8 +81,48 @@ extension EndToEnd {
         let resolved = try #require(checks.first { ($0["test"] as? String)?.hasPrefix("resolve www.harbor.example") == true })
         #expect(resolved["passed"] as? Bool == true && resolved["detail"] as? String == "resolves to 10.185.1.10")
 
+        // Reset from memory: apply kept each host's clean state when it turned healthy; a PC and a
+        // server come back from it, not from a boot, clean, with their clocks and leases current.
+        for host in ["ws-01", "www"] {
+            #expect(FileManager.default.fileExists(atPath: "/var/lib/decoynet/clean/\(environment)/\(host)/memory.save"), "\(host)")
+            #expect(try Lab.decoynet(["exec", environment, host, "--", "sh", "-c", "echo infected > /root/marker; sync"]).status == 0)
+        }
+        let evidence = FileManager.default.temporaryDirectory.appendingPathComponent("decoynet-e2e-" + UUID().uuidString).path
+        defer { try? FileManager.default.removeItem(atPath: evidence) }
+        let reset = try Lab.decoynet(["reset", environment, "ws-01", "www", "--evidence", evidence, "--json"], timeout: 600)
+        #expect(reset.status == 0, "\(reset.stderr)\(reset.stdout)")
+        let resetReport = try #require(try Lab.json(reset.stdout) as? [String: Any])
+        #expect(resetReport["restored"] as? [String] == ["ws-01", "www"], "\(resetReport)")
+        let resetHealth = try #require(resetReport["health"] as? [[String: Any]])
+        #expect(resetHealth.count == 2 && resetHealth.allSatisfy { ($0["probes"] as? [[String: Any]])?.allSatisfy { $0["passed"] as? Bool == true } == true },
+                "\(resetHealth)")
+        for host in ["ws-01", "www"] {
+            let marker = try Lab.decoynet(["exec", environment, host, "--", "sh", "-c", "test -e /root/marker && echo infected || echo clean; date +%s"])
+            let lines = marker.stdout.split(separator: "\n").map(String.init)
+            #expect(lines.first == "clean", "\(host): \(marker)")
+            let skew = abs((Double(lines.last ?? "") ?? 0) - Date().timeIntervalSince1970)
+            #expect(skew < 10, "\(host)'s clock is \(skew) s off after the restore")
+        }
+        #expect(try Lab.decoynet(["exec", environment, "ws-01", "--", "cat", "/home/tsato/Documents/todo.txt"]).stdout.contains("Taro Sato"))
+        let kept = try #require(resetReport["evidence"] as? String)
+        #expect(try Lab.run(["sh", "-c", "cd '\(kept)' && sha256sum -c --quiet SHA256SUMS"]).status == 0)
+
+        // A damaged state falls back to a boot with a warning, never a broken host.
+        let save = "/var/lib/decoynet/clean/\(environment)/ws-01/memory.save"
+        try FileHandle(forWritingAtPath: save).map { handle in
+            try handle.truncate(atOffset: 4096)
+            try handle.close()
+        }
+        let damaged = try Lab.decoynet(["reset", environment, "ws-01", "--json"], timeout: 600)
+        #expect(damaged.status == 0, "\(damaged.stderr)\(damaged.stdout)")
+        let damagedReport = try #require(try Lab.json(damaged.stdout) as? [String: Any])
+        #expect((damagedReport["warnings"] as? [String])?.first?.hasPrefix("ws-01: its clean state did not restore") == true, "\(damagedReport)")
+        #expect(damagedReport["restored"] as? [String] == [], "\(damagedReport)")
+        #expect(try Lab.decoynet(["exec", environment, "ws-01", "--", "hostname"]).stdout == "ws-01\n")
+
         _ = try Lab.decoynet(["destroy", environment])
         #expect(try Lab.leftovers(environment).isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: "/var/lib/decoynet/clean/\(environment)"))
     }
 }
 }

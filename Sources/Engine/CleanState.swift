@@ -1,0 +1,170 @@
+import Foundation
+import Hypervisor
+import LibvirtXML
+import Naming
+
+/// A host's clean state, kept the moment it first turns healthy: its memory and devices (libvirt's
+/// save image) and its disk (a copy of its overlay, taken while the domain is stopped for the save,
+/// so the two agree). `reset` restores it instead of booting: the guest runs on from that moment,
+/// with its clock stepped to now and its DHCP lease renewed through its guest agent.
+///
+/// Kept only for hosts whose guest agent answers (the clock and the lease need it) and only on this
+/// machine's QEMU; a state is used only while the domain's digest is the one it was kept for.
+public struct CleanState: Sendable {
+    public var hypervisor: any Hypervisor
+    public var root: String
+
+    public init(hypervisor: any Hypervisor, root: String = Naming.cleanStateRoot) {
+        self.hypervisor = hypervisor
+        self.root = root
+    }
+
+    /// What `state.json` records: the digest of the domain the state belongs to, and when it was kept.
+    public struct Record: Codable, Sendable, Equatable {
+        public var digest: String
+        public var kept: Date
+        /// The overlay's backing file at the time: the copy points at it.
+        public var backing: String?
+    }
+
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public func folder(environment: String, host: String) -> String { root + "/" + environment + "/" + host }
+
+    /// The state kept for this host, when its files are there and it was kept for `digest`.
+    public func usable(environment: String, host: String, digest: String) -> Record? {
+        let folder = folder(environment: environment, host: host)
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        guard let data = FileManager.default.contents(atPath: folder + "/state.json"),
+              let record = try? decoder.decode(Record.self, from: data), record.digest == digest,
+              FileManager.default.fileExists(atPath: folder + "/memory.save"), FileManager.default.fileExists(atPath: folder + "/overlay.qcow2")
+        else { return nil }
+        return record
+    }
+
+    /// Keeps the running host's state: saves the domain (it stops for the save, about a second per
+    /// 100 MiB of guest memory here), copies its overlay and restores it at once. When the restore
+    /// fails the host is started cold, so it is never left stopped.
+    public func keep(domain: String, metadata: DomainMetadata, overlay: String) async throws {
+        let folder = folder(environment: metadata.environment, host: metadata.host)
+        let fileManager = FileManager.default
+        let staging = folder + ".new"
+        try? fileManager.removeItem(atPath: staging)
+        try fileManager.createDirectory(atPath: staging, withIntermediateDirectories: true)
+        // The save is at most the guest's memory, the copy at most the overlay; 1 GiB stays free.
+        let definition = try await hypervisor.domainXML(name: domain)
+        let overlayBytes = ((try? fileManager.attributesOfItem(atPath: overlay))?[.size] as? NSNumber)?.uint64Value ?? 0
+        let needed = EvidenceSpace.memoryBytes(definition: definition) + overlayBytes + (1 << 30)
+        if let free = ((try? fileManager.attributesOfFileSystem(forPath: staging))?[.systemFreeSize] as? NSNumber)?.uint64Value, free < needed {
+            try? fileManager.removeItem(atPath: staging)
+            throw Failure(description: "\(root) has \(ByteCount.text(free)) free and the state needs about \(ByteCount.text(needed))")
+        }
+        do {
+            try await hypervisor.saveDomain(name: domain, to: staging + "/memory.save")
+        } catch {
+            try? fileManager.removeItem(atPath: staging)
+            throw error
+        }
+        do {
+            try Self.copySparse(overlay, to: staging + "/overlay.qcow2")
+            let encoder = JSONEncoder()
+            encoder.dateEncodingStrategy = .iso8601
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            let record = Record(digest: metadata.digest, kept: Date(), backing: try? Self.backingFile(of: overlay))
+            try encoder.encode(record).write(to: URL(fileURLWithPath: staging + "/state.json"))
+            try? fileManager.removeItem(atPath: folder)
+            try fileManager.moveItem(atPath: staging, toPath: folder)
+        } catch {
+            try? await hypervisor.restoreDomain(from: staging + "/memory.save")
+            try? fileManager.removeItem(atPath: staging)
+            if (try? await hypervisor.domainState(name: domain)) != .running { try await hypervisor.startDomain(name: domain) }
+            throw error
+        }
+        do {
+            try await hypervisor.restoreDomain(from: folder + "/memory.save")
+        } catch {
+            try? fileManager.removeItem(atPath: folder)
+            try await hypervisor.startDomain(name: domain)
+            throw Failure(description: "its saved state did not restore (\(error)); started it again from its disk")
+        }
+    }
+
+    /// Puts the kept disk in place of `overlay` (the domain is stopped and its overlay moved away)
+    /// and starts the domain from the kept memory; then steps its clock to now and renews its
+    /// leases. Throws, with the domain stopped and no overlay left at `overlay`, when it cannot.
+    public func restore(domain: String, metadata: DomainMetadata, overlay: String, poolName: String) async throws {
+        let folder = folder(environment: metadata.environment, host: metadata.host)
+        try? FileManager.default.removeItem(atPath: overlay)
+        try Self.copySparse(folder + "/overlay.qcow2", to: overlay)
+        try await hypervisor.refreshPool(name: poolName)
+        do {
+            try await hypervisor.restoreDomain(from: folder + "/memory.save")
+            try await wake(domain: domain)
+        } catch {
+            if (try? await hypervisor.domainState(name: domain)) == .running { try? await hypervisor.stopDomain(name: domain) }
+            try? FileManager.default.removeItem(atPath: overlay)
+            try? await hypervisor.refreshPool(name: poolName)
+            throw error
+        }
+    }
+
+    /// A restored guest's clock stands where it was saved and its lease was given then: the agent
+    /// steps the clock to now (Kerberos allows 5 minutes of skew) and asks the DHCP client for a
+    /// renewal (udhcpc on the light PCs, systemd-networkd on servers).
+    func wake(domain: String) async throws {
+        let exec = GuestExec(hypervisor: hypervisor)
+        let now = Date().timeIntervalSince1970
+        let script = "date -u -s @\(String(format: "%.3f", now)) >/dev/null; "
+            + "pkill -USR1 udhcpc 2>/dev/null; "
+            + "if command -v networkctl >/dev/null; then networkctl renew $(ls /sys/class/net | grep -vx lo) 2>/dev/null; fi; true"
+        var lastError: (any Error)?
+        // The agent needs a moment after the restore before it reads its channel again.
+        for _ in 0 ..< 20 {
+            do {
+                let result = try await exec.run(domain: domain, arguments: ["/bin/sh", "-c", script], timeout: 20)
+                if result.exitCode == 0 { return }
+                lastError = Failure(description: "the clock and lease step exited with \(result.exitCode)")
+            } catch {
+                lastError = error
+            }
+            try await Task.sleep(nanoseconds: 500_000_000)
+        }
+        throw lastError ?? Failure(description: "the guest agent did not answer after the restore")
+    }
+
+    /// Removes every state kept for `environment`.
+    public func remove(environment: String) {
+        try? FileManager.default.removeItem(atPath: root + "/" + environment)
+    }
+
+    /// Removes the state kept for one host (its domain was replaced or removed).
+    public func remove(environment: String, host: String) {
+        try? FileManager.default.removeItem(atPath: folder(environment: environment, host: host))
+    }
+
+    /// Copies a file keeping its holes (an overlay is mostly unallocated).
+    static func copySparse(_ source: String, to destination: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/cp")
+        process.arguments = ["--sparse=always", "--", source, destination]
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw Failure(description: "cannot copy \(source) to \(destination)") }
+    }
+
+    /// The backing file a qcow2 header names, or nil.
+    static func backingFile(of path: String) throws -> String? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        let header = [UInt8](handle.readData(ofLength: 20))
+        guard header.count == 20, header[0 ..< 4] == [0x51, 0x46, 0x49, 0xFB] else { return nil }
+        let offset = header[8 ..< 16].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        let size = header[16 ..< 20].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        guard offset > 0, size > 0, size < 4096 else { return nil }
+        try handle.seek(toOffset: offset)
+        return String(decoding: handle.readData(ofLength: Int(size)), as: UTF8.self)
+    }
+}
