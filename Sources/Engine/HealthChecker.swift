@@ -93,7 +93,7 @@ public struct HealthChecker: Sendable {
     /// `stopWhenDown`: give up as soon as the domain is no longer running (a panicked guest's
     /// pvpanic device stops it; it will not become healthy by waiting). `before`: the host's leases
     /// as they were just before its start (see `leaseExpiries`): `lease` then passes only on a lease
-    /// given or renewed since, never on one a replaced or stopped domain left behind.
+    /// given again since, never on one a replaced or stopped domain left behind.
     func checkHost(_ domain: LiveDomain, _ metadata: DomainMetadata, environment: String, wait: Bool, deadline: Date,
                    start: Date, leases: LeaseCache, addresses: [String: String], cancellation: Cancellation,
                    stopWhenDown: Bool = false, before: [String: Int64] = [:]) async -> HostHealth {
@@ -148,7 +148,7 @@ public struct HealthChecker: Sendable {
 
     /// Why `interface` does not hold its lease in `held`; `before`: when the lease it held just
     /// before the host's start ran out. A lease that never runs out (0) cannot tell its age; any
-    /// other must have been given or renewed since the start.
+    /// other must have been given again since the start.
     public static func leaseProblem(_ interface: DomainMetadataInterface, held: [DHCPLease], before: Int64?) -> String? {
         guard let lease = held.first(where: { $0.mac.lowercased() == interface.mac && $0.address == interface.address }) else {
             return "no lease of \(interface.address) on \(interface.network)"

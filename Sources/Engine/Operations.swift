@@ -436,8 +436,11 @@ public struct Operations: Sendable {
             var checker = HealthChecker(hypervisor: hypervisor, prober: prober)
             // As apply's boot scheduler polls: a host is seen healthy within half a second.
             checker.interval = 0.5
+            // A restored guest keeps the lease it held when saved (libvirt's table sees no renewal:
+            // dnsmasq reports none); its answer to the agent's clock step was this start's evidence.
+            let booted = before.filter { !report.restored.contains($0.key) }
             health = try await checker.check(environment: environment, hosts: Set(report.hosts), wait: true, timeout: timeout, cancellation: cancellation,
-                                             before: before) { host in
+                                             before: booted) { host in
                 events(OperationEvent(host.healthy ? .healthy : .unhealthy, "\(host.host) \(host.healthy ? "healthy" : "unhealthy")",
                                       environment: environment, domain: host.domain, seconds: host.seconds))
             }

@@ -159,7 +159,7 @@ public struct ServiceSpec: Sendable, Hashable {
 
 public enum Probe: Sendable, Hashable, CustomStringConvertible {
     case running
-    /// Every DHCP interface holds its lease, given after the host's latest start.
+    /// Every DHCP interface holds its lease, given again after the host's latest boot.
     case lease
     /// The QEMU guest agent answers (operation tests and `exec` go through it).
     case agent
