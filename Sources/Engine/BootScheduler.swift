@@ -138,9 +138,14 @@ public struct BootScheduler: Sendable {
     /// its clock and renew its lease) and it is not stealthy (it has none).
     private func keep(_ cleanState: CleanState, _ domain: String, _ metadata: DomainMetadata,
                       onEvent: @escaping @Sendable (Event) -> Void) async {
-        guard !metadata.stealth,
-              (try? await hypervisor.guestAgentCommand(domain: domain, json: #"{"execute":"guest-ping"}"#, timeoutSeconds: 2)) != nil
-        else { return }
+        guard !metadata.stealth else { return }
+        // Health may pass a moment before the agent starts (a PC starts it after its network).
+        var answers = false
+        for _ in 0 ..< 20 where !answers {
+            answers = (try? await hypervisor.guestAgentCommand(domain: domain, json: #"{"execute":"guest-ping"}"#, timeoutSeconds: 2)) != nil
+            if !answers { try? await Task.sleep(nanoseconds: 500_000_000) }
+        }
+        guard answers else { return }
         let pool = Naming.pool(environment: metadata.environment)
         guard let overlay = try? await hypervisor.volumes(pool: pool).first(where: { $0.name == Naming.overlay(domain: domain) })?.path else { return }
         let start = Date()
