@@ -3,7 +3,7 @@ SWIFT ?= swift
 BIN := .build/debug/decoynet
 LAB := ip netns exec decoynet-lab
 
-.PHONY: all deps build release test demo demo-down lab lab-down bench bench-deploy bench-images bench-enterprise bench-server bench-observe bench-observe-enterprise bench-stealth bench-snapshot faults fuzz images serve clean
+.PHONY: all deps build release test demo demo-down lab lab-down bench bench-deploy bench-images bench-enterprise bench-server bench-observe bench-observe-enterprise bench-stealth bench-snapshot bench-idle bench-reset-memory faults fuzz images serve clean
 
 all: build
 
@@ -99,6 +99,18 @@ bench-stealth: build lab images
 	@scripts/install-deps.sh bench
 	$(SWIFT) build -c release --product decoynet
 	benchmarks/stealth.sh 2
+
+# Idle CPU per device a domain could do without (USB, balloon, HPET), on workstations and servers.
+bench-idle: build lab images
+	@scripts/install-deps.sh bench
+	$(SWIFT) build -c release --product decoynet
+	benchmarks/idle.sh 2 120
+
+# Reset from a host's clean state against a boot (--cold), a workstation and a server.
+bench-reset-memory: build lab images
+	@scripts/install-deps.sh bench
+	$(SWIFT) build -c release --product decoynet
+	benchmarks/reset-memory.sh 3
 
 bench-snapshot: build lab images
 	@scripts/install-deps.sh bench
