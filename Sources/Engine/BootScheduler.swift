@@ -115,7 +115,18 @@ public struct BootScheduler: Sendable {
             if health.healthy {
                 if attempt > 1 { health.console = lastConsole }
                 onEvent(.healthy(host: metadata.host, domain: domain.name, seconds: Date().timeIntervalSince(start)))
-                if let cleanState, !cancellation.isCancelled { await keep(cleanState, domain.name, metadata, onEvent: onEvent) }
+                if let cleanState, !cancellation.isCancelled, await !keep(cleanState, domain.name, metadata, onEvent: onEvent) {
+                    // Its saved state did not restore and it booted again: healthy only once it answers again.
+                    let again = Date()
+                    health = await checker.checkHost(domain, metadata, environment: metadata.environment, wait: true,
+                                                     deadline: again.addingTimeInterval(timeout ?? Double(metadata.healthTimeoutSeconds)), start: again,
+                                                     leases: leases, addresses: addresses, cancellation: cancellation, stopWhenDown: true,
+                                                     before: await checker.leaseExpiries(metadata))
+                    health.attempts = attempt
+                    if !health.healthy {
+                        onEvent(.unhealthy(host: metadata.host, domain: domain.name, reason: "not healthy after starting again from its disk"))
+                    }
+                }
                 return health
             }
             let state = (try? await hypervisor.domainState(name: domain.name)) ?? .unknown
@@ -135,25 +146,31 @@ public struct BootScheduler: Sendable {
     }
 
     /// Keeps a host's clean state, when its guest agent answers (a restored guest needs it to step
-    /// its clock and renew its lease) and it is not stealthy (it has none).
+    /// its clock and renew its lease) and it is not stealthy (it has none). False when the host had
+    /// to boot again from its disk.
     private func keep(_ cleanState: CleanState, _ domain: String, _ metadata: DomainMetadata,
-                      onEvent: @escaping @Sendable (Event) -> Void) async {
-        guard !metadata.stealth else { return }
+                      onEvent: @escaping @Sendable (Event) -> Void) async -> Bool {
+        guard !metadata.stealth else { return true }
         // Health may pass a moment before the agent starts (a PC starts it after its network).
         var answers = false
         for _ in 0 ..< 20 where !answers {
             answers = (try? await hypervisor.guestAgentCommand(domain: domain, json: #"{"execute":"guest-ping"}"#, timeoutSeconds: 2)) != nil
             if !answers { try? await Task.sleep(nanoseconds: 500_000_000) }
         }
-        guard answers else { return }
+        guard answers else { return true }
         let pool = Naming.pool(environment: metadata.environment)
-        guard let overlay = try? await hypervisor.volumes(pool: pool).first(where: { $0.name == Naming.overlay(domain: domain) })?.path else { return }
+        guard let overlay = try? await hypervisor.volumes(pool: pool).first(where: { $0.name == Naming.overlay(domain: domain) })?.path else { return true }
         let start = Date()
-        do {
-            try await cleanState.keep(domain: domain, metadata: metadata, overlay: overlay)
+        switch await cleanState.keep(domain: domain, metadata: metadata, overlay: overlay) {
+        case .kept:
             onEvent(.kept(host: metadata.host, domain: domain, seconds: Date().timeIntervalSince(start)))
-        } catch {
-            onEvent(.notKept(host: metadata.host, domain: domain, reason: "\(error)"))
+            return true
+        case let .notKept(reason):
+            onEvent(.notKept(host: metadata.host, domain: domain, reason: reason))
+            return true
+        case let .rebooted(reason):
+            onEvent(.notKept(host: metadata.host, domain: domain, reason: reason + "; it booted again from its disk"))
+            return false
         }
     }
 

@@ -45,28 +45,45 @@ public struct CleanState: Sendable {
         return record
     }
 
+    /// What keeping a state came to, and whether the host is still the one that was healthy.
+    public enum KeepOutcome: Sendable, Equatable {
+        /// Kept; the host runs on from the saved moment.
+        case kept
+        /// Not kept; the host runs on as it was (never stopped, or resumed from its own save).
+        case notKept(String)
+        /// Not kept, and the host had to be started again from its disk: its health must be checked again.
+        case rebooted(String)
+    }
+
     /// Keeps the running host's state: saves the domain (it stops for the save, about a second per
-    /// 100 MiB of guest memory here), copies its overlay and restores it at once. When the restore
-    /// fails the host is started cold, so it is never left stopped.
-    public func keep(domain: String, metadata: DomainMetadata, overlay: String) async throws {
+    /// 100 MiB of guest memory here), copies its overlay and restores it at once, its clock then
+    /// stepped to now.
+    public func keep(domain: String, metadata: DomainMetadata, overlay: String) async -> KeepOutcome {
         let folder = folder(environment: metadata.environment, host: metadata.host)
         let fileManager = FileManager.default
         let staging = folder + ".new"
-        try? fileManager.removeItem(atPath: staging)
-        try fileManager.createDirectory(atPath: staging, withIntermediateDirectories: true)
         // The save is at most the guest's memory, the copy at most the overlay; 1 GiB stays free.
-        let definition = try await hypervisor.domainXML(name: domain)
+        guard let definition = try? await hypervisor.domainXML(name: domain) else { return .notKept("cannot read its definition") }
+        try? fileManager.removeItem(atPath: staging)
+        do {
+            try fileManager.createDirectory(atPath: staging, withIntermediateDirectories: true)
+        } catch {
+            return .notKept("cannot make \(staging): \(error)")
+        }
         let overlayBytes = ((try? fileManager.attributesOfItem(atPath: overlay))?[.size] as? NSNumber)?.uint64Value ?? 0
         let needed = EvidenceSpace.memoryBytes(definition: definition) + overlayBytes + (1 << 30)
         if let free = ((try? fileManager.attributesOfFileSystem(forPath: staging))?[.systemFreeSize] as? NSNumber)?.uint64Value, free < needed {
             try? fileManager.removeItem(atPath: staging)
-            throw Failure(description: "\(root) has \(ByteCount.text(free)) free and the state needs about \(ByteCount.text(needed))")
+            return .notKept("\(root) has \(ByteCount.text(free)) free and the state needs about \(ByteCount.text(needed))")
         }
         do {
             try await hypervisor.saveDomain(name: domain, to: staging + "/memory.save")
         } catch {
             try? fileManager.removeItem(atPath: staging)
-            throw error
+            if (try? await hypervisor.domainState(name: domain)) == .running { return .notKept("the save failed: \(error)") }
+            // A save that failed after QEMU stopped leaves the domain off: it runs again, from its disk.
+            try? await hypervisor.startDomain(name: domain)
+            return .rebooted("the save failed: \(error)")
         }
         do {
             try Self.copySparse(overlay, to: staging + "/overlay.qcow2")
@@ -78,36 +95,51 @@ public struct CleanState: Sendable {
             try? fileManager.removeItem(atPath: folder)
             try fileManager.moveItem(atPath: staging, toPath: folder)
         } catch {
-            try? await hypervisor.restoreDomain(from: staging + "/memory.save")
+            let resumed = (try? await hypervisor.restoreDomain(from: staging + "/memory.save")) != nil
             try? fileManager.removeItem(atPath: staging)
-            if (try? await hypervisor.domainState(name: domain)) != .running { try await hypervisor.startDomain(name: domain) }
-            throw error
+            if resumed {
+                try? await wake(domain: domain)
+                return .notKept("cannot keep its disk: \(error)")
+            }
+            try? await hypervisor.startDomain(name: domain)
+            return .rebooted("cannot keep its disk: \(error)")
         }
         do {
             try await hypervisor.restoreDomain(from: folder + "/memory.save")
         } catch {
             try? fileManager.removeItem(atPath: folder)
-            try await hypervisor.startDomain(name: domain)
-            throw Failure(description: "its saved state did not restore (\(error)); started it again from its disk")
+            try? await hypervisor.startDomain(name: domain)
+            return .rebooted("its saved state did not restore: \(error)")
         }
+        // It stood still for the save and the copy: its clock is that much behind.
+        try? await wake(domain: domain)
+        return .kept
     }
 
-    /// Puts the kept disk in place of `overlay` (the domain is stopped and its overlay moved away)
-    /// and starts the domain from the kept memory; then steps its clock to now and renews its
-    /// leases. Throws, with the domain stopped and no overlay left at `overlay`, when it cannot.
-    public func restore(domain: String, metadata: DomainMetadata, overlay: String, poolName: String) async throws {
+    /// Why a restore failed: `damaged` when the kept state itself would not restore (it is of no
+    /// further use), else the guest did not wake (the state may serve the next reset).
+    public struct RestoreFailure: Error, CustomStringConvertible {
+        public var description: String
+        public var damaged: Bool
+    }
+
+    /// Writes the kept disk over `overlay` (a fresh volume the caller made, the domain stopped) and
+    /// starts the domain from the kept memory; then steps its clock to now and renews its leases.
+    /// Throws, with the domain stopped, when it cannot; the caller makes the overlay fresh again.
+    public func restore(domain: String, metadata: DomainMetadata, overlay: String) async throws {
         let folder = folder(environment: metadata.environment, host: metadata.host)
-        try? FileManager.default.removeItem(atPath: overlay)
-        try Self.copySparse(folder + "/overlay.qcow2", to: overlay)
-        try await hypervisor.refreshPool(name: poolName)
         do {
+            try Self.copySparse(folder + "/overlay.qcow2", to: overlay)
             try await hypervisor.restoreDomain(from: folder + "/memory.save")
+        } catch {
+            if (try? await hypervisor.domainState(name: domain)) ?? .shutoff != .shutoff { try? await hypervisor.stopDomain(name: domain) }
+            throw RestoreFailure(description: "\(error)", damaged: true)
+        }
+        do {
             try await wake(domain: domain)
         } catch {
-            if (try? await hypervisor.domainState(name: domain)) == .running { try? await hypervisor.stopDomain(name: domain) }
-            try? FileManager.default.removeItem(atPath: overlay)
-            try? await hypervisor.refreshPool(name: poolName)
-            throw error
+            if (try? await hypervisor.domainState(name: domain)) ?? .shutoff != .shutoff { try? await hypervisor.stopDomain(name: domain) }
+            throw RestoreFailure(description: "\(error)", damaged: false)
         }
     }
 
@@ -116,17 +148,17 @@ public struct CleanState: Sendable {
     /// renewal (udhcpc on the light PCs, systemd-networkd on servers).
     func wake(domain: String) async throws {
         let exec = GuestExec(hypervisor: hypervisor)
-        let now = Date().timeIntervalSince1970
-        let script = "date -u -s @\(String(format: "%.3f", now)) >/dev/null; "
-            + "pkill -USR1 udhcpc 2>/dev/null; "
-            + "if command -v networkctl >/dev/null; then networkctl renew $(ls /sys/class/net | grep -vx lo) 2>/dev/null; fi; true"
         var lastError: (any Error)?
         // The agent needs a moment after the restore before it reads its channel again.
         for _ in 0 ..< 20 {
+            // The time of this very try: a late answer must not set a clock in the past.
+            let script = "date -u -s @\(String(format: "%.3f", Date().timeIntervalSince1970)) >/dev/null || exit 3; "
+                + "pkill -USR1 udhcpc 2>/dev/null; "
+                + "if command -v networkctl >/dev/null; then networkctl renew $(ls /sys/class/net | grep -vx lo) 2>/dev/null; fi; exit 0"
             do {
-                let result = try await exec.run(domain: domain, arguments: ["/bin/sh", "-c", script], timeout: 20)
+                let result = try await exec.run(domain: domain, arguments: ["/bin/sh", "-c", script], timeout: 10)
                 if result.exitCode == 0 { return }
-                lastError = Failure(description: "the clock and lease step exited with \(result.exitCode)")
+                lastError = Failure(description: "the guest could not set its clock (exit \(result.exitCode))")
             } catch {
                 lastError = error
             }

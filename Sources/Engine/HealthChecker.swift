@@ -99,13 +99,16 @@ public struct HealthChecker: Sendable {
                    stopWhenDown: Bool = false, before: [String: Int64] = [:]) async -> HostHealth {
         var results = metadata.probes.map { ProbeResult(probe: $0, passed: false, detail: "not tried") }
         // A server that was reached but answered too slowly gets twice as long at each next try,
-        // up to 8 times its first timeout: on a loaded machine a banner can take seconds.
+        // up to 8 times its first timeout and never past the deadline: on a loaded machine a banner
+        // can take seconds.
         var patience = [Double](repeating: 1, count: results.count)
         var state = domain.state.rawValue
         while true {
             for index in results.indices where !results[index].passed {
+                // Never past the deadline: the longest first timeout is 3 s.
+                let left = max(1, deadline.timeIntervalSinceNow / 3)
                 let outcome = await run(results[index].probe, metadata: metadata, environment: environment, leases: leases,
-                                        addresses: addresses, before: before, patience: patience[index])
+                                        addresses: addresses, before: before, patience: wait ? min(patience[index], left) : 1)
                 results[index].passed = outcome.problem == nil
                 results[index].detail = outcome.problem ?? ""
                 if let problem = outcome.problem, ProbeProblem.isSlow(problem) { patience[index] = min(patience[index] * 2, 8) }

@@ -179,7 +179,8 @@ public enum Resetter {
         async let stopped: Void = hypervisor.stopDomain(name: name)
         var fresh: String?
         if let volumePath {
-            fresh = try freshVolume(from: try await hypervisor.volumeXML(pool: poolName, name: volumeName), name: volumeName)
+            let made = try freshVolume(from: try await hypervisor.volumeXML(pool: poolName, name: volumeName), name: volumeName)
+            fresh = made
             if let folder {
                 try EvidenceFolder.move(volumePath, to: folder + "/overlay.qcow2")
                 kept.append(folder + "/overlay.qcow2")
@@ -187,29 +188,32 @@ public enum Resetter {
             } else {
                 try await hypervisor.deleteVolume(pool: poolName, name: volumeName)
             }
+            // At once: a reset cut short (libvirtd restarted) leaves a host with its overlay.
+            try await hypervisor.createVolume(pool: poolName, xml: made)
         }
         try await stopped
         if let folder, let log = consoleLog(in: definition), FileManager.default.fileExists(atPath: log) {
             try FileManager.default.copyItem(atPath: log, toPath: folder + "/console.log")
             kept.append(folder + "/console.log")
         }
-        // From memory when the host's clean state was kept for this very domain; a boot otherwise,
-        // and whenever the restore fails (with a warning), never a broken host.
+        // From memory when the host's clean state was kept for this very domain: its kept disk over
+        // the fresh overlay, then its memory. A boot otherwise, and whenever the restore fails (with a
+        // warning), never a broken host.
         var restored = false
-        if let cleanState, let volumePath, !metadata.stealth, cleanState.usable(environment: environment, host: metadata.host, digest: metadata.digest) != nil {
+        if let cleanState, let volumePath, let fresh, !metadata.stealth,
+           cleanState.usable(environment: environment, host: metadata.host, digest: metadata.digest) != nil {
             do {
-                try await cleanState.restore(domain: name, metadata: metadata, overlay: volumePath, poolName: poolName)
+                try await cleanState.restore(domain: name, metadata: metadata, overlay: volumePath)
                 restored = true
                 await restores.add(metadata.host, nil)
             } catch {
                 await restores.add(metadata.host, "its clean state did not restore (\(error)); booted it instead")
-                cleanState.remove(environment: environment, host: metadata.host)
+                if (error as? CleanState.RestoreFailure)?.damaged != false { cleanState.remove(environment: environment, host: metadata.host) }
+                try await hypervisor.deleteVolume(pool: poolName, name: volumeName)
+                try await hypervisor.createVolume(pool: poolName, xml: fresh)
             }
         }
-        if !restored {
-            if let fresh { try await hypervisor.createVolume(pool: poolName, xml: fresh) }
-            try await hypervisor.startDomain(name: name)
-        }
+        if !restored { try await hypervisor.startDomain(name: name) }
         return try kept.map { try EvidenceFolder.describe($0, relativeTo: URL(fileURLWithPath: folder!).deletingLastPathComponent().path) }
     }
 

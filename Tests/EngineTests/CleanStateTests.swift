@@ -21,7 +21,7 @@ import Testing
         let state = CleanState(hypervisor: hypervisor, root: root)
         #expect(state.usable(environment: name, host: metadata.host, digest: metadata.digest) == nil, "nothing kept yet")
 
-        try await state.keep(domain: domain.name, metadata: metadata, overlay: overlay)
+        #expect(await state.keep(domain: domain.name, metadata: metadata, overlay: overlay) == .kept)
         #expect(try await hypervisor.domainState(name: domain.name) == .running, "the host runs on after its state was kept")
         let record = try #require(state.usable(environment: name, host: metadata.host, digest: metadata.digest))
         #expect(abs(record.kept.timeIntervalSinceNow) < 60)
@@ -31,14 +31,25 @@ import Testing
         #expect(FileManager.default.contents(atPath: folder + "/overlay.qcow2") == FileManager.default.contents(atPath: overlay))
         #expect(!FileManager.default.fileExists(atPath: folder + ".new"))
 
-        // The test driver's guest has no agent to step its clock: the restore says so, stops it and leaves no overlay.
+        // The test driver's guest has no agent to step its clock: the restore says so and stops it,
+        // the state kept for the next reset (it restored; the guest did not wake).
         try await hypervisor.stopDomain(name: domain.name)
-        try FileManager.default.removeItem(atPath: overlay)
-        await #expect(throws: (any Error).self) {
-            try await state.restore(domain: domain.name, metadata: metadata, overlay: overlay, poolName: "decoynet-\(name)")
+        try Data("a fresh overlay".utf8).write(to: URL(fileURLWithPath: overlay))
+        await #expect {
+            try await state.restore(domain: domain.name, metadata: metadata, overlay: overlay)
+        } throws: { error in
+            (error as? CleanState.RestoreFailure)?.damaged == false
         }
-        #expect(!FileManager.default.fileExists(atPath: overlay))
+        #expect(FileManager.default.contents(atPath: overlay) == FileManager.default.contents(atPath: folder + "/overlay.qcow2"),
+                "the kept disk was written over the fresh overlay")
         #expect(try await hypervisor.domainState(name: domain.name) != .running)
+        // A damaged save image is told apart.
+        try FileHandle(forWritingAtPath: folder + "/memory.save").map { try $0.truncate(atOffset: 8); try $0.close() }
+        await #expect {
+            try await state.restore(domain: domain.name, metadata: metadata, overlay: overlay)
+        } throws: { error in
+            (error as? CleanState.RestoreFailure)?.damaged == true
+        }
         state.remove(environment: name)
         #expect(!FileManager.default.fileExists(atPath: root + "/" + name))
         _ = try await destroy(name, hypervisor: hypervisor)

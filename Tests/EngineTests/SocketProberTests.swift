@@ -9,11 +9,18 @@ import Glibc
 /// accepts and hangs up is not, and neither is mistaken for the other or for a closed port.
 @Suite struct SocketProberTests {
     /// A listening socket on 127.0.0.1 and its port; `hangUp` closes each connection it accepts.
+    /// Closing it ends its accepting thread and the connections it kept.
     final class Listener: @unchecked Sendable {
         let descriptor: Int32
         let port: Int
-        private let lock = NSLock()
-        private var accepted: [Int32] = []
+        private let kept = Kept()
+
+        final class Kept: @unchecked Sendable {
+            private let lock = NSLock()
+            private var descriptors: [Int32] = []
+            func add(_ descriptor: Int32) { lock.withLock { descriptors.append(descriptor) } }
+            func closeAll() { lock.withLock { descriptors.forEach { close($0) } } }
+        }
 
         init(hangUp: Bool) throws {
             let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -30,21 +37,20 @@ import Glibc
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(descriptor, $0, &length) }
             }
             port = Int(UInt16(bigEndian: address.sin_port))
-            Thread.detachNewThread { [self] in
+            let kept = kept
+            Thread.detachNewThread {
                 while true {
                     let connection = accept(descriptor, nil, nil)
                     if connection < 0 { return }
-                    if hangUp { close(connection) } else { keep(connection) }
+                    if hangUp { close(connection) } else { kept.add(connection) }
                 }
             }
         }
 
-        private func keep(_ connection: Int32) { lock.withLock { accepted.append(connection) } }
-
         deinit {
             shutdown(descriptor, Int32(SHUT_RDWR))
             close(descriptor)
-            lock.withLock { accepted.forEach { close($0) } }
+            kept.closeAll()
         }
     }
 
