@@ -154,7 +154,7 @@ public struct BootScheduler: Sendable {
         // Health may pass a moment before the agent starts (a PC starts it after its network).
         var answers = false
         for _ in 0 ..< 20 where !answers {
-            answers = (try? await hypervisor.guestAgentCommand(domain: domain, json: #"{"execute":"guest-ping"}"#, timeoutSeconds: 2)) != nil
+            answers = await checker.agentAnswers(domain: domain)
             if !answers { try? await Task.sleep(nanoseconds: 500_000_000) }
         }
         guard answers else { return true }

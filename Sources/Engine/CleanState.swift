@@ -23,8 +23,6 @@ public struct CleanState: Sendable {
     public struct Record: Codable, Sendable, Equatable {
         public var digest: String
         public var kept: Date
-        /// The overlay's backing file at the time: the copy points at it.
-        public var backing: String?
     }
 
     public struct Failure: Error, CustomStringConvertible {
@@ -86,11 +84,11 @@ public struct CleanState: Sendable {
             return .rebooted("the save failed: \(error)")
         }
         do {
-            try Self.copySparse(overlay, to: staging + "/overlay.qcow2")
+            try Snapshotter.copy(overlay, to: staging + "/overlay.qcow2")
             let encoder = JSONEncoder()
             encoder.dateEncodingStrategy = .iso8601
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            let record = Record(digest: metadata.digest, kept: Date(), backing: try? Self.backingFile(of: overlay))
+            let record = Record(digest: metadata.digest, kept: Date())
             try encoder.encode(record).write(to: URL(fileURLWithPath: staging + "/state.json"))
             try? fileManager.removeItem(atPath: folder)
             try fileManager.moveItem(atPath: staging, toPath: folder)
@@ -129,7 +127,7 @@ public struct CleanState: Sendable {
     public func restore(domain: String, metadata: DomainMetadata, overlay: String) async throws {
         let folder = folder(environment: metadata.environment, host: metadata.host)
         do {
-            try Self.copySparse(folder + "/overlay.qcow2", to: overlay)
+            try Snapshotter.copy(folder + "/overlay.qcow2", to: overlay)
             try await hypervisor.restoreDomain(from: folder + "/memory.save")
         } catch {
             if (try? await hypervisor.domainState(name: domain)) ?? .shutoff != .shutoff { try? await hypervisor.stopDomain(name: domain) }
@@ -175,28 +173,5 @@ public struct CleanState: Sendable {
     /// Removes the state kept for one host (its domain was replaced or removed).
     public func remove(environment: String, host: String) {
         try? FileManager.default.removeItem(atPath: folder(environment: environment, host: host))
-    }
-
-    /// Copies a file keeping its holes (an overlay is mostly unallocated).
-    static func copySparse(_ source: String, to destination: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/cp")
-        process.arguments = ["--sparse=always", "--", source, destination]
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw Failure(description: "cannot copy \(source) to \(destination)") }
-    }
-
-    /// The backing file a qcow2 header names, or nil.
-    static func backingFile(of path: String) throws -> String? {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
-        defer { try? handle.close() }
-        let header = [UInt8](handle.readData(ofLength: 20))
-        guard header.count == 20, header[0 ..< 4] == [0x51, 0x46, 0x49, 0xFB] else { return nil }
-        let offset = header[8 ..< 16].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        let size = header[16 ..< 20].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-        guard offset > 0, size > 0, size < 4096 else { return nil }
-        try handle.seek(toOffset: offset)
-        return String(decoding: handle.readData(ofLength: Int(size)), as: UTF8.self)
     }
 }

@@ -127,6 +127,11 @@ public struct HealthChecker: Sendable {
                           probes: results, seconds: healthy ? Date().timeIntervalSince(start) : nil)
     }
 
+    /// Whether the domain's QEMU guest agent answers a `guest-ping`.
+    func agentAnswers(domain: String, timeoutSeconds: Int = 2) async -> Bool {
+        (try? await hypervisor.guestAgentCommand(domain: domain, json: #"{"execute":"guest-ping"}"#, timeoutSeconds: timeoutSeconds)) != nil
+    }
+
     /// Every host's `leaseExpiries`, by host name.
     public func leaseExpiries(environment: String) async throws -> [String: [String: Int64]] {
         var expiries: [String: [String: Int64]] = [:]
@@ -177,13 +182,8 @@ public struct HealthChecker: Sendable {
             return (nil, nil)
         }
         if probe == "agent" {
-            let domain = Naming.object(environment: environment, name: metadata.host)
-            do {
-                _ = try await hypervisor.guestAgentCommand(domain: domain, json: #"{"execute":"guest-ping"}"#, timeoutSeconds: Int(2 * patience))
-                return (nil, nil)
-            } catch {
-                return ("the guest agent does not answer", nil)
-            }
+            let answers = await agentAnswers(domain: Naming.object(environment: environment, name: metadata.host), timeoutSeconds: Int(2 * patience))
+            return (answers ? nil : "the guest agent does not answer", nil)
         }
         if probe.hasPrefix("tcp:"), let port = Int(probe.dropFirst(4)) {
             return (await prober.tcp(address: address, port: port, timeout: 2 * patience), nil)
