@@ -69,7 +69,7 @@ let package = Package(
         .target(name: "Planner", dependencies: ["Compiler", "Hypervisor", "LibvirtXML", "Naming"]),
 
         /// The parallel walker: apply, destroy, health and status of environments.
-        .target(name: "Engine", dependencies: ["Planner", "Hypervisor", "Compiler", "LibvirtXML", "Topology", "Digest", "Naming", "Observe"]),
+        .target(name: "Engine", dependencies: ["Planner", "Hypervisor", "Compiler", "LibvirtXML", "Topology", "Digest", "Naming", "Observe", "Images"]),
 
         /// `decoynet serve`: the REST API, pages, jobs in SQLite, live events and consoles.
         .target(

@@ -8,7 +8,11 @@
 #   memory     the host's peak memory in use beyond what it used before, KSM's merged pages, and the
 #              proportional memory (PSS) of one workstation's QEMU
 #   qemu       CPU seconds of every QEMU of the company, and how many hosts needed a restart
-# Usage: benchmarks/enterprise.sh (about half an hour on 2 cores). FLOOR=skip leaves out `alone`.
+#   templates  how many warm templates the apply made (hosts restored from them instead of booted)
+# Usage: benchmarks/enterprise.sh. FLOOR=skip leaves out `alone`. MODES="templates cold" (the
+# default: templates) measures an apply for each: `templates` from no templates at all (it makes
+# them), `cold` with --cold (every host booted: about half an hour on 2 cores); KEEP_TEMPLATES=1
+# keeps the templates already made.
 # Needs the lab (make lab) and the built images (make images); nothing else may run meanwhile.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,7 +42,7 @@ if [[ ${FLOOR:-} != skip ]]; then
         file=$work/alone.yaml
         printf 'name: bench-alone\norganization: Bench Co.\ndomain: corp.bench.test\npeople: [{ user: tsato, name: Taro Sato, department: Sales }]\n' >"$file"
         printf 'networks:\n  lan: { cidr: 10.192.1.0/24 }\nhosts:\n  h: { template: %s, interfaces: [{ network: lan }] }\n' "$template" >>"$file"
-        "${lab[@]}" "$bin" apply "$file" --json >"$work/alone.json" 2>/dev/null || echo "  ($template did not come up healthy)"
+        "${lab[@]}" "$bin" apply "$file" --cold --json >"$work/alone.json" 2>/dev/null || echo "  ($template did not come up healthy)"
         pid=$(pgrep -f "guest=bench-alone-h," | head -n 1)
         alone[$template]=$(awk -v hz="$ticks_per_second" '{ printf "%.1f", ($14 + $15) / hz }' "/proc/$pid/stat")
         printf '  %-18s %s\n' "$template" "${alone[$template]}"
@@ -46,61 +50,70 @@ if [[ ${FLOOR:-} != skip ]]; then
     done
 fi
 
-"${lab[@]}" "$bin" destroy "$environment" >/dev/null 2>&1 || true
-sync
-echo 3 >/proc/sys/vm/drop_caches
-baseline=$(available_kib)
-bridges_before=$(ip -n decoynet-lab -o link show | awk -F': ' '{ print $2 }' | sort | tr '\n' ' ')
+measure() {
+    local mode=$1
+    "${lab[@]}" "$bin" destroy "$environment" >/dev/null 2>&1 || true
+    sync
+    echo 3 >/proc/sys/vm/drop_caches
+    baseline=$(available_kib)
+    bridges_before=$(ip -n decoynet-lab -o link show | awk -F': ' '{ print $2 }' | sort | tr '\n' ' ')
 
-# Every second: the lowest available memory, each QEMU's CPU so far (kept after it exits).
-mkdir -p "$work/cpu"
-( lowest=$baseline
-  while true; do
-      current=$(available_kib)
-      (( current < lowest )) && lowest=$current && echo "$lowest" >"$work/lowest"
-      for pid in $(pgrep -f "guest=$environment-" || true); do
-          awk '{ print $14 + $15 }' "/proc/$pid/stat" >"$work/cpu/$pid" 2>/dev/null || true
-      done
-      sleep 1
-  done ) &
-sampler=$!
-echo "$baseline" >"$work/lowest"
+    # Every second: the lowest available memory, each QEMU's CPU so far (kept after it exits).
+    mkdir -p "$work/cpu"
+    ( lowest=$baseline
+      while true; do
+          current=$(available_kib)
+          (( current < lowest )) && lowest=$current && echo "$lowest" >"$work/lowest"
+          for pid in $(pgrep -f "guest=$environment-" || true); do
+              awk '{ print $14 + $15 }' "/proc/$pid/stat" >"$work/cpu/$pid" 2>/dev/null || true
+          done
+          sleep 1
+      done ) &
+    sampler=$!
+    echo "$baseline" >"$work/lowest"
 
-start=$(now)
-status=0
-"${lab[@]}" "$bin" apply "$topology" --json >"$work/apply.json" 2>"$work/apply.log" || status=$?
-applied=$(echo "$(now) - $start" | bc)
-restarted=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(len(r.get("restarted", [])))' "$work/apply.json" 2>/dev/null || echo "?")
-healthy=$(python3 -c 'import json,sys; h=json.load(open(sys.argv[1]))["health"] or []; print("%d/%d" % (sum(all(p["passed"] for p in x["probes"]) for x in h), len(h)))' "$work/apply.json" 2>/dev/null || echo "?")
-ksm=$(( $(cat /sys/kernel/mm/ksm/pages_sharing 2>/dev/null || echo 0) * 4 / 1024 ))
-pss=$(awk '/^Pss:/ { print int($2 / 1024) }' "/proc/$(pgrep -f "guest=$environment-ws-060," | head -n 1)/smaps_rollup" 2>/dev/null || echo "?")
+    made=0
+    if [[ $mode == templates && ${KEEP_TEMPLATES:-} != 1 ]]; then rm -rf /var/lib/decoynet/images/*/templates; fi
+    before_templates=$(ls -d /var/lib/decoynet/images/*/templates/* 2>/dev/null | grep -vc '\.new$' || true)
+    start=$(now)
+    status=0
+    flags=()
+    [[ $mode == cold ]] && flags=(--cold)
+    "${lab[@]}" "$bin" apply "$topology" "${flags[@]}" --json >"$work/apply.json" 2>"$work/apply.log" || status=$?
+    applied=$(echo "$(now) - $start" | bc)
+    made=$(( $(ls -d /var/lib/decoynet/images/*/templates/* 2>/dev/null | grep -vc '\.new$' || true) - before_templates ))
+    restored=$(python3 -c 'import json,sys; h=json.load(open(sys.argv[1]))["health"] or []; print(sum(1 for x in h if x.get("restoredFrom")))' "$work/apply.json" 2>/dev/null || echo "?")
+    restarted=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(len(r.get("restarted", [])))' "$work/apply.json" 2>/dev/null || echo "?")
+    healthy=$(python3 -c 'import json,sys; h=json.load(open(sys.argv[1]))["health"] or []; print("%d/%d" % (sum(all(p["passed"] for p in x["probes"]) for x in h), len(h)))' "$work/apply.json" 2>/dev/null || echo "?")
+    ksm=$(( $(cat /sys/kernel/mm/ksm/pages_sharing 2>/dev/null || echo 0) * 4 / 1024 ))
+    pss=$(awk '/^Pss:/ { print int($2 / 1024) }' "/proc/$(pgrep -f "guest=$environment-ws-060," | head -n 1)/smaps_rollup" 2>/dev/null || echo "?")
 
-start=$(now)
-tested=0
-"${lab[@]}" "$bin" test "$environment" --json >"$work/test.json" 2>/dev/null || tested=$?
-test_seconds=$(echo "$(now) - $start" | bc)
-checks=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("%d/%d" % (sum(x["passed"] for x in r), len(r)))' "$work/test.json" 2>/dev/null || echo "?")
+    start=$(now)
+    tested=0
+    "${lab[@]}" "$bin" test "$environment" --json >"$work/test.json" 2>/dev/null || tested=$?
+    test_seconds=$(echo "$(now) - $start" | bc)
+    checks=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("%d/%d" % (sum(x["passed"] for x in r), len(r)))' "$work/test.json" 2>/dev/null || echo "?")
 
-kill "$sampler" 2>/dev/null || true
-sampler=""
-qemu_cpu=$(cat "$work"/cpu/* 2>/dev/null | awk -v hz="$ticks_per_second" '{ s += $1 } END { printf "%.0f", s / hz }')
-lowest=$(cat "$work/lowest")
+    kill "$sampler" 2>/dev/null || true
+    sampler=""
+    qemu_cpu=$(cat "$work"/cpu/* 2>/dev/null | awk -v hz="$ticks_per_second" '{ s += $1 } END { printf "%.0f", s / hz }')
+    lowest=$(cat "$work/lowest")
 
-start=$(now)
-"${lab[@]}" "$bin" destroy "$environment" >/dev/null 2>&1 || true
-destroyed=$(echo "$(now) - $start" | bc)
-left=""
-virsh -c qemu:///system list --all --name | grep -q "^$environment-" && left+=" domains"
-virsh -c qemu:///system net-list --all --name | grep -q "^$environment-" && left+=" networks"
-virsh -c qemu:///system pool-list --all --name | grep -q "decoynet-$environment" && left+=" pool"
-[[ -n $(ls -A "/var/lib/decoynet/pools/$environment" 2>/dev/null) ]] && left+=" overlays"
-[[ $(ip -n decoynet-lab -o link show | awk -F': ' '{ print $2 }' | sort | tr '\n' ' ') != "$bridges_before" ]] && left+=" links"
-pgrep -f "guest=$environment-" >/dev/null && left+=" qemu"
+    start=$(now)
+    "${lab[@]}" "$bin" destroy "$environment" >/dev/null 2>&1 || true
+    destroyed=$(echo "$(now) - $start" | bc)
+    left=""
+    virsh -c qemu:///system list --all --name | grep -q "^$environment-" && left+=" domains"
+    virsh -c qemu:///system net-list --all --name | grep -q "^$environment-" && left+=" networks"
+    virsh -c qemu:///system pool-list --all --name | grep -q "decoynet-$environment" && left+=" pool"
+    [[ -n $(ls -A "/var/lib/decoynet/pools/$environment" 2>/dev/null) ]] && left+=" overlays"
+    [[ $(ip -n decoynet-lab -o link show | awk -F': ' '{ print $2 }' | sort | tr '\n' ' ') != "$bridges_before" ]] && left+=" links"
+    pgrep -f "guest=$environment-" >/dev/null && left+=" qemu"
 
-floor="-"
-ratio="-"
-if [[ ${FLOOR:-} != skip ]]; then
-    floor=$(python3 - "$topology" <<PYEOF
+    floor="-"
+    ratio="-"
+    if [[ ${FLOOR:-} != skip ]]; then
+        floor=$(python3 - "$topology" <<PYEOF
 import re, sys
 counts = {}
 template = None
@@ -114,18 +127,24 @@ for line in open(sys.argv[1]):
 cpu = {$(for t in "${!alone[@]}"; do printf '"%s": %s, ' "$t" "${alone[$t]}"; done)}
 print("%.0f" % (sum(cpu[t] * n for t, n in counts.items()) / $cores))
 PYEOF
-)
-    ratio=$(echo "scale=2; $applied / $floor" | bc)
-fi
+    )
+        ratio=$(echo "scale=2; $applied / $floor" | bc)
+    fi
+    echo
+    echo "== topologies/enterprise.yaml on $cores cores (TCG), mode $mode"
+    printf '%-44s %s\n' "measure" "value"
+    printf '%-44s %.0f s (exit %d; %s hosts healthy)\n' "apply until every host healthy" "$applied" "$status" "$healthy"
+    printf '%-44s %s s; measured / floor = %s\n' "CPU floor (alone boot CPU / cores)" "$floor" "$ratio"
+    printf '%-44s %.0f s (exit %d; %s passed)\n' "test (probes and checks)" "$test_seconds" "$tested" "$checks"
+    printf '%-44s %.1f s; left behind: %s\n' "destroy" "$destroyed" "${left:-nothing}"
+    printf '%-44s %d MiB\n' "peak host memory in use beyond the baseline" "$(( (baseline - lowest) / 1024 ))"
+    printf '%-44s %s MiB merged by KSM; %s MiB PSS of one workstation QEMU\n' "memory detail" "$ksm" "$pss"
+    printf '%-44s %s s\n' "QEMU CPU of the company" "$qemu_cpu"
+    printf '%-44s %s\n' "hosts that needed a restart" "$restarted"
+    printf '%-44s %s (%s hosts restored from one)\n' "warm templates made" "$made" "$restored"
+    cpu_ratio="-"
+    [[ $floor != "-" ]] && cpu_ratio=$(echo "scale=2; $qemu_cpu / ($floor * $cores)" | bc)
+    printf '%-44s %s\n' "QEMU CPU / (floor x cores)" "$cpu_ratio"
+}
 
-echo
-echo "== topologies/enterprise.yaml on $cores cores (TCG), one run"
-printf '%-44s %s\n' "measure" "value"
-printf '%-44s %.0f s (exit %d; %s hosts healthy)\n' "apply until every host healthy" "$applied" "$status" "$healthy"
-printf '%-44s %s s; measured / floor = %s\n' "CPU floor (alone boot CPU / cores)" "$floor" "$ratio"
-printf '%-44s %.0f s (exit %d; %s passed)\n' "test (probes and checks)" "$test_seconds" "$tested" "$checks"
-printf '%-44s %.1f s; left behind: %s\n' "destroy" "$destroyed" "${left:-nothing}"
-printf '%-44s %d MiB\n' "peak host memory in use beyond the baseline" "$(( (baseline - lowest) / 1024 ))"
-printf '%-44s %s MiB merged by KSM; %s MiB PSS of one workstation QEMU\n' "memory detail" "$ksm" "$pss"
-printf '%-44s %s s\n' "QEMU CPU of the company" "$qemu_cpu"
-printf '%-44s %s\n' "hosts that needed a restart" "$restarted"
+for mode in ${MODES:-templates}; do measure "$mode"; done

@@ -7,6 +7,16 @@
 public enum SeedImage {
     static let sector = 2048
 
+    /// `image` with zeros after it up to a size class (1 MiB, then powers of two): the size a seed
+    /// disk is made. A clone restored from a warm template keeps the template's idea of its seed
+    /// disk's size, so a template's seed and its clones' are made the same size; an ISO's own
+    /// volume size says where it ends.
+    public static func padded(_ image: [UInt8]) -> [UInt8] {
+        var size = 1 << 20
+        while size < image.count { size <<= 1 }
+        return image + [UInt8](repeating: 0, count: size - image.count)
+    }
+
     /// `files` by name (lowercase, as the guest reads them).
     public static func iso(label: String = "cidata", files: [(name: String, contents: [UInt8])]) -> [UInt8] {
         let sorted = files.map { (identifier: Array(($0.name.uppercased() + ".;1").utf8), contents: $0.contents) }

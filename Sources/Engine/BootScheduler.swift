@@ -24,6 +24,12 @@ public struct BootScheduler: Sendable {
     /// Where each host's clean state is kept when it first turns healthy (see `CleanState`); nil
     /// keeps none.
     public var cleanState: CleanState?
+    /// Warm templates to restore hosts from instead of booting them (see `WarmTemplates`); nil
+    /// boots every host.
+    public var templates: WarmTemplates?
+    /// The hosts that may start from a template: those whose overlay was just made. A host that
+    /// has run keeps its disk, so it boots.
+    public var cloneable: Set<String> = []
 
     public init(hypervisor: any Hypervisor, checker: HealthChecker, slots: Int, timeout: Double? = nil) {
         self.hypervisor = hypervisor
@@ -40,6 +46,10 @@ public struct BootScheduler: Sendable {
         /// Its clean state was kept for `reset` (`seconds`: how long the host stood still for it).
         case kept(host: String, domain: String, seconds: Double)
         case notKept(host: String, domain: String, reason: String)
+        /// Restored from its image's warm template (`built`: the template was made first, in `seconds`).
+        case cloned(host: String, domain: String, seconds: Double, built: Bool)
+        /// It boots instead: why it could not be restored from a template.
+        case notCloned(host: String, domain: String, reason: String)
     }
 
     /// Boots every host of `environments` that is not running and checks the running ones; returns
@@ -94,11 +104,16 @@ public struct BootScheduler: Sendable {
                           cancellation: Cancellation, onEvent: @escaping @Sendable (Event) -> Void) async -> HostHealth {
         var attempt = 1
         var lastConsole: [String] = []
+        var restoredFrom: String?
         while true {
             let before = await checker.leaseExpiries(metadata)
-            let start = Date()
+            var start = Date()
             do {
-                if (try? await hypervisor.domainState(name: domain.name)) != .running { try await hypervisor.startDomain(name: domain.name) }
+                if (try? await hypervisor.domainState(name: domain.name)) != .running {
+                    restoredFrom = await cloned(domain.name, metadata, attempt: attempt, onEvent: onEvent)
+                    // Its deadline counts from the restore, not from the making of its template.
+                    if restoredFrom != nil { start = Date() } else { try await hypervisor.startDomain(name: domain.name) }
+                }
             } catch {
                 var health = HostHealth(host: metadata.host, domain: domain.name, state: "shutoff", addresses: metadata.interfaces.map(\.address),
                                         probes: [ProbeResult(probe: "running", passed: false, detail: "could not start: \(error)")])
@@ -112,6 +127,7 @@ public struct BootScheduler: Sendable {
                                                  leases: leases, addresses: addresses, cancellation: cancellation, stopWhenDown: true,
                                                  before: before)
             health.attempts = attempt
+            health.restoredFrom = restoredFrom
             if health.healthy {
                 if attempt > 1 { health.console = lastConsole }
                 onEvent(.healthy(host: metadata.host, domain: domain.name, seconds: Date().timeIntervalSince(start)))
@@ -142,6 +158,24 @@ public struct BootScheduler: Sendable {
             onEvent(.restarting(host: metadata.host, domain: domain.name, reason: reason, attempt: attempt + 1, console: lastConsole))
             if state == .running || state == .paused || state == .crashed { try? await hypervisor.stopDomain(name: domain.name) }
             attempt += 1
+        }
+    }
+
+    /// Starts the host from its warm template on its first attempt; the template when it was. A
+    /// restart boots it, from its image.
+    private func cloned(_ domain: String, _ metadata: DomainMetadata, attempt: Int, onEvent: @escaping @Sendable (Event) -> Void) async -> String? {
+        guard let templates, cloneable.contains(domain) else { return nil }
+        guard attempt == 1 else {
+            await templates.uncloned(domain: domain, metadata: metadata)
+            return nil
+        }
+        switch await templates.start(domain: domain, metadata: metadata) {
+        case let .cloned(template, seconds, built):
+            onEvent(.cloned(host: metadata.host, domain: domain, seconds: seconds, built: built))
+            return template
+        case let .boot(reason):
+            if let reason { onEvent(.notCloned(host: metadata.host, domain: domain, reason: reason)) }
+            return nil
         }
     }
 

@@ -32,6 +32,8 @@ public struct HostHealth: Sendable, Codable {
     public var attempts: Int?
     /// The console's last lines, when the host was restarted or never became healthy.
     public var console: [String]?
+    /// The warm template (`IMAGE/KEY`) the host was restored from instead of booted.
+    public var restoredFrom: String?
 }
 
 /// Runs each host's probes (kept in its metadata) in parallel, retrying until they pass or the

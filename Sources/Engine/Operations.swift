@@ -76,6 +76,11 @@ public struct OperationEvent: Sendable, Codable, Equatable {
             return OperationEvent(.info, String(format: "%@: clean state kept for reset (%.1fs)", host, seconds), domain: domain, seconds: seconds)
         case let .notKept(host, domain, reason):
             return OperationEvent(.error, "warning: \(host): no clean state kept, reset will boot it: \(reason)", domain: domain)
+        case let .cloned(host, domain, seconds, built):
+            return OperationEvent(.info, String(format: built ? "%@: restored from a warm template made for it (%.1fs)" : "%@: restored from a warm template (%.1fs)",
+                                                host, seconds), domain: domain, seconds: seconds)
+        case let .notCloned(host, domain, reason):
+            return OperationEvent(.error, "warning: \(host) boots: \(reason)", domain: domain)
         }
     }
 }
@@ -211,6 +216,9 @@ public struct Operations: Sendable {
         public var checkResources: Bool
         /// On a local QEMU connection, keep each host's clean state when it turns healthy, for `reset`.
         public var keepCleanState: Bool = true
+        /// On a local QEMU connection, start hosts by restore from their image's warm template
+        /// (made at the first host that needs it) instead of by boot.
+        public var warmTemplates: Bool = true
 
         public init(acceleration: Acceleration, wait: Bool = true, timeout: Double? = nil,
                     bootSlots: Int = ProcessInfo.processInfo.activeProcessorCount, overcommit: Double = 1.5, checkResources: Bool = true) {
@@ -331,6 +339,10 @@ public struct Operations: Sendable {
             checker.interval = 0.5
             var scheduler = BootScheduler(hypervisor: hypervisor, checker: checker, slots: options.bootSlots, timeout: options.timeout)
             if Naming.isLocalQEMU(hypervisor.uri), options.keepCleanState { scheduler.cleanState = CleanState(hypervisor: hypervisor) }
+            if Naming.isLocalQEMU(hypervisor.uri), options.warmTemplates {
+                scheduler.templates = WarmTemplates(hypervisor: hypervisor)
+                scheduler.cloneable = Set(prepared.planned.flatMap(\.plan.actions).filter { $0.resource == .domain && ($0.kind == .create || $0.kind == .replace) }.map(\.name))
+            }
             health = try await scheduler.boot(environments: prepared.environments.map(\.name), cancellation: cancellation) { events(.boot($0)) }
         }
         let healthy = health?.allSatisfy(\.healthy) ?? true

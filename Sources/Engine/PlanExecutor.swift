@@ -154,7 +154,7 @@ public enum PlanExecutor {
         }
         // The image is made here, for the hosts being built, not for every host a plan looks at.
         let seed = domain.seed
-        let image = seed.seed.isoImage
+        let image = SeedImage.padded(seed.seed.isoImage)
         try await hypervisor.deleteVolume(pool: poolName, name: seed.name)
         try await hypervisor.createVolume(pool: poolName, xml: DocumentRenderer.seedVolumeDocument(name: seed.name, bytes: image.count).serialized())
         try await hypervisor.uploadVolume(pool: poolName, name: seed.name, bytes: image)

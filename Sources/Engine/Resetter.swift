@@ -217,14 +217,16 @@ public enum Resetter {
         return try kept.map { try EvidenceFolder.describe($0, relativeTo: URL(fileURLWithPath: folder!).deletingLastPathComponent().path) }
     }
 
-    /// A new overlay like the old one: same name, size and backing image.
-    static func freshVolume(from xml: String, name: String) throws -> String {
+    /// A new overlay like the old one: same name and size, over `backing` or else the old one's
+    /// image (a clone's is its warm template's disk: a fresh one is over the template's image).
+    static func freshVolume(from xml: String, name: String, backing newBacking: String? = nil) throws -> String {
         guard let volume = XMLElement.parse(xml), let backing = volume.child("backingStore"), let path = backing.child("path")?.text else {
             throw Failure(description: "volume \(name) has no backing image: not a DecoyNet overlay")
         }
         let format = backing.child("format")?[attribute: "type"] ?? "qcow2"
         let capacity = volume.child("capacity").flatMap { ByteCount.bytes(of: $0, defaultUnit: "bytes") }
-        return StorageVolume(name: name, capacityBytes: capacity, backingStore: StorageVolumeBackingStore(path: path, format: format)).serialized()
+        return StorageVolume(name: name, capacityBytes: capacity,
+                             backingStore: StorageVolumeBackingStore(path: newBacking ?? WarmTemplates.imageDisk(of: path), format: format)).serialized()
     }
 
     /// Where libvirt logs the serial console (`<serial><log file=...>`).

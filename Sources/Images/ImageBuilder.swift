@@ -124,7 +124,8 @@ public struct ImageBuilder: Sendable {
         let diskBytes = (try? fileManager.attributesOfItem(atPath: output + "/disk.qcow2")[.size] as? NSNumber)??.uint64Value ?? 0
         let seconds = Date().timeIntervalSince(started)
         let manifest = ImageStore.Manifest(name: name, recipeDigest: RecipeDigest.of(recipe), builtAt: Self.timestamp(Date()),
-                                           suite: recipe.suite, packages: recipe.packages, diskBytes: diskBytes, buildSeconds: (seconds * 10).rounded() / 10)
+                                           suite: recipe.suite, packages: recipe.packages, diskBytes: diskBytes, buildSeconds: (seconds * 10).rounded() / 10,
+                                           holdsForTemplates: recipe.files.contains { $0.path == "/usr/local/sbin/decoynet-seed" })
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(manifest).write(to: URL(fileURLWithPath: output + "/image.json"))

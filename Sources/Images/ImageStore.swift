@@ -30,6 +30,9 @@ public struct ImageStore: Sendable {
         public var packages: [String]
         public var diskBytes: UInt64
         public var buildSeconds: Double
+        /// Its first-boot agent holds at a warm template's seed (`WarmTemplates` in the engine):
+        /// images built before it did are booted, never cloned.
+        public var holdsForTemplates: Bool?
 
         enum CodingKeys: String, CodingKey {
             case name, suite, packages
@@ -37,6 +40,7 @@ public struct ImageStore: Sendable {
             case builtAt = "built_at"
             case diskBytes = "disk_bytes"
             case buildSeconds = "build_seconds"
+            case holdsForTemplates = "holds_for_templates"
         }
     }
 

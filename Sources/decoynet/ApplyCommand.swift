@@ -18,6 +18,7 @@ struct ApplyCommand: AsyncParsableCommand {
     @Flag(help: "Do not wait for health checks.") var noWait = false
     @Option(help: ArgumentHelp("Seconds to wait for health, instead of each host's own timeout.", valueName: "seconds")) var timeout: Double?
     @Flag(help: "Print the plan, the steps and health as JSON.") var json = false
+    @Flag(help: "Boot every host instead of restoring it from its image's warm template.") var cold = false
     @Option(help: ArgumentHelp("Hosts booting at once (default: the machine's cores); a host boots until it is healthy.", valueName: "n"))
     var bootSlots: Int?
     @Option(help: ArgumentHelp("Memory the hosts may take, as a multiple of what this machine has available (guests rarely touch all of theirs; KSM merges identical pages).",
@@ -32,8 +33,9 @@ struct ApplyCommand: AsyncParsableCommand {
         let environments = try copies.selectors.map { try loadEnvironment(file, topology: topology, forDeploy: true, connection: connection, instance: $0) }
         let operations = try openOperations(connection)
         let uri = operations.hypervisor.uri
-        let options = Operations.ApplyOptions(acceleration: acceleration(accel, uri: uri), wait: !noWait, timeout: timeout,
+        var options = Operations.ApplyOptions(acceleration: acceleration(accel, uri: uri), wait: !noWait, timeout: timeout,
                                               bootSlots: bootSlots ?? ProcessInfo.processInfo.activeProcessorCount, overcommit: overcommit)
+        options.warmTemplates = !cold
         let prepared = try await failing { try await operations.prepareApply(environments, options: options) }
         if !json { for (plan, _) in prepared.planned { Terminal.error(PlanOutput.text(plan, uri: uri)) } }
         let printer = EventPrinter(phase: "apply", total: prepared.steps.count, hosts: prepared.hosts, quiet: json)

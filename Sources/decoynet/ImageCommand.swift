@@ -143,6 +143,16 @@ struct ImageListCommand: AsyncParsableCommand {
         var recipeDigest: String?
         var builtAt: String?
         var description: String?
+        /// Its warm templates (`WarmTemplates`): hosts of these layouts start by restore.
+        var templates: [Template]
+    }
+
+    struct Template: Encodable {
+        var key: String
+        var seedBytes: Int
+        var sizeBytes: UInt64
+        var built: String
+        var bootSeconds: Double
     }
 
     func run() async throws {
@@ -158,14 +168,19 @@ struct ImageListCommand: AsyncParsableCommand {
             case (_, nil): "not built"
             case let (_, manifest?): manifest.recipeDigest == digest ? "built" : "outdated"
             }
+            let templates = WarmTemplates.templates(imageFolder: store.folder(name)).map {
+                Template(key: $0.record.key, seedBytes: $0.record.seedBytes, sizeBytes: $0.bytes,
+                         built: ISO8601DateFormatter().string(from: $0.record.built), bootSeconds: ($0.record.bootSeconds * 10).rounded() / 10)
+            }
             return Row(name: name, status: status, sizeBytes: manifest.map { _ in store.size(name) },
-                       recipeDigest: digest ?? manifest?.recipeDigest, builtAt: manifest?.builtAt, description: recipe?.description)
+                       recipeDigest: digest ?? manifest?.recipeDigest, builtAt: manifest?.builtAt, description: recipe?.description, templates: templates)
         }
         if json {
             print(DiagnosticOutput.json(rows))
         } else {
-            print(Terminal.table(["IMAGE", "STATUS", "SIZE", "RECIPE", "BUILT"], rows.map {
-                [$0.name, $0.status, $0.sizeBytes.map(ByteCount.text) ?? "-", $0.recipeDigest.map { String($0.dropFirst(7).prefix(12)) } ?? "-", $0.builtAt ?? "-"]
+            print(Terminal.table(["IMAGE", "STATUS", "SIZE", "RECIPE", "BUILT", "WARM TEMPLATES"], rows.map { row in
+                [row.name, row.status, row.sizeBytes.map(ByteCount.text) ?? "-", row.recipeDigest.map { String($0.dropFirst(7).prefix(12)) } ?? "-", row.builtAt ?? "-",
+                 row.templates.isEmpty ? "-" : "\(row.templates.count) (\(ByteCount.text(row.templates.reduce(0) { $0 + $1.sizeBytes })))"]
             }))
         }
     }
