@@ -13,10 +13,11 @@
 # default: templates) measures an apply for each: `templates` from no templates at all (it makes
 # them), `cold` with --cold (every host booted: about half an hour on 2 cores); KEEP_TEMPLATES=1
 # keeps the templates already made.
-# Needs the lab (make lab) and the built images (make images); nothing else may run meanwhile.
+# BIN=.build/debug/decoynet measures another build. Needs the lab (make lab) and the built images
+# (make images); nothing else may run meanwhile.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=.build/release/decoynet
+bin=${BIN:-.build/release/decoynet}
 lab=(ip netns exec decoynet-lab)
 topology=topologies/enterprise.yaml
 environment=acme
@@ -74,14 +75,14 @@ measure() {
 
     made=0
     if [[ $mode == templates && ${KEEP_TEMPLATES:-} != 1 ]]; then rm -rf /var/lib/decoynet/images/*/templates; fi
-    before_templates=$(ls -d /var/lib/decoynet/images/*/templates/* 2>/dev/null | grep -vc '\.new$' || true)
+    before_templates=$(ls -d /var/lib/decoynet/images/*/templates/* 2>/dev/null | grep -vc '/[^/]*[.][^/]*$' || true)
     start=$(now)
     status=0
     flags=()
     [[ $mode == cold ]] && flags=(--cold)
     "${lab[@]}" "$bin" apply "$topology" "${flags[@]}" --json >"$work/apply.json" 2>"$work/apply.log" || status=$?
     applied=$(echo "$(now) - $start" | bc)
-    made=$(( $(ls -d /var/lib/decoynet/images/*/templates/* 2>/dev/null | grep -vc '\.new$' || true) - before_templates ))
+    made=$(( $(ls -d /var/lib/decoynet/images/*/templates/* 2>/dev/null | grep -vc '/[^/]*[.][^/]*$' || true) - before_templates ))
     restored=$(python3 -c 'import json,sys; h=json.load(open(sys.argv[1]))["health"] or []; print(sum(1 for x in h if x.get("restoredFrom")))' "$work/apply.json" 2>/dev/null || echo "?")
     restarted=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(len(r.get("restarted", [])))' "$work/apply.json" 2>/dev/null || echo "?")
     healthy=$(python3 -c 'import json,sys; h=json.load(open(sys.argv[1]))["health"] or []; print("%d/%d" % (sum(all(p["passed"] for p in x["probes"]) for x in h), len(h)))' "$work/apply.json" 2>/dev/null || echo "?")

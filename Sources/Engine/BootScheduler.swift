@@ -70,7 +70,7 @@ public struct BootScheduler: Sendable {
 
         let gate = BootGate(slots: slots)
         let leases = LeaseCache(hypervisor: hypervisor)
-        return await withTaskGroup(of: HostHealth.self) { group in
+        var health = await withTaskGroup(of: HostHealth.self) { group in
             // Hosts already running need no slot: they are only checked.
             for (domain, metadata) in ordered where domain.state == .running {
                 let known = addresses[metadata.environment] ?? [:]
@@ -98,6 +98,18 @@ public struct BootScheduler: Sendable {
             for await health in group { results.append(health) }
             return results.sorted { $0.domain < $1.domain }
         }
+        guard let cleanState, !cancellation.isCancelled else { return health }
+        // The environments where a host started: each one's clean states, kept again at one moment.
+        let started = Set(all.filter { $0.0.state != .running }.map(\.1.environment))
+        for environment in environments where started.contains(environment) {
+            let members = all.filter { $0.1.environment == environment }
+            let again = await keepTogether(cleanState, members, health: health, leases: leases, addresses: addresses[environment] ?? [:],
+                                           cancellation: cancellation, onEvent: onEvent)
+            for checked in again {
+                if let index = health.firstIndex(where: { $0.domain == checked.domain }) { health[index] = checked }
+            }
+        }
+        return health
     }
 
     private func bootHost(_ domain: LiveDomain, _ metadata: DomainMetadata, leases: LeaseCache, addresses: [String: String],
@@ -131,18 +143,6 @@ public struct BootScheduler: Sendable {
             if health.healthy {
                 if attempt > 1 { health.console = lastConsole }
                 onEvent(.healthy(host: metadata.host, domain: domain.name, seconds: Date().timeIntervalSince(start)))
-                if let cleanState, !cancellation.isCancelled, await !keep(cleanState, domain.name, metadata, onEvent: onEvent) {
-                    // Its saved state did not restore and it booted again: healthy only once it answers again.
-                    let again = Date()
-                    health = await checker.checkHost(domain, metadata, environment: metadata.environment, wait: true,
-                                                     deadline: again.addingTimeInterval(timeout ?? Double(metadata.healthTimeoutSeconds)), start: again,
-                                                     leases: leases, addresses: addresses, cancellation: cancellation, stopWhenDown: true,
-                                                     before: await checker.leaseExpiries(metadata))
-                    health.attempts = attempt
-                    if !health.healthy {
-                        onEvent(.unhealthy(host: metadata.host, domain: domain.name, reason: "not healthy after starting again from its disk"))
-                    }
-                }
                 return health
             }
             let state = (try? await hypervisor.domainState(name: domain.name)) ?? .unknown
@@ -179,33 +179,63 @@ public struct BootScheduler: Sendable {
         }
     }
 
-    /// Keeps a host's clean state, when its guest agent answers (a restored guest needs it to step
-    /// its clock and renew its lease) and it is not stealthy (it has none). False when the host had
-    /// to boot again from its disk.
-    private func keep(_ cleanState: CleanState, _ domain: String, _ metadata: DomainMetadata,
-                      onEvent: @escaping @Sendable (Event) -> Void) async -> Bool {
-        guard !metadata.stealth else { return true }
+    /// Keeps the clean states of an environment's healthy hosts at one moment (`CleanState.keepTogether`):
+    /// those whose guest agent answers (a restored guest needs it to step its clock and renew its
+    /// lease) and that are not stealthy (they have none). Returns the health of any host that had
+    /// to boot again from its disk, checked again.
+    private func keepTogether(_ cleanState: CleanState, _ hosts: [(LiveDomain, DomainMetadata)], health: [HostHealth], leases: LeaseCache,
+                              addresses: [String: String], cancellation: Cancellation, onEvent: @escaping @Sendable (Event) -> Void) async -> [HostHealth] {
+        let healthy = Set(health.filter(\.healthy).map(\.domain))
+        let candidates = hosts.filter { healthy.contains($0.0.name) && !$0.1.stealth }
+        guard let environment = candidates.first?.1.environment,
+              let volumes = try? await hypervisor.volumes(pool: Naming.pool(environment: environment)) else { return [] }
+        let overlays = Dictionary(volumes.map { ($0.name, $0.path) }, uniquingKeysWith: { first, _ in first })
         // Health may pass a moment before the agent starts (a PC starts it after its network).
-        var answers = false
-        for _ in 0 ..< 20 where !answers {
-            answers = await checker.agentAnswers(domain: domain)
-            if !answers { try? await Task.sleep(nanoseconds: 500_000_000) }
+        let answering = await withTaskGroup(of: String?.self) { group in
+            for (domain, _) in candidates {
+                group.addTask {
+                    for _ in 0 ..< 20 {
+                        if await checker.agentAnswers(domain: domain.name) { return domain.name }
+                        try? await Task.sleep(nanoseconds: 500_000_000)
+                    }
+                    return nil
+                }
+            }
+            var names = Set<String>()
+            for await name in group { if let name { names.insert(name) } }
+            return names
         }
-        guard answers else { return true }
-        let pool = Naming.pool(environment: metadata.environment)
-        guard let overlay = try? await hypervisor.volumes(pool: pool).first(where: { $0.name == Naming.overlay(domain: domain) })?.path else { return true }
+        let members = candidates.compactMap { domain, metadata -> CleanState.Member? in
+            guard answering.contains(domain.name), let overlay = overlays[Naming.overlay(domain: domain.name)] else { return nil }
+            return CleanState.Member(domain: domain.name, metadata: metadata, overlay: overlay)
+        }
+        guard !members.isEmpty else { return [] }
         let start = Date()
-        switch await cleanState.keep(domain: domain, metadata: metadata, overlay: overlay) {
-        case .kept:
-            onEvent(.kept(host: metadata.host, domain: domain, seconds: Date().timeIntervalSince(start)))
-            return true
-        case let .notKept(reason):
-            onEvent(.notKept(host: metadata.host, domain: domain, reason: reason))
-            return true
-        case let .rebooted(reason):
-            onEvent(.notKept(host: metadata.host, domain: domain, reason: reason + "; it booted again from its disk"))
-            return false
+        let outcomes = await cleanState.keepTogether(members)
+        var again: [HostHealth] = []
+        for member in members {
+            let host = member.metadata.host, domain = member.domain
+            switch outcomes[domain] ?? .notKept("not kept") {
+            case .kept:
+                onEvent(.kept(host: host, domain: domain, seconds: Date().timeIntervalSince(start)))
+            case let .notKept(reason):
+                onEvent(.notKept(host: host, domain: domain, reason: reason))
+            case let .rebooted(reason):
+                onEvent(.notKept(host: host, domain: domain, reason: reason + "; it booted again from its disk"))
+                // Healthy only once it answers again.
+                let now = Date()
+                guard let live = hosts.first(where: { $0.0.name == domain })?.0 else { continue }
+                var checked = await checker.checkHost(live, member.metadata, environment: member.metadata.environment, wait: true,
+                                                      deadline: now.addingTimeInterval(timeout ?? Double(member.metadata.healthTimeoutSeconds)), start: now,
+                                                      leases: leases, addresses: addresses, cancellation: cancellation, stopWhenDown: true,
+                                                      before: await checker.leaseExpiries(member.metadata))
+                checked.attempts = health.first { $0.domain == domain }?.attempts
+                checked.restoredFrom = health.first { $0.domain == domain }?.restoredFrom
+                if !checked.healthy { onEvent(.unhealthy(host: host, domain: domain, reason: "not healthy after starting again from its disk")) }
+                again.append(checked)
+            }
         }
+        return again
     }
 
     /// The console's last lines, from the log libvirt keeps of it (on this machine only).

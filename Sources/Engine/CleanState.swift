@@ -57,61 +57,131 @@ public struct CleanState: Sendable {
     /// 100 MiB of guest memory here), copies its overlay and restores it at once, its clock then
     /// stepped to now.
     public func keep(domain: String, metadata: DomainMetadata, overlay: String) async -> KeepOutcome {
-        let folder = folder(environment: metadata.environment, host: metadata.host)
+        await keepTogether([Member(domain: domain, metadata: metadata, overlay: overlay)])[domain] ?? .notKept("not kept")
+    }
+
+    /// A host whose state is kept with others'.
+    public struct Member: Sendable {
+        public var domain: String
+        public var metadata: DomainMetadata
+        public var overlay: String
+
+        public init(domain: String, metadata: DomainMetadata, overlay: String) {
+            self.domain = domain
+            self.metadata = metadata
+            self.overlay = overlay
+        }
+    }
+
+    /// Keeps the states of `members` as of one moment: every one is paused first, then each is
+    /// saved and its overlay copied, then each runs on again from its save, in boot order (the
+    /// directory before the machines that ask it), its clock stepped to now. So machine accounts,
+    /// tickets and clocks agree when the whole environment is reset. Each stands still from the
+    /// first pause to its own restore.
+    public func keepTogether(_ members: [Member]) async -> [String: KeepOutcome] {
+        var outcomes: [String: KeepOutcome] = [:]
+        var paused: [Member] = []
+        for member in members.sorted(by: { ($0.metadata.bootOrder, $0.domain) < ($1.metadata.bootOrder, $1.domain) }) {
+            do {
+                try await hypervisor.suspendDomain(name: member.domain)
+                paused.append(member)
+            } catch {
+                outcomes[member.domain] = .notKept("cannot pause it: \(error)")
+            }
+        }
+        let kept = Date()
+        var saved: [Member] = []
+        for member in paused {
+            switch await stage(member, kept: kept) {
+            case nil: saved.append(member)
+            case let outcome?: outcomes[member.domain] = outcome
+            }
+        }
+        for member in saved {
+            outcomes[member.domain] = await commit(member)
+        }
+        return outcomes
+    }
+
+    private func staging(_ member: Member) -> String { folder(environment: member.metadata.environment, host: member.metadata.host) + ".new" }
+
+    /// Saves a paused member and copies its overlay into its staging folder; nil when both are
+    /// there (the domain is then stopped), else what became of it (running again or booted).
+    private func stage(_ member: Member, kept: Date) async -> KeepOutcome? {
         let fileManager = FileManager.default
-        let staging = folder + ".new"
-        // The save is at most the guest's memory, the copy at most the overlay; 1 GiB stays free.
-        guard let definition = try? await hypervisor.domainXML(name: domain) else { return .notKept("cannot read its definition") }
+        let staging = staging(member)
+        func runOn(_ reason: String) async -> KeepOutcome {
+            try? fileManager.removeItem(atPath: staging)
+            if (try? await hypervisor.domainState(name: member.domain)) == .paused, (try? await hypervisor.resumeDomain(name: member.domain)) != nil {
+                try? await wake(domain: member.domain)
+                return .notKept(reason)
+            }
+            try? await hypervisor.startDomain(name: member.domain)
+            return .rebooted(reason)
+        }
+        guard let definition = try? await hypervisor.domainXML(name: member.domain) else { return await runOn("cannot read its definition") }
         try? fileManager.removeItem(atPath: staging)
         do {
             try fileManager.createDirectory(atPath: staging, withIntermediateDirectories: true)
         } catch {
-            return .notKept("cannot make \(staging): \(error)")
+            return await runOn("cannot make \(staging): \(error)")
         }
-        let overlayBytes = ((try? fileManager.attributesOfItem(atPath: overlay))?[.size] as? NSNumber)?.uint64Value ?? 0
+        // The save is at most the guest's memory, the copy at most the overlay; 1 GiB stays free.
+        let overlayBytes = ((try? fileManager.attributesOfItem(atPath: member.overlay))?[.size] as? NSNumber)?.uint64Value ?? 0
         let needed = EvidenceSpace.memoryBytes(definition: definition) + overlayBytes + (1 << 30)
         if let free = ((try? fileManager.attributesOfFileSystem(forPath: staging))?[.systemFreeSize] as? NSNumber)?.uint64Value, free < needed {
-            try? fileManager.removeItem(atPath: staging)
-            return .notKept("\(root) has \(ByteCount.text(free)) free and the state needs about \(ByteCount.text(needed))")
+            return await runOn("\(root) has \(ByteCount.text(free)) free and the state needs about \(ByteCount.text(needed))")
         }
         do {
-            try await hypervisor.saveDomain(name: domain, to: staging + "/memory.save")
+            try await hypervisor.saveDomain(name: member.domain, to: staging + "/memory.save")
         } catch {
-            try? fileManager.removeItem(atPath: staging)
-            if (try? await hypervisor.domainState(name: domain)) == .running { return .notKept("the save failed: \(error)") }
             // A save that failed after QEMU stopped leaves the domain off: it runs again, from its disk.
-            try? await hypervisor.startDomain(name: domain)
-            return .rebooted("the save failed: \(error)")
+            return await runOn("the save failed: \(error)")
         }
         do {
-            try Snapshotter.copy(overlay, to: staging + "/overlay.qcow2")
+            try Snapshotter.copy(member.overlay, to: staging + "/overlay.qcow2")
             let encoder = JSONEncoder()
             encoder.dateEncodingStrategy = .iso8601
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            let record = Record(digest: metadata.digest, kept: Date())
-            try encoder.encode(record).write(to: URL(fileURLWithPath: staging + "/state.json"))
-            try? fileManager.removeItem(atPath: folder)
-            try fileManager.moveItem(atPath: staging, toPath: folder)
+            try encoder.encode(Record(digest: member.metadata.digest, kept: kept)).write(to: URL(fileURLWithPath: staging + "/state.json"))
         } catch {
-            let resumed = (try? await hypervisor.restoreDomain(from: staging + "/memory.save")) != nil
-            try? fileManager.removeItem(atPath: staging)
-            if resumed {
-                try? await wake(domain: domain)
+            if (try? await hypervisor.restoreDomain(from: staging + "/memory.save")) != nil {
+                try? await running(member.domain)
+                try? fileManager.removeItem(atPath: staging)
+                try? await wake(domain: member.domain)
                 return .notKept("cannot keep its disk: \(error)")
             }
-            try? await hypervisor.startDomain(name: domain)
+            try? fileManager.removeItem(atPath: staging)
+            try? await hypervisor.startDomain(name: member.domain)
             return .rebooted("cannot keep its disk: \(error)")
         }
+        return nil
+    }
+
+    /// Puts a staged state in place and runs the member on from it, its clock stepped to now.
+    private func commit(_ member: Member) async -> KeepOutcome {
+        let fileManager = FileManager.default
+        let folder = folder(environment: member.metadata.environment, host: member.metadata.host)
         do {
-            try await hypervisor.restoreDomain(from: folder + "/memory.save")
-        } catch {
             try? fileManager.removeItem(atPath: folder)
-            try? await hypervisor.startDomain(name: domain)
+            try fileManager.moveItem(atPath: staging(member), toPath: folder)
+            try await hypervisor.restoreDomain(from: folder + "/memory.save")
+            try await running(member.domain)
+        } catch {
+            try? fileManager.removeItem(atPath: staging(member))
+            try? fileManager.removeItem(atPath: folder)
+            if (try? await hypervisor.domainState(name: member.domain)) ?? .shutoff != .shutoff { try? await hypervisor.stopDomain(name: member.domain) }
+            try? await hypervisor.startDomain(name: member.domain)
             return .rebooted("its saved state did not restore: \(error)")
         }
         // It stood still for the save and the copy: its clock is that much behind.
-        try? await wake(domain: domain)
+        try? await wake(domain: member.domain)
         return .kept
+    }
+
+    /// A domain saved while paused comes back paused: it runs on.
+    private func running(_ domain: String) async throws {
+        if (try? await hypervisor.domainState(name: domain)) == .paused { try await hypervisor.resumeDomain(name: domain) }
     }
 
     /// Why a restore failed: `damaged` when the kept state itself would not restore (it is of no
@@ -129,6 +199,7 @@ public struct CleanState: Sendable {
         do {
             try Snapshotter.copy(folder + "/overlay.qcow2", to: overlay)
             try await hypervisor.restoreDomain(from: folder + "/memory.save")
+            try await running(domain)
         } catch {
             if (try? await hypervisor.domainState(name: domain)) ?? .shutoff != .shutoff { try? await hypervisor.stopDomain(name: domain) }
             throw RestoreFailure(description: "\(error)", damaged: true)

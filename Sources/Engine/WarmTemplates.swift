@@ -46,6 +46,11 @@ public actor WarmTemplates {
         public var built: Date
         /// From the template's start to its hold.
         public var bootSeconds: Double
+        /// This build's files in the template's folder: its disk (clones' overlays name it as
+        /// their backing file, so it is never moved, nor removed while the folder is) and its save.
+        public var disk: String
+        public var seed: String
+        public var memory: String
     }
 
     public struct Failure: Error, CustomStringConvertible {
@@ -160,7 +165,9 @@ public actor WarmTemplates {
             layout = try Self.layout(definition: try await hypervisor.domainXML(name: domain), imageDisk: Self.imageDisk(of: backing),
                                      seedBytes: seedBytes, overlayVolume: overlayName, seedVolume: seedName)
         } catch {
-            return .boot(reason: "cannot be cloned: \(error)")
+            // By design, not worth a warning: an image without a manifest (the test guest), one built
+            // before templates (`image list` shows it outdated), a host with disks of its own.
+            return .boot(reason: nil)
         }
         if let why = refused[layout.key] { return .boot(reason: why) }
         let begun = Date()
@@ -181,8 +188,9 @@ public actor WarmTemplates {
             try await clone(domain: domain, pool: pool, layout: layout)
             return .cloned(template: layout.image + "/" + layout.key, seconds: Date().timeIntervalSince(begun), built: built)
         } catch {
-            // A template that does not restore is of no more use: the next host that needs it makes it again.
-            try? FileManager.default.removeItem(atPath: layout.folder)
+            // A save that does not restore is of no more use: the next host that needs it makes the
+            // template again. Its disk stays: the clones made from it run on it.
+            if let record = Self.record(layout.folder) { try? FileManager.default.removeItem(atPath: layout.folder + "/" + record.memory) }
             refused[layout.key] = "the warm template of \(layout.image) did not restore"
             if (try? await hypervisor.domainState(name: domain)) ?? .shutoff != .shutoff { try? await hypervisor.stopDomain(name: domain) }
             do {
@@ -203,13 +211,15 @@ public actor WarmTemplates {
         if image != backing { try? await freshOverlay(pool: pool, name: name, backing: image) }
     }
 
-    /// The image under `backing`: itself, or, for a template's overlay, the template's image.
+    /// The image under `backing`: itself, or, for a template's disk, the template's image.
     public static func imageDisk(of backing: String) -> String {
         let folder = (backing as NSString).deletingLastPathComponent
-        guard (folder as NSString).deletingLastPathComponent.hasSuffix("/templates"),
-              let data = FileManager.default.contents(atPath: folder + "/template.json"),
-              let record = try? decoder.decode(Template.self, from: data) else { return backing }
+        guard (folder as NSString).deletingLastPathComponent.hasSuffix("/templates"), let record = record(folder) else { return backing }
         return record.imageDisk
+    }
+
+    static func record(_ folder: String) -> Template? {
+        FileManager.default.contents(atPath: folder + "/template.json").flatMap { try? decoder.decode(Template.self, from: $0) }
     }
 
     private func freshOverlay(pool: String, name: String, backing: String) async throws {
@@ -221,80 +231,94 @@ public actor WarmTemplates {
     /// The template of `layout` when it is whole: its record for this key and its two files.
     public static func usable(_ layout: Layout) -> Template? {
         let folder = layout.folder
-        guard let data = FileManager.default.contents(atPath: folder + "/template.json"),
-              let record = try? decoder.decode(Template.self, from: data), record.key == layout.key,
-              FileManager.default.fileExists(atPath: folder + "/overlay.qcow2"), (try? SaveImage.read(folder + "/memory.save")) != nil
+        guard let record = record(folder), record.key == layout.key, FileManager.default.fileExists(atPath: folder + "/" + record.disk),
+              (try? SaveImage.read(folder + "/" + record.memory)) != nil
         else { return nil }
         return record
     }
 
-    /// The template of `layout`, made once however many hosts ask at the same time.
+    /// The template of `layout`, made once however many hosts ask at the same time, and by one
+    /// decoynet at a time (another's apply may be making the same one: it is then used).
     private func made(_ layout: Layout) async throws -> Template {
         if let task = building[layout.key] { return try await task.value }
-        let task = Task { try await self.build(layout) }
+        let task = Task {
+            let templates = layout.imageFolder + "/templates"
+            try FileManager.default.createDirectory(atPath: templates, withIntermediateDirectories: true)
+            let descriptor = open(templates + "/" + layout.key + ".lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
+            guard descriptor >= 0 else { throw Failure(description: "cannot open the lock of \(templates)/\(layout.key)") }
+            defer { close(descriptor) }
+            let deadline = Date().addingTimeInterval(600)
+            while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+                guard Date() < deadline else { throw Failure(description: "another decoynet has been making this template for 10 minutes") }
+                try await Task.sleep(nanoseconds: 500_000_000)
+            }
+            defer { flock(descriptor, LOCK_UN) }
+            if let ready = Self.usable(layout) { return ready }
+            return try await self.build(layout)
+        }
         building[layout.key] = task
         defer { building[layout.key] = nil }
         return try await task.value
     }
 
     private func clone(domain: String, pool: String, layout: Layout) async throws {
+        guard let record = Self.usable(layout) else { throw Failure(description: "its template is gone") }
         let save = layout.folder + "/clone-\(domain).save"
         defer { try? FileManager.default.removeItem(atPath: save) }
-        try SaveImage.copy(layout.folder + "/memory.save", to: save, xml: XMLSerializer.serialize(layout.definition))
-        try await freshOverlay(pool: pool, name: layout.overlayVolume, backing: layout.folder + "/overlay.qcow2")
+        try SaveImage.copy(layout.folder + "/" + record.memory, to: save, xml: XMLSerializer.serialize(layout.definition))
+        try await freshOverlay(pool: pool, name: layout.overlayVolume, backing: layout.folder + "/" + record.disk)
         try await hypervisor.restoreDomain(from: save)
     }
 
     // MARK: - Build
 
-    /// Boots the template of `layout` to its hold and saves it.
+    /// Boots the template of `layout` to its hold and saves it. Its files are this build's own
+    /// (`disk-ID.qcow2`, `seed-ID.iso`, `memory-ID.save`), written in the template's folder, and
+    /// `template.json` names them once they are whole; an earlier build's save and seed go then,
+    /// its disk stays for the clones made from it.
     private func build(_ layout: Layout) async throws -> Template {
         let fileManager = FileManager.default
-        let staging = layout.folder + ".new"
+        let folder = layout.folder
+        let id = String(UUID().uuidString.prefix(8)).lowercased()
+        let disk = "disk-\(id).qcow2", seedFile = "seed-\(id).iso", memory = "memory-\(id).save"
         let name = "decoynet-template-" + layout.key.prefix(12)
         let console = "/var/log/libvirt/qemu/\(name)-serial.log"
         try? await hypervisor.removeDomain(name: name)
-        try? fileManager.removeItem(atPath: staging)
         try? fileManager.removeItem(atPath: console)
-        try fileManager.createDirectory(atPath: staging, withIntermediateDirectories: true)
-        var cleaned = false
-        func cleanUp() async {
-            guard !cleaned else { return }
-            cleaned = true
-            try? await hypervisor.removeDomain(name: name)
-            try? fileManager.removeItem(atPath: staging)
-            try? fileManager.removeItem(atPath: console)
-        }
+        try fileManager.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let previous = Self.record(folder)
         do {
-            try Self.run("/usr/bin/qemu-img", ["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", layout.imageDisk, staging + "/overlay.qcow2"])
+            try Self.run("/usr/bin/qemu-img", ["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", layout.imageDisk, folder + "/" + disk])
             let files: [(name: String, contents: [UInt8])] = [("meta-data", Array("instance-id: decoynet-template\nlocal-hostname: localhost\n".utf8)),
                                                               ("user-data", Array("#cloud-config\n".utf8))]
             var seed = SeedImage.iso(files: files)
             guard seed.count <= layout.seedBytes else { throw Failure(description: "its seed disk is smaller than a template's seed") }
             seed += [UInt8](repeating: 0, count: layout.seedBytes - seed.count)
-            try Data(seed).write(to: URL(fileURLWithPath: staging + "/seed.iso"))
-            // Its disks are staging files: the save holds no path (a clone's own definition goes in its
-            // header), and the folder is renamed once the template is whole.
-            let xml = XMLSerializer.serialize(Self.templateDefinition(layout, name: name, folder: staging, console: console))
+            try Data(seed).write(to: URL(fileURLWithPath: folder + "/" + seedFile))
+            let xml = XMLSerializer.serialize(Self.templateDefinition(layout, name: name, disk: folder + "/" + disk, seed: folder + "/" + seedFile, console: console))
             let started = Date()
             try await hypervisor.defineDomain(xml: xml)
             try await hypervisor.startDomain(name: name)
             try await waitForHold(name: name, console: console, deadline: started.addingTimeInterval(300))
             let bootSeconds = Date().timeIntervalSince(started)
-            try await hypervisor.saveDomain(name: name, to: staging + "/memory.save")
+            try await hypervisor.saveDomain(name: name, to: folder + "/" + memory)
             try? await hypervisor.removeDomain(name: name)
             let record = Template(key: layout.key, image: layout.image, imageDisk: layout.imageDisk, recipeDigest: layout.recipeDigest,
-                                  seedBytes: layout.seedBytes, built: Date(), bootSeconds: bootSeconds)
-            try Self.encoder.encode(record).write(to: URL(fileURLWithPath: staging + "/template.json"))
+                                  seedBytes: layout.seedBytes, built: Date(), bootSeconds: bootSeconds, disk: disk, seed: seedFile, memory: memory)
             // Frozen: clones' overlays read it from now on.
-            try? fileManager.setAttributes([.posixPermissions: 0o444], ofItemAtPath: staging + "/overlay.qcow2")
-            try? fileManager.removeItem(atPath: layout.folder)
-            try fileManager.moveItem(atPath: staging, toPath: layout.folder)
-            cleaned = true
+            try? fileManager.setAttributes([.posixPermissions: 0o444], ofItemAtPath: folder + "/" + disk)
+            try Self.encoder.encode(record).write(to: URL(fileURLWithPath: folder + "/template.json"), options: .atomic)
+            if let previous {
+                for file in [previous.memory, previous.seed] {
+                    try? fileManager.removeItem(atPath: folder + "/" + file)
+                }
+            }
             try? fileManager.removeItem(atPath: console)
             return record
         } catch {
-            await cleanUp()
+            try? await hypervisor.removeDomain(name: name)
+            for file in [disk, seedFile, memory] { try? fileManager.removeItem(atPath: folder + "/" + file) }
+            try? fileManager.removeItem(atPath: console)
             throw error
         }
     }
@@ -302,7 +326,7 @@ public actor WarmTemplates {
     /// The host's definition as a template: its own name and UUID, no DecoyNet metadata (so no
     /// environment counts it as its own), its disks the template's files, its MACs the template's,
     /// its serial numbers made up in the same shape, its console logged apart.
-    static func templateDefinition(_ layout: Layout, name: String, folder: String, console: String) -> XMLElement {
+    static func templateDefinition(_ layout: Layout, name: String, disk: String, seed: String, console: String) -> XMLElement {
         var domain = layout.definition
         let digest = SHA256.hash(layout.key).hexString
         let uuid = Array(digest.prefix(32))
@@ -321,7 +345,7 @@ public actor WarmTemplates {
                     switch device.name {
                     case "disk":
                         let volume = device.child("source")?[attribute: "volume"]
-                        let file = volume == layout.overlayVolume ? folder + "/overlay.qcow2" : folder + "/seed.iso"
+                        let file = volume == layout.overlayVolume ? disk : seed
                         device.attributes = device.attributes.map { $0.name == "type" ? (name: "type", value: "file") : $0 }
                         device.children = device.children.map { $0.name == "source" ? XMLElement("source", attributes: [("file", file)]) : $0 }
                         device.children.removeAll { $0.name == "backingStore" }

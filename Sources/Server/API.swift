@@ -75,7 +75,7 @@ enum API {
             api.post("environments/:name/\(kind.rawValue)") { request, context in
                 let (principal, record) = try visible(request, context, state: state)
                 try state.auth.checkCSRF(principal, request: request)
-                let options = kind == .reset || kind == .snapshot ? try await decode(ResetRequest.self, request, empty: ResetRequest()) : ResetRequest()
+                let options = kind == .reset || kind == .snapshot || kind == .apply ? try await decode(ResetRequest.self, request, empty: ResetRequest()) : ResetRequest()
                 let job = try await submit(kind, record, options: options, principal: principal, state: state)
                 return json(JobView(job), status: .accepted)
             }
@@ -166,7 +166,7 @@ enum API {
         var hosts: [String]? = nil
         var evidence: Bool? = nil
         var memory: Bool? = nil
-        /// Boot every host instead of restoring its clean state.
+        /// Boot every host instead of restoring its clean state (reset) or its image's warm template (apply).
         var cold: Bool? = nil
     }
 
@@ -380,9 +380,10 @@ enum API {
             do {
                 switch kind {
                 case .apply:
-                    let options = Operations.ApplyOptions(acceleration: Acceleration.detect(uri: operations.hypervisor.uri))
-                    let prepared = try await operations.prepareApply(resolved, options: options)
-                    let report = try await operations.apply(prepared, options: options, cancellation: cancellation, events: events)
+                    var applyOptions = Operations.ApplyOptions(acceleration: Acceleration.detect(uri: operations.hypervisor.uri))
+                    applyOptions.warmTemplates = !(options.cold ?? false)
+                    let prepared = try await operations.prepareApply(resolved, options: applyOptions)
+                    let report = try await operations.apply(prepared, options: applyOptions, cancellation: cancellation, events: events)
                     return (JSON.string(report), report.succeeded)
                 case .destroy:
                     let report = try await operations.destroy(names, cancellation: cancellation, events: events)

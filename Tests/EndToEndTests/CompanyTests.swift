@@ -99,6 +99,24 @@ extension EndToEnd {
         let sums = try Lab.run(["sh", "-c", "cd '\(kept)' && grep -c firewall-drops.log SHA256SUMS && sha256sum -c SHA256SUMS"])
         #expect(sums.status == 0, "\(sums.stdout)\(sums.stderr)")
 
+        // A reset of the whole company from memory: every clean state was kept at one moment, so
+        // the directory still knows the file server's machine account, and logons and the share work.
+        let whole = try Lab.decoynet(["reset", environment, "--json"], timeout: 900)
+        #expect(whole.status == 0, "\(whole.stderr)\(whole.stdout.suffix(2000))")
+        let wholeReport = try #require(try Lab.json(whole.stdout) as? [String: Any])
+        let folders = try FileManager.default.contentsOfDirectory(atPath: "/var/lib/decoynet/clean/\(environment)").sorted()
+        #expect((wholeReport["restored"] as? [String])?.sorted() == folders && folders.contains("dc01") && folders.contains("files"), "\(wholeReport)")
+        let moments = Set(try folders.map { host in
+            let data = try Data(contentsOf: URL(fileURLWithPath: "/var/lib/decoynet/clean/\(environment)/\(host)/state.json"))
+            return (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["kept"] as? String ?? host
+        })
+        #expect(moments.count == 1, "kept at one moment: \(moments)")
+        let relogon = try Lab.decoynet(["exec", environment, "dc01", "--", "ldbsearch", "-H", "ldap://10.186.2.10", "-U", "tsato%\(password)",
+                                        "(sAMAccountName=tsato)", "distinguishedName"], timeout: 120)
+        #expect(relogon.status == 0 && relogon.stdout.contains("CN=Taro Sato,OU=Sales"), "\(relogon)")
+        let reshare = try Lab.decoynet(["exec", environment, "files", "--", "smbclient", "//127.0.0.1/tsato", "-U", "tsato%\(password)", "-c", "ls Documents/*"])
+        #expect(reshare.status == 0 && reshare.stdout.contains("todo.txt"), "\(reshare)")
+
         let destroyed = try Lab.decoynet(["destroy", environment])
         #expect(destroyed.status == 0)
         #expect(try Lab.virsh(["list", "--all", "--name"]).contains(environment) == false)

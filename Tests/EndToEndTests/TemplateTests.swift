@@ -43,7 +43,7 @@ extension EndToEnd {
     }
 
     static func templates(_ image: String) -> Set<String> {
-        Set(((try? FileManager.default.contentsOfDirectory(atPath: "/var/lib/decoynet/images/\(image)/templates")) ?? []).filter { !$0.hasSuffix(".new") })
+        Set(((try? FileManager.default.contentsOfDirectory(atPath: "/var/lib/decoynet/images/\(image)/templates")) ?? []).filter { !$0.contains(".") })
     }
 
     @Test func hostsRestoredFromTheirImagesTemplateAreEachTheirOwn() throws {
@@ -92,6 +92,12 @@ extension EndToEnd {
                 #expect(seen[what, default: []].insert(value).inserted, "\(host) shares its \(what) \(value) with another clone")
             }
             if host.hasPrefix("srv") {
+                // The journal is the clone's own: one folder, named by its machine-id, where the
+                // kernel's lines are read (a firewall's drops are read so).
+                let journal = try Lab.decoynet(["exec", environment, host, "--", "sh", "-c",
+                                                "ls /var/log/journal /run/log/journal 2>/dev/null | grep -x '[0-9a-f]\\{32\\}'; journalctl -k -q --no-pager | grep -c ' kernel: '"])
+                let found = journal.stdout.split(separator: "\n").map(String.init)
+                #expect(found.first == lines[2] && found.count == 2 && (Int(found.last ?? "") ?? 0) > 10, "\(host)'s journal: \(journal)")
                 #expect(lines.count > 6 && !lines[6].isEmpty, "\(host) has no SSH host key")
                 #expect(seen["ssh", default: []].insert(lines.count > 6 ? lines[6] : "").inserted, "\(host) shares its SSH host key")
             }
@@ -118,7 +124,9 @@ extension EndToEnd {
 
         // A damaged template falls back to a boot with a warning, never a broken host.
         let key = try #require(second.first?.split(separator: "/").last.map(String.init))
-        let save = "/var/lib/decoynet/images/workstation/templates/\(key)/memory.save"
+        let folder = "/var/lib/decoynet/images/workstation/templates/\(key)"
+        let record = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/template.json"))) as? [String: Any])
+        let save = folder + "/" + (try #require(record["memory"] as? String))
         try FileHandle(forWritingAtPath: save).map { handle in
             try handle.truncate(atOffset: 1 << 20)
             try handle.close()
@@ -128,6 +136,9 @@ extension EndToEnd {
         #expect(damaged.status == 0, "\(damaged.stderr.suffix(3000))")
         #expect(damaged.stderr.contains("warning: ws-07 boots: the warm template of workstation did not restore"), "\(damaged.stderr.suffix(3000))")
         #expect(try Lab.decoynet(["exec", environment, "ws-07", "--", "hostname"]).stdout == "ws-07\n")
+        // The clones made from it run on, on its disk, which stays.
+        #expect(FileManager.default.fileExists(atPath: folder + "/" + (record["disk"] as? String ?? "?")))
+        #expect(try Lab.decoynet(["exec", environment, "ws-03", "--", "hostname"]).stdout == "ws-03\n")
 
         _ = try Lab.decoynet(["destroy", environment])
         #expect(try Lab.leftovers(environment).isEmpty)
