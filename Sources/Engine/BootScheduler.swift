@@ -99,10 +99,15 @@ public struct BootScheduler: Sendable {
             return results.sorted { $0.domain < $1.domain }
         }
         guard let cleanState, !cancellation.isCancelled else { return health }
-        // The environments where a host started: each one's clean states, kept again at one moment.
+        // The environments where a host started: their new clean states, kept at one moment.
         let started = Set(all.filter { $0.0.state != .running }.map(\.1.environment))
         for environment in environments where started.contains(environment) {
-            let members = all.filter { $0.1.environment == environment }
+            // The hosts started now, and those running without a state of their digest: a host that
+            // ran on since its state was kept is not clean any more, and keeps the state it has.
+            let members = all.filter { domain, metadata in
+                metadata.environment == environment
+                    && (domain.state != .running || cleanState.usable(environment: environment, host: metadata.host, digest: metadata.digest) == nil)
+            }
             let again = await keepTogether(cleanState, members, health: health, leases: leases, addresses: addresses[environment] ?? [:],
                                            cancellation: cancellation, onEvent: onEvent)
             for checked in again {

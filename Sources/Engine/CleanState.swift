@@ -3,7 +3,8 @@ import Hypervisor
 import LibvirtXML
 import Naming
 
-/// A host's clean state, kept the moment it first turns healthy: its memory and devices (libvirt's
+/// A host's clean state, kept when apply has started it and it is healthy (with the others started
+/// then, at one moment: `keepTogether`): its memory and devices (libvirt's
 /// save image) and its disk (a copy of its overlay, taken while the domain is stopped for the save,
 /// so the two agree). `reset` restores it instead of booting: the guest runs on from that moment,
 /// with its clock stepped to now and its DHCP lease renewed through its guest agent.
@@ -73,9 +74,9 @@ public struct CleanState: Sendable {
         }
     }
 
-    /// Keeps the states of `members` as of one moment: every one is paused first, then each is
-    /// saved and its overlay copied, then each runs on again from its save, in boot order (the
-    /// directory before the machines that ask it), its clock stepped to now. So machine accounts,
+    /// Keeps the states of `members` as of one moment: every one is paused first, then in boot
+    /// order (the directory before the machines that ask it) each is saved, its overlay copied,
+    /// and it runs on again from its save, its clock stepped to now. So machine accounts,
     /// tickets and clocks agree when the whole environment is reset. Each stands still from the
     /// first pause to its own restore.
     public func keepTogether(_ members: [Member]) async -> [String: KeepOutcome] {
@@ -89,16 +90,14 @@ public struct CleanState: Sendable {
                 outcomes[member.domain] = .notKept("cannot pause it: \(error)")
             }
         }
+        // Each is saved and runs on in turn: all stood still from the same moment, so the saves agree.
         let kept = Date()
-        var saved: [Member] = []
         for member in paused {
-            switch await stage(member, kept: kept) {
-            case nil: saved.append(member)
-            case let outcome?: outcomes[member.domain] = outcome
+            if let outcome = await stage(member, kept: kept) {
+                outcomes[member.domain] = outcome
+            } else {
+                outcomes[member.domain] = await commit(member)
             }
-        }
-        for member in saved {
-            outcomes[member.domain] = await commit(member)
         }
         return outcomes
     }

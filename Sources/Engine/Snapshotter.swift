@@ -278,16 +278,25 @@ public enum Snapshotter {
 
     /// A sparse copy, sharing blocks where the file system can (`cp --reflink=auto`).
     static func copy(_ source: String, to destination: String) throws {
+        do {
+            try run("/bin/cp", ["--sparse=always", "--reflink=auto", "--", source, destination])
+        } catch {
+            throw Failure(description: "cannot copy \(source): \(error)")
+        }
+    }
+
+    /// Runs a tool to its end; throws with what it wrote on stderr when it fails.
+    static func run(_ tool: String, _ arguments: [String]) throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/cp")
-        process.arguments = ["--sparse=always", "--reflink=auto", "--", source, destination]
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = arguments
         let errors = Pipe()
         process.standardError = errors
         try process.run()
         let message = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw Failure(description: "cannot copy \(source): \(String(decoding: message, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))")
+            throw Failure(description: "\((tool as NSString).lastPathComponent) failed: \(String(decoding: message, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))")
         }
     }
 }

@@ -188,10 +188,12 @@ public actor WarmTemplates {
             try await clone(domain: domain, pool: pool, layout: layout)
             return .cloned(template: layout.image + "/" + layout.key, seconds: Date().timeIntervalSince(begun), built: built)
         } catch {
-            // A save that does not restore is of no more use: the next host that needs it makes the
-            // template again. Its disk stays: the clones made from it run on it.
-            if let record = Self.record(layout.folder) { try? FileManager.default.removeItem(atPath: layout.folder + "/" + record.memory) }
-            refused[layout.key] = "the warm template of \(layout.image) did not restore"
+            if let failure = error as? RestoreFailure {
+                // A save that does not restore is of no more use: the next host that needs it makes
+                // the template again. Its disk stays: the clones made from it run on it.
+                if Self.record(layout.folder)?.memory == failure.memory { try? FileManager.default.removeItem(atPath: layout.folder + "/" + failure.memory) }
+                refused[layout.key] = "the warm template of \(layout.image) did not restore"
+            }
             if (try? await hypervisor.domainState(name: domain)) ?? .shutoff != .shutoff { try? await hypervisor.stopDomain(name: domain) }
             do {
                 try await freshOverlay(pool: pool, name: overlayName, backing: layout.imageDisk)
@@ -214,8 +216,10 @@ public actor WarmTemplates {
     /// The image under `backing`: itself, or, for a template's disk, the template's image.
     public static func imageDisk(of backing: String) -> String {
         let folder = (backing as NSString).deletingLastPathComponent
-        guard (folder as NSString).deletingLastPathComponent.hasSuffix("/templates"), let record = record(folder) else { return backing }
-        return record.imageDisk
+        let templates = (folder as NSString).deletingLastPathComponent
+        guard templates.hasSuffix("/templates") else { return backing }
+        // Gone with an image rebuilt or removed: the image's disk is beside its templates.
+        return record(folder)?.imageDisk ?? (templates as NSString).deletingLastPathComponent + "/disk.qcow2"
     }
 
     static func record(_ folder: String) -> Template? {
@@ -261,13 +265,24 @@ public actor WarmTemplates {
         return try await task.value
     }
 
+    /// A clone's restore failed: the template's save `memory` is damaged.
+    struct RestoreFailure: Error, CustomStringConvertible {
+        var memory: String
+        var reason: String
+        var description: String { reason }
+    }
+
     private func clone(domain: String, pool: String, layout: Layout) async throws {
         guard let record = Self.usable(layout) else { throw Failure(description: "its template is gone") }
         let save = layout.folder + "/clone-\(domain).save"
         defer { try? FileManager.default.removeItem(atPath: save) }
         try SaveImage.copy(layout.folder + "/" + record.memory, to: save, xml: XMLSerializer.serialize(layout.definition))
         try await freshOverlay(pool: pool, name: layout.overlayVolume, backing: layout.folder + "/" + record.disk)
-        try await hypervisor.restoreDomain(from: save)
+        do {
+            try await hypervisor.restoreDomain(from: save)
+        } catch {
+            throw RestoreFailure(memory: record.memory, reason: "\(error)")
+        }
     }
 
     // MARK: - Build
@@ -288,7 +303,7 @@ public actor WarmTemplates {
         try fileManager.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let previous = Self.record(folder)
         do {
-            try Self.run("/usr/bin/qemu-img", ["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", layout.imageDisk, folder + "/" + disk])
+            try Snapshotter.run("/usr/bin/qemu-img", ["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", layout.imageDisk, folder + "/" + disk])
             let files: [(name: String, contents: [UInt8])] = [("meta-data", Array("instance-id: decoynet-template\nlocal-hostname: localhost\n".utf8)),
                                                               ("user-data", Array("#cloud-config\n".utf8))]
             var seed = SeedImage.iso(files: files)
@@ -400,20 +415,6 @@ public actor WarmTemplates {
             try await Task.sleep(nanoseconds: 250_000_000)
         }
         throw Failure(description: "the template was not ready within 300 s (no \"holding for a seed\" on its console; an image built before templates?)")
-    }
-
-    static func run(_ tool: String, _ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure(description: "\(tool) failed: \(String(decoding: message, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))")
-        }
     }
 
     static let decoder: JSONDecoder = {

@@ -10,7 +10,8 @@ import Foundation
 public struct SaveImage: Sendable, Equatable {
     public static let magic = Array("LibvirtQemudSave".utf8)
     /// The header: magic, then version, data_len, was_running, compressed, cookieOffset and 14
-    /// unused words, each a 32-bit integer in this machine's order.
+    /// unused words, each a 32-bit little-endian integer (libvirt writes its host's order; this
+    /// reads x86-64's).
     static let headerBytes = 16 + 4 * 19
 
     public var version: UInt32
@@ -31,7 +32,7 @@ public struct SaveImage: Sendable, Equatable {
     public static func read(_ path: String) throws -> SaveImage {
         guard let handle = FileHandle(forReadingAtPath: path) else { throw Failure(description: "cannot open \(path)") }
         defer { try? handle.close() }
-        let head = [UInt8](handle.readData(ofLength: headerBytes))
+        let head = [UInt8]((try? handle.read(upToCount: headerBytes)) ?? Data())
         guard head.count == headerBytes, Array(head[0 ..< 16]) == magic else {
             throw Failure(description: "\(path) is not a libvirt QEMU save image")
         }
@@ -43,7 +44,7 @@ public struct SaveImage: Sendable, Equatable {
         guard version == 2, dataLength > 0, dataLength < 16 << 20, cookieOffset < dataLength else {
             throw Failure(description: "\(path): a save image of version \(version) with \(dataLength) bytes of XML: not one this reads")
         }
-        let data = [UInt8](handle.readData(ofLength: Int(dataLength)))
+        let data = [UInt8]((try? handle.read(upToCount: Int(dataLength))) ?? Data())
         guard data.count == Int(dataLength) else { throw Failure(description: "\(path) ends inside its header") }
         func string(from start: Int) -> String {
             let end = data[start...].firstIndex(of: 0) ?? data.count
@@ -62,8 +63,10 @@ public struct SaveImage: Sendable, Equatable {
         let cookieBytes: [UInt8] = cookie.map { Array($0.utf8) + [0] } ?? []
         var length = Int(dataLength)
         if xmlBytes.count + cookieBytes.count > length {
-            // Room for the XML and cookie and a page more, in whole pages.
-            length = (xmlBytes.count + cookieBytes.count + 4096 + 4095) / 4096 * 4096
+            // Room for the XML and cookie and a page more, the stream at a page boundary as libvirt
+            // puts it (its uncached reads need that).
+            let end = (Self.headerBytes + xmlBytes.count + cookieBytes.count + 4096 + 4095) / 4096 * 4096
+            length = end - Self.headerBytes
         }
         var bytes = Self.magic
         func word(_ value: UInt32) { bytes += [UInt8(value & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value >> 16 & 0xFF), UInt8(value >> 24)] }
