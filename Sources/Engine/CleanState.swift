@@ -35,10 +35,8 @@ public struct CleanState: Sendable {
     /// The state kept for this host, when its files are there and it was kept for `digest`.
     public func usable(environment: String, host: String, digest: String) -> Record? {
         let folder = folder(environment: environment, host: host)
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
         guard let data = FileManager.default.contents(atPath: folder + "/state.json"),
-              let record = try? decoder.decode(Record.self, from: data), record.digest == digest,
+              let record = try? JSONRecords.decoder.decode(Record.self, from: data), record.digest == digest,
               FileManager.default.fileExists(atPath: folder + "/memory.save"), FileManager.default.fileExists(atPath: folder + "/overlay.qcow2")
         else { return nil }
         return record
@@ -139,10 +137,7 @@ public struct CleanState: Sendable {
         }
         do {
             try Snapshotter.copy(member.overlay, to: staging + "/overlay.qcow2")
-            let encoder = JSONEncoder()
-            encoder.dateEncodingStrategy = .iso8601
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(Record(digest: member.metadata.digest, kept: kept)).write(to: URL(fileURLWithPath: staging + "/state.json"))
+            try JSONRecords.encoder.encode(Record(digest: member.metadata.digest, kept: kept)).write(to: URL(fileURLWithPath: staging + "/state.json"))
         } catch {
             if (try? await hypervisor.restoreDomain(from: staging + "/memory.save")) != nil {
                 try? await running(member.domain)

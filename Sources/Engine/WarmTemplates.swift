@@ -223,7 +223,7 @@ public actor WarmTemplates {
     }
 
     static func record(_ folder: String) -> Template? {
-        FileManager.default.contents(atPath: folder + "/template.json").flatMap { try? decoder.decode(Template.self, from: $0) }
+        FileManager.default.contents(atPath: folder + "/template.json").flatMap { try? JSONRecords.decoder.decode(Template.self, from: $0) }
     }
 
     private func freshOverlay(pool: String, name: String, backing: String) async throws {
@@ -322,7 +322,7 @@ public actor WarmTemplates {
                                   seedBytes: layout.seedBytes, built: Date(), bootSeconds: bootSeconds, disk: disk, seed: seedFile, memory: memory)
             // Frozen: clones' overlays read it from now on.
             try? fileManager.setAttributes([.posixPermissions: 0o444], ofItemAtPath: folder + "/" + disk)
-            try Self.encoder.encode(record).write(to: URL(fileURLWithPath: folder + "/template.json"), options: .atomic)
+            try JSONRecords.encoder.encode(record).write(to: URL(fileURLWithPath: folder + "/template.json"), options: .atomic)
             if let previous {
                 for file in [previous.memory, previous.seed] {
                     try? fileManager.removeItem(atPath: folder + "/" + file)
@@ -417,26 +417,12 @@ public actor WarmTemplates {
         throw Failure(description: "the template was not ready within 300 s (no \"holding for a seed\" on its console; an image built before templates?)")
     }
 
-    static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return decoder
-    }()
-
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return encoder
-    }()
-
     /// The templates kept for the image in `imageFolder`.
     public static func templates(imageFolder: String) -> [(record: Template, bytes: UInt64)] {
         let root = imageFolder + "/templates"
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).sorted()
         return names.compactMap { key in
-            guard let data = FileManager.default.contents(atPath: root + "/" + key + "/template.json"),
-                  let record = try? decoder.decode(Template.self, from: data) else { return nil }
+            guard let record = record(root + "/" + key) else { return nil }
             let files = (try? FileManager.default.contentsOfDirectory(atPath: root + "/" + key)) ?? []
             let bytes = files.reduce(UInt64(0)) { $0 + Snapshotter.allocatedBytes(root + "/" + key + "/" + $1) }
             return (record, bytes)
