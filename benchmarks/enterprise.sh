@@ -9,6 +9,12 @@
 #              proportional memory (PSS) of one workstation's QEMU
 #   qemu       CPU seconds of every QEMU of the company, and how many hosts needed a restart
 #   templates  how many warm templates the apply made (hosts restored from them instead of booted)
+#   idle       the company at rest after `test`: QEMU's share of one core over IDLE seconds (default
+#              120), per workstation, per server and in all
+#   reset      seconds of `reset --evidence` of the whole company (as after a run) until every host
+#              is healthy again, how many hosts it restored from their clean states, and QEMU CPU
+#              seconds meanwhile; mode templates only (RESET=skip leaves it out; RESET=all also
+#              measures `reset --cold` in mode cold, as long again as its apply)
 # Usage: benchmarks/enterprise.sh. FLOOR=skip leaves out `alone`. MODES="templates cold" (the
 # default: templates) measures an apply for each: `templates` from no templates at all (it makes
 # them), `cold` with --cold (every host booted: about half an hour on 2 cores); KEEP_TEMPLATES=1
@@ -43,9 +49,20 @@ if [[ ${FLOOR:-} != skip ]]; then
         file=$work/alone.yaml
         printf 'name: bench-alone\norganization: Bench Co.\ndomain: corp.bench.test\npeople: [{ user: tsato, name: Taro Sato, department: Sales }]\n' >"$file"
         printf 'networks:\n  lan: { cidr: 10.192.1.0/24 }\nhosts:\n  h: { template: %s, interfaces: [{ network: lan }] }\n' "$template" >>"$file"
+        # Every QEMU the host had: apply keeps its clean state once it is healthy (a save, then a
+        # restore in a new QEMU), so the boot's CPU is the first process's, read until it ends.
+        rm -rf "$work/alone-cpu" && mkdir -p "$work/alone-cpu"
+        ( while true; do
+              for pid in $(pgrep -f "guest=bench-alone-h," || true); do
+                  awk '{ print $22, $14 + $15 }' "/proc/$pid/stat" >"$work/alone-cpu/$pid" 2>/dev/null || true
+              done
+              sleep 0.5
+          done ) &
+        sampler=$!
         "${lab[@]}" "$bin" apply "$file" --cold --json >"$work/alone.json" 2>/dev/null || echo "  ($template did not come up healthy)"
-        pid=$(pgrep -f "guest=bench-alone-h," | head -n 1)
-        alone[$template]=$(awk -v hz="$ticks_per_second" '{ printf "%.1f", ($14 + $15) / hz }' "/proc/$pid/stat")
+        kill "$sampler" 2>/dev/null || true
+        sampler=""
+        alone[$template]=$(cat "$work"/alone-cpu/* | sort -n | head -n 1 | awk -v hz="$ticks_per_second" '{ printf "%.1f", $2 / hz }')
         printf '  %-18s %s\n' "$template" "${alone[$template]}"
         "${lab[@]}" "$bin" destroy bench-alone >/dev/null 2>&1
     done
@@ -95,10 +112,42 @@ measure() {
     test_seconds=$(echo "$(now) - $start" | bc)
     checks=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("%d/%d" % (sum(x["passed"] for x in r), len(r)))' "$work/test.json" 2>/dev/null || echo "?")
 
-    kill "$sampler" 2>/dev/null || true
-    sampler=""
     qemu_cpu=$(cat "$work"/cpu/* 2>/dev/null | awk -v hz="$ticks_per_second" '{ s += $1 } END { printf "%.0f", s / hz }')
     lowest=$(cat "$work/lowest")
+
+    # At rest: each QEMU's CPU ticks at the start and at the end of IDLE seconds.
+    idle_seconds=${IDLE:-120}
+    ticks() {
+        for pid in $(pgrep -f "guest=$environment-" || true); do
+            name=$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | sed -n "s/^guest=$environment-\([^,]*\),.*/\1/p")
+            awk -v name="$name" '{ print name, $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || true
+        done | sort
+    }
+    ticks >"$work/idle.before"
+    sleep "$idle_seconds"
+    ticks >"$work/idle.after"
+    idle=$(join "$work/idle.before" "$work/idle.after" | awk -v hz="$ticks_per_second" -v s="$idle_seconds" '
+        { d = ($3 - $2) / hz / s * 100; if ($1 ~ /^ws-/) { w += d; nw++ } else { v += d; nv++ }; t += d }
+        END { printf "%.2f%% per workstation (%d), %.2f%% per server (%d), %.0f%% of one core in all", w / (nw ? nw : 1), nw, v / (nv ? nv : 1), nv, t }') || idle="?"
+
+    reset_line="skipped"
+    if [[ ${RESET:-} != skip && ( $mode == templates || ${RESET:-} == all ) ]]; then
+        reset_flags=()
+        [[ $mode == cold ]] && reset_flags=(--cold)
+        before_reset=$(cat "$work"/cpu/* 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
+        start=$(now)
+        reset_status=0
+        "${lab[@]}" "$bin" reset "$environment" --evidence "$work/evidence" "${reset_flags[@]}" --json >"$work/reset.json" 2>"$work/reset.log" || reset_status=$?
+        reset_seconds=$(echo "$(now) - $start" | bc)
+        sleep 2
+        reset_cpu=$(cat "$work"/cpu/* 2>/dev/null | awk -v hz="$ticks_per_second" -v b="$before_reset" '{ s += $1 } END { printf "%.0f", (s - b) / hz }')
+        reset_restored=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1])).get("restored") or []))' "$work/reset.json" 2>/dev/null || echo "?")
+        reset_healthy=$(python3 -c 'import json,sys; h=json.load(open(sys.argv[1])).get("health") or []; print("%d/%d" % (sum(all(p["passed"] for p in x["probes"]) for x in h), len(h)))' "$work/reset.json" 2>/dev/null || echo "?")
+        reset_line=$(printf '%.0f s (exit %d; %s healthy; %s restored; QEMU CPU %s s)' "$reset_seconds" "$reset_status" "$reset_healthy" "$reset_restored" "$reset_cpu")
+    fi
+
+    kill "$sampler" 2>/dev/null || true
+    sampler=""
 
     start=$(now)
     "${lab[@]}" "$bin" destroy "$environment" >/dev/null 2>&1 || true
@@ -146,6 +195,8 @@ PYEOF
     cpu_ratio="-"
     [[ $floor != "-" ]] && cpu_ratio=$(echo "scale=2; $qemu_cpu / ($floor * $cores)" | bc)
     printf '%-44s %s\n' "QEMU CPU / (floor x cores)" "$cpu_ratio"
+    printf '%-44s %s\n' "idle over ${idle_seconds} s after test" "$idle"
+    printf '%-44s %s\n' "reset of the whole company" "$reset_line"
 }
 
 for mode in ${MODES:-templates}; do measure "$mode"; done
