@@ -48,7 +48,7 @@ extension CompiledEnvironment {
             }
             jobs += documents.map { (nil, [(path + "/" + $0.name + ".xml", $0.xml)]) }
         }
-        // Each host's NoCloud files, in `seeds/HOST/` as cloud-init names them; the folder is made
+        // Each host's seed files, in `seeds/HOST/` as the seed disk names them; the folder is made
         // by the same worker that writes into it.
         let seedsPath = directory + "/seeds"
         try fileManager.createDirectory(atPath: seedsPath, withIntermediateDirectories: true)
@@ -60,7 +60,7 @@ extension CompiledEnvironment {
         }
         for (host, seed) in seeds {
             let folder = seedsPath + "/" + host
-            jobs.append((folder, [(folder + "/meta-data", seed.metaData), (folder + "/user-data", seed.userData), (folder + "/network-config", seed.networkConfig)]))
+            jobs.append((folder, seed.texts.map { (folder + "/" + $0.name, $0.text) }))
         }
         let failures = parallelMap(jobs) { job -> OutputFile.WriteError? in
             do {

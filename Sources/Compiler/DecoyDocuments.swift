@@ -62,6 +62,20 @@ enum DecoyDocuments {
         return files
     }
 
+    /// The documents a person works on, as `SHARE/PATH` on the file server: their own (in the share
+    /// `homes` gives them, named by their user) and their department's, but its README.
+    static func shareDocuments(of person: Person, in environment: ResolvedEnvironment, organization: String) -> [String] {
+        var random = SplitMix64(seed: seed("\(environment.name)/home/\(person.user)"))
+        var paths = personal(person, organization: organization, random: &random).map { "\(person.user)/Documents/\($0.name)" }
+        if let department = person.department {
+            var random = SplitMix64(seed: seed("\(environment.name)/share/\(department)"))
+            let members = environment.people.filter { $0.department == department }
+            paths += departmental(department, members: members, organization: organization, random: &random)
+                .filter { $0.name != "README.txt" }.map { "\(SeedRenderer.groupName(department))/\($0.name)" }
+        }
+        return paths
+    }
+
     struct Document {
         var name: String
         var text: String

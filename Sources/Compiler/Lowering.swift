@@ -182,7 +182,8 @@ struct Lowering {
             checks: topology.checks.map(Self.resolveCheck),
             policy: topology.policy.map(Self.resolvePolicy),
             observeBytes: observed ? (topology.observe?.value.keepMiB ?? ObserveSpec.defaultKeepMiB) << 20 : nil,
-            internetHost: internetHost
+            internetHost: internetHost,
+            activity: topology.activity?.value
         )
     }
 

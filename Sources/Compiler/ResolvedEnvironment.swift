@@ -27,6 +27,8 @@ public struct ResolvedEnvironment: Sendable {
     /// The hypervisor machine's secret that stealthy hosts' root logins are derived with (`ConsoleKey`);
     /// empty in what `compile` writes, so no root password of a deployed host is in its output.
     public var consoleKey: [UInt8] = []
+    /// The people at work, when `activity` is set: each owned workstation acts for its owner.
+    public var activity: ActivitySpec?
 
     /// The internet host's address and network, when there is one.
     public var internet: (host: ResolvedHost, interface: ResolvedInterface)? {

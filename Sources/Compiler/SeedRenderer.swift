@@ -1,34 +1,54 @@
 import Digest
 import Topology
 
-/// A host's NoCloud seed: what makes it itself at boot (hostname, network, users, files, its
-/// services' settings), rendered beside its XML. One image per role; identity is data.
+/// A host's seed: what makes it itself at boot (hostname, network, users, files, its services'
+/// settings), rendered beside its XML. One image per role; identity is data.
 public struct HostSeed: Sendable, Equatable {
+    public var contents: SeedContents
+    /// NoCloud's three files, for an image with cloud-init.
     public var metaData: String
     public var userData: String
     public var networkConfig: String
+    /// `decoynet.json`, what the project's first-boot agent reads.
+    public var agentData: String
 
-    /// The three files by the names NoCloud gives them.
-    public var files: [(name: String, contents: [UInt8])] {
-        [("meta-data", Array(metaData.utf8)), ("network-config", Array(networkConfig.utf8)), ("user-data", Array(userData.utf8))]
+    public init(_ contents: SeedContents) {
+        self.contents = contents
+        metaData = "instance-id: \(contents.instance)\nlocal-hostname: \(contents.hostname)\n"
+        userData = SeedRenderer.cloudConfig(contents)
+        networkConfig = SeedRenderer.networkConfig(contents.interfaces)
+        agentData = contents.json
     }
+
+    /// A warm template's seed (`SeedContents.template`).
+    public static let template = HostSeed(.template)
+
+    /// The four files by their names in the seed disk.
+    public var texts: [(name: String, text: String)] {
+        [("decoynet.json", agentData), ("meta-data", metaData), ("network-config", networkConfig), ("user-data", userData)]
+    }
+
+    public var files: [(name: String, contents: [UInt8])] { texts.map { ($0.name, Array($0.text.utf8)) } }
 
     /// The seed as the read-only disk a host boots with.
     public var isoImage: [UInt8] { SeedImage.iso(files: files) }
 }
 
-/// Renders seeds in the subset of cloud-config that both cloud-init and DecoyNet's first-boot
-/// agent (`images/agent/decoynet-seed`) read: one `key: value` a line, lists of mappings written
-/// `- key: value` then `  key: value`, file contents in base64, text in double quotes.
+/// Makes a host's `SeedContents`, and renders them in the subset of cloud-config that cloud-init
+/// reads (one `key: value` a line, lists of mappings written `- key: value` then `  key: value`,
+/// file contents in base64, text in double quotes).
 public enum SeedRenderer {
     /// Services whose hosts carry every person of the company as a user (mail, files), unless owned.
     static let servicesForEveryone: Set<String> = ["smtp", "imap", "smb"]
 
     public static func render(_ host: ResolvedHost, in environment: ResolvedEnvironment) -> HostSeed {
-        let fqdn = environment.domain.map { host.name + "." + $0 } ?? host.name
-        let metaData = "instance-id: \(host.uuid)\nlocal-hostname: \(host.name)\n"
+        HostSeed(contents(host, in: environment))
+    }
 
-        var lines = ["#cloud-config", "hostname: \(host.name)", "fqdn: \(fqdn)", "manage_etc_hosts: true", "ssh_pwauth: true"]
+    public static func contents(_ host: ResolvedHost, in environment: ResolvedEnvironment) -> SeedContents {
+        let fqdn = environment.domain.map { host.name + "." + $0 } ?? host.name
+        var seed = SeedContents(instance: host.uuid, hostname: host.name, fqdn: fqdn)
+        seed.interfaces = interfaces(host, in: environment)
         let serviceNames = Set(host.services.map(\.name))
         // A PC holds its owner's account; a mail or file server without an owner, everyone's.
         var people = host.owner.map { [$0] } ?? []
@@ -36,31 +56,48 @@ public enum SeedRenderer {
         if host.owner == nil, !controller, !serviceNames.isDisjoint(with: servicesForEveryone) {
             people = environment.people
         }
-        if !people.isEmpty {
+        seed.users = people.map { person in
+            SeedContents.User(name: person.user, gecos: oneLine(person.name), shell: "/bin/bash",
+                              groups: person.department.map { [groupName($0)] } ?? [])
+        }
+        // A stealthy host has no guest agent: DecoyNet's self-test logs in as root on its serial console.
+        seed.passwords = people.map { SeedContents.Password(user: $0.user, text: oneLine($0.password ?? "")) }
+            + (host.stealth ? [SeedContents.Password(user: "root", text: ConsoleLogin.password(environment: environment.name, host: host.name,
+                                                                                               key: environment.consoleKey))] : [])
+        seed.files = (serviceFiles(host, in: environment, fqdn: fqdn) + host.files).map {
+            SeedContents.File(path: $0.path, mode: $0.mode, owner: $0.owner, contents: $0.contents)
+        }
+        seed.commands = serviceCommands(host, in: environment, fqdn: fqdn).map(oneLine)
+        if let activity = environment.activity, let plan = WorkPlan.plan(for: host, in: environment) {
+            seed.activity = SeedContents.Activity(spec: activity, plan: plan)
+        }
+        return seed
+    }
+
+    /// `user-data`.
+    static func cloudConfig(_ seed: SeedContents) -> String {
+        var lines = ["#cloud-config", "hostname: \(seed.hostname)", "fqdn: \(seed.fqdn)", "manage_etc_hosts: true", "ssh_pwauth: true"]
+        if !seed.users.isEmpty {
             lines.append("users:")
-            for person in people {
-                lines.append("- name: \(person.user)")
-                lines.append("  gecos: \(quoted(person.name))")
-                lines.append("  shell: /bin/bash")
-                if let department = person.department { lines.append("  groups: \(groupName(department))") }
+            for user in seed.users {
+                lines.append("- name: \(user.name)")
+                lines.append("  gecos: \(quoted(user.gecos))")
+                lines.append("  shell: \(user.shell)")
+                if !user.groups.isEmpty { lines.append("  groups: \(user.groups.joined(separator: ","))") }
                 lines.append("  lock_passwd: false")
             }
         }
-        // A stealthy host has no guest agent: DecoyNet's self-test logs in as root on its serial console.
-        let passwords = people.map { ($0.user, $0.password ?? "") }
-            + (host.stealth ? [("root", ConsoleLogin.password(environment: environment.name, host: host.name, key: environment.consoleKey))] : [])
-        if !passwords.isEmpty {
+        if !seed.passwords.isEmpty {
             lines.append("chpasswd:")
             lines.append("  expire: false")
             lines.append("  users:")
-            for (user, password) in passwords {
-                lines += ["  - name: \(user)", "    password: \(quoted(password))", "    type: text"]
+            for password in seed.passwords {
+                lines += ["  - name: \(password.user)", "    password: \(quoted(password.text))", "    type: text"]
             }
         }
-        let files = serviceFiles(host, in: environment, fqdn: fqdn) + host.files
-        if !files.isEmpty {
+        if !seed.files.isEmpty {
             lines.append("write_files:")
-            for file in files {
+            for file in seed.files {
                 lines.append("- path: \(file.path)")
                 lines.append("  permissions: '\(file.mode)'")
                 if let owner = file.owner {
@@ -72,52 +109,72 @@ public enum SeedRenderer {
                 lines.append("  content: \(file.contents.isEmpty ? "\"\"" : base64(file.contents))")
             }
         }
-        let commands = serviceCommands(host, in: environment, fqdn: fqdn)
-        if !commands.isEmpty {
+        if !seed.commands.isEmpty {
             lines.append("runcmd:")
-            lines += commands.map { "- \(quoted($0))" }
+            lines += seed.commands.map { "- \(quoted($0))" }
         }
-        return HostSeed(metaData: metaData, userData: lines.joined(separator: "\n") + "\n",
-                        networkConfig: networkConfig(host, in: environment))
+        return lines.joined(separator: "\n") + "\n"
     }
 
-    /// Version 2: each interface matched by its MAC; DHCP where its network serves it (the
-    /// reservation gives the same address), the address itself where it does not.
-    static func networkConfig(_ host: ResolvedHost, in environment: ResolvedEnvironment) -> String {
-        var lines = ["version: 2", "ethernets:"]
+    /// Each interface matched by its MAC; DHCP where its network serves it (the reservation gives
+    /// the same address), the address itself where it does not.
+    static func interfaces(_ host: ResolvedHost, in environment: ResolvedEnvironment) -> [SeedContents.Interface] {
         let networks = Dictionary(environment.networks.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var routed = false
+        var interfaces: [SeedContents.Interface] = []
         for (index, interface) in host.interfaces.enumerated() {
             guard let network = networks[interface.network] else { continue }
-            lines.append("  nic\(index):")
-            lines.append("    match:")
-            lines.append("      macaddress: \"\(interface.mac)\"")
-            if network.dhcp {
-                lines.append("    dhcp4: true")
-            } else {
-                lines.append("    dhcp4: false")
-                lines.append("    addresses: [\(interface.address)/\(network.cidr.prefixLength)]")
+            var seed = SeedContents.Interface(name: "nic\(index)", mac: interface.mac.description, dhcp: network.dhcp, addresses: [], gateway: nil,
+                                              nameservers: [], search: [])
+            if !network.dhcp {
+                seed.addresses = ["\(interface.address)/\(network.cidr.prefixLength)"]
                 if !routed, let gateway = network.gatewayAddress, network.gateway != host.name {
-                    lines.append("    routes:")
-                    lines.append("      - to: default")
-                    lines.append("        via: \(gateway)")
+                    seed.gateway = gateway.description
                     routed = true
                 }
             }
             if network.dhcp, network.gateway != nil, network.gateway != host.name { routed = true }
             // The gateway of the internet's network sends whatever is outside the environment to it.
             if let internet = environment.internet, internet.interface.network == network.name, network.gateway == host.name {
+                seed.gateway = internet.interface.address.description
+            }
+            // A domain controller answers for its domain itself (and forwards the rest).
+            seed.nameservers = [(DomainNames.isDomainController(services: host.services) ? interface.address : network.bridgeAddress).description]
+            seed.search = environment.domain.map { [$0] } ?? []
+            interfaces.append(seed)
+        }
+        return interfaces
+    }
+
+    /// `network-config`, version 2.
+    static func networkConfig(_ interfaces: [SeedContents.Interface]) -> String {
+        var lines = ["version: 2", "ethernets:"]
+        for interface in interfaces {
+            lines.append("  \(interface.name):")
+            lines.append("    match:")
+            lines.append("      macaddress: \"\(interface.mac)\"")
+            lines.append("    dhcp4: \(interface.dhcp)")
+            if !interface.addresses.isEmpty { lines.append("    addresses: [\(interface.addresses.joined(separator: ", "))]") }
+            if let gateway = interface.gateway {
                 lines.append("    routes:")
                 lines.append("      - to: default")
-                lines.append("        via: \(internet.interface.address)")
+                lines.append("        via: \(gateway)")
             }
             lines.append("    nameservers:")
-            // A domain controller answers for its domain itself (and forwards the rest).
-            let server = DomainNames.isDomainController(services: host.services) ? interface.address : network.bridgeAddress
-            lines.append("      addresses: [\(server)]")
-            if let domain = environment.domain { lines.append("      search: [\(domain)]") }
+            lines.append("      addresses: [\(interface.nameservers.joined(separator: ", "))]")
+            if !interface.search.isEmpty { lines.append("      search: [\(interface.search.joined(separator: ", "))]") }
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Text that a seed keeps on one line (a name, a password, a command), as cloud-config has it:
+    /// each line feed a space (by scalar: a `\r\n` keeps its `\r`, as cloud-config's quoting does),
+    /// and no NUL (the agent ends items with one).
+    static func oneLine(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { $0 == "\n" || $0 == "\0" }) else { return text }
+        var scalars = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars where scalar != "\0" { scalars.append(scalar == "\n" ? " " : scalar) }
+        return String(scalars)
     }
 
     /// Settings the project's images read for the host's services.

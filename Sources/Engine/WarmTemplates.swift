@@ -304,9 +304,7 @@ public actor WarmTemplates {
         let previous = Self.record(folder)
         do {
             try Snapshotter.run("/usr/bin/qemu-img", ["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", layout.imageDisk, folder + "/" + disk])
-            let files: [(name: String, contents: [UInt8])] = [("meta-data", Array("instance-id: decoynet-template\nlocal-hostname: localhost\n".utf8)),
-                                                              ("user-data", Array("#cloud-config\n".utf8))]
-            var seed = SeedImage.iso(files: files)
+            var seed = HostSeed.template.isoImage
             guard seed.count <= layout.seedBytes else { throw Failure(description: "its seed disk is smaller than a template's seed") }
             seed += [UInt8](repeating: 0, count: layout.seedBytes - seed.count)
             try Data(seed).write(to: URL(fileURLWithPath: folder + "/" + seedFile))

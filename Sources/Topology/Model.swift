@@ -46,6 +46,8 @@ public struct Topology: Sendable {
     /// `observe: true` or `observe: { keep: SIZE }`: every network captured and decoded into the
     /// timeline from apply to destroy; `keep` in MiB.
     public var observe: Located<ObserveSpec>?
+    /// The people at work (`activity`): their workday, time zone and the simulation's speed.
+    public var activity: Located<ActivitySpec>?
     public var location: SourceLocation
 
     public init(file: String, directory: String) {
@@ -335,6 +337,13 @@ public enum Language {
     public static let prefixRange = 16 ... 30
     public static let mtuRange = 68 ... 65535
     public static let countRange = 1 ... 100_000
+    /// What one topology may make in all, counts and generators expanded: a file of a few lines
+    /// must not ask the compiler (or a server validating it for a student) for billions of anything.
+    public static let peopleLimit = 20_000
+    public static let hostLimit = 5_000
+    public static let interfaceLimit = 20_000
+    public static let fileLimit = 100_000
+    public static let checkLimit = 10_000
     public static let portRange = 1 ... 65535
     public static let defaultHealthTimeout = Naming.defaultHealthTimeoutSeconds
     /// Restarts of a host that panics or misses its health deadline.

@@ -21,11 +21,13 @@ extension TopologyValidator {
         let allUsers = people.map(\.user)
         var hostNames: [String] = []
         var stealthy = Set<String>()
+        var owned = false
         for host in topology.hosts {
             let count = host.fields.count?.value ?? 1
             let names = Language.expandedNames(host.name.value, count: count)
             hostNames += names
             let effective = TopologyResolver.effectiveFields(host, in: topology, templates: templates)
+            if effective.owner != nil { owned = true }
             if let stealth = effective.stealth, stealth.value {
                 stealthy.formUnion(names)
                 checkStealth(effective, host: host, stealth: stealth)
@@ -41,6 +43,13 @@ extension TopologyValidator {
         }
         for template in templates.templates.values {
             for file in template.fields.files?.value ?? [] { checkSource(file) }
+        }
+        if let activity = topology.activity {
+            if people.isEmpty {
+                reader.report(TopologyMessages.activityWithoutPeople(), at: activity.location)
+            } else if !owned {
+                reader.report(TopologyMessages.activityWithoutOwners(), at: activity.location)
+            }
         }
         checkPolicy(hostNames: hostNames)
         let knownHosts = Set(hostNames)

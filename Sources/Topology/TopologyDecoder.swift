@@ -4,7 +4,7 @@ import Foundation
 /// Decodes a topology file's YAML into a `Topology`, reporting every shape and value problem.
 enum TopologyDecoder {
     static let topLevelKeys = ["name", "description", "domain", "templates", "images", "networks", "defaults", "hosts",
-                               "organization", "hardware", "departments", "people", "checks", "policy", "observe", "stealth"]
+                               "organization", "hardware", "departments", "people", "checks", "policy", "observe", "stealth", "activity"]
     static let networkKeys = ["cidr", "egress", "dhcp", "gateway", "bridge_address", "mtu", "capture", "spoofing"]
 
     static func decode(_ root: YAMLNode, file: String, directory: String, reader: NodeReader) -> Topology {
@@ -38,15 +38,30 @@ enum TopologyDecoder {
             topology.departments = items.compactMap { reader.string($0, what: "department") }
         }
         if let node = fields["people"], let items = reader.list(node, what: "'people'") {
-            for item in items { PeopleDecoder.decode(item, into: &topology, reader: reader) }
+            var total = 0
+            for item in items {
+                let before = (people: topology.people.count, generators: topology.peopleGenerators.count)
+                PeopleDecoder.decode(item, into: &topology, reader: reader)
+                total += (topology.people.count - before.people) + topology.peopleGenerators.dropFirst(before.generators).reduce(0) { $0 + $1.count.value }
+                if total > Language.peopleLimit {
+                    reader.report(TopologyMessages.tooMany("people", limit: Language.peopleLimit, counting: "generators included"), at: item.location)
+                    topology.people.removeSubrange(before.people...)
+                    topology.peopleGenerators.removeSubrange(before.generators...)
+                    break
+                }
+            }
         }
         if let node = fields["checks"], let items = reader.list(node, what: "'checks'") {
-            topology.checks = items.compactMap { PeopleDecoder.check($0, reader: reader) }
+            if items.count > Language.checkLimit {
+                reader.report(TopologyMessages.tooMany("checks", limit: Language.checkLimit, counting: "one an entry"), at: items[Language.checkLimit].location)
+            }
+            topology.checks = items.prefix(Language.checkLimit).compactMap { PeopleDecoder.check($0, reader: reader) }
         }
         if let node = fields["policy"], let items = reader.list(node, what: "'policy'") {
             topology.policy = items.compactMap { PeopleDecoder.policyRule($0, reader: reader) }
         }
         if let node = fields["observe"] { topology.observe = observe(node, reader: reader) }
+        if let node = fields["activity"] { topology.activity = ActivityDecoder.decode(node, reader: reader) }
         if let node = fields["templates"], let items = reader.list(node, what: "'templates'") {
             topology.templatePaths = items.compactMap { reader.string($0, what: "template path") }
         }
@@ -66,8 +81,23 @@ enum TopologyDecoder {
         }
         if let node = fields["hosts"], let entries = reader.namedEntries(node, what: "'hosts'", kind: "host") {
             if node.isEmptyMapping { reader.report(TopologyMessages.emptySection("hosts", needs: "host"), at: node.location) }
+            var hosts = 0, interfaces = 0
             for (name, value) in entries {
                 let fields = hostDecoder.decode(value, context: .host(name: name.value), owner: name.location)
+                // Counted as they come: the entry that goes past a limit is reported, and it and
+                // the entries after it are left out, so no later stage expands them.
+                let count = fields.count?.value ?? 1
+                hosts += count
+                interfaces += count * (fields.interfaces?.value.count ?? 0)
+                if hosts > Language.hostLimit {
+                    reader.report(TopologyMessages.tooMany("hosts", limit: Language.hostLimit, counting: "counts included"), at: fields.count?.location ?? name.location)
+                    break
+                }
+                if interfaces > Language.interfaceLimit {
+                    reader.report(TopologyMessages.tooMany("interfaces", limit: Language.interfaceLimit, counting: "counts included"),
+                                  at: fields.interfaces?.location ?? name.location)
+                    break
+                }
                 topology.hosts.append(HostSpec(name: name, fields: fields, location: value.location))
             }
         }

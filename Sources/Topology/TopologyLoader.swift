@@ -50,7 +50,8 @@ public struct ImagePolicy: Sendable {
 
     /// What is wrong with an image file under this policy, if anything: outside the allowed folders
     /// (after symbolic links), not a regular file (a device reads the host's disk), or a qcow2 whose
-    /// backing chain leaves the allowed folders.
+    /// backing chain leaves the allowed folders, names a protocol (QEMU reads `json:{...}`,
+    /// `nbd://...` or `file:/...` as one, not as a file beside it) or keeps its data in another file.
     public func problem(_ path: String) -> ImageProblem? {
         guard let roots = allowedRoots else { return nil }
         guard Self.isInside(path, roots: roots) else { return .outside }
@@ -59,7 +60,9 @@ public struct ImagePolicy: Sendable {
         if stat(real, &status) == 0, (status.st_mode & S_IFMT) != S_IFREG { return .notAFile }
         var current = real
         for _ in 0 ..< 16 {
+            if Self.qcow2HasExternalData(current) { return .externalData(current == real ? path : current) }
             guard let backing = Self.qcow2BackingFile(current) else { return nil }
+            if Self.namesProtocol(backing) { return .backingProtocol(backing) }
             let resolved = backing.hasPrefix("/") ? backing : URL(fileURLWithPath: current).deletingLastPathComponent().appendingPathComponent(backing).path
             guard Self.isInside(resolved, roots: roots) else { return .backingOutside(backing) }
             current = URL(fileURLWithPath: resolved).resolvingSymlinksInPath().path
@@ -80,6 +83,23 @@ public struct ImagePolicy: Sendable {
         return String(decoding: name, as: UTF8.self)
     }
 
+    /// A name QEMU reads as `PROTOCOL:...` (a colon before any slash), not as a file's path.
+    static func namesProtocol(_ name: String) -> Bool {
+        guard let colon = name.firstIndex(of: ":") else { return false }
+        return !name[..<colon].contains("/")
+    }
+
+    /// Whether a qcow2 (version 3) keeps its data in an external file: incompatible feature bit 2,
+    /// at byte 72 of the header. The file it names would be read as the guest's disk.
+    static func qcow2HasExternalData(_ path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        guard let header = try? handle.read(upToCount: 80), header.count == 80, Array(header.prefix(4)) == [0x51, 0x46, 0x49, 0xFB] else { return false }
+        let version = header[4 ..< 8].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        let incompatible = header[72 ..< 80].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        return version >= 3 && incompatible & 0b100 != 0
+    }
+
     /// Whether `path`, with every symbolic link and `..` resolved, is inside one of `roots`.
     public static func isInside(_ path: String, roots: [String], orEqual: Bool = false) -> Bool {
         let real = URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path
@@ -94,4 +114,6 @@ public enum ImageProblem: Sendable, Equatable {
     case outside
     case notAFile
     case backingOutside(String)
+    case backingProtocol(String)
+    case externalData(String)
 }

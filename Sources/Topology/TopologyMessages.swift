@@ -175,6 +175,11 @@ public enum TopologyMessages {
             return Message(id: "image-not-a-file", "image file '\(path)' is not a regular file (a device or a folder would give the guest the host's data)")
         case let .backingOutside(backing):
             return Message(id: "image-backing-outside-store", "image file '\(path)' is a qcow2 whose backing file '\(backing)' is outside the image folders (\(folders))")
+        case let .backingProtocol(backing):
+            let shown = backing.count > 60 ? String(backing.prefix(60)) + "..." : backing
+            return Message(id: "image-backing-protocol", "image file '\(path)' is a qcow2 whose backing '\(shown)' names a protocol, not a file; rebase it on a file in the image folders")
+        case let .externalData(file):
+            return Message(id: "image-external-data", "image file '\(path)' is a qcow2 that keeps its data in another file (\(file) has an external data file); convert it with qemu-img convert")
         }
     }
 
@@ -363,5 +368,34 @@ public enum TopologyMessages {
 
     static func policyWithoutGateway(_ network: String) -> Message {
         Message(id: "policy-network-without-gateway", severity: .warning, "network \(network) has no gateway: its hosts have no route to other networks, so policy cannot carry their traffic; set 'gateway' to the router on it")
+    }
+
+    // MARK: Activity
+
+    static func invalidWorkday(_ text: String) -> Message {
+        Message(id: "invalid-workday", "'\(text)' is not a workday: write its start and end in 24-hour time, such as \"09:00-18:00\"")
+    }
+
+    static func workdayTooShort(_ text: String) -> Message {
+        Message(id: "workday-too-short", "workday '\(text)' is shorter than \(ActivitySpec.shortestWorkday / 60) hours: people arrive, lunch and leave within it")
+    }
+
+    static func invalidTimezone(_ text: String) -> Message {
+        Message(id: "invalid-timezone", "'\(text)' is not a time zone: write an IANA name such as Asia/Tokyo or Europe/Berlin, or UTC")
+    }
+
+    static func activityWithoutPeople() -> Message {
+        Message(id: "activity-without-people", "'activity' has nobody to work: add 'people' and give workstations an 'owner'")
+    }
+
+    static func activityWithoutOwners() -> Message {
+        Message(id: "activity-without-owners", severity: .warning,
+                "'activity' is set, but no host has an 'owner': people act from their own workstations; give them one (owner: auto)")
+    }
+
+    // MARK: Totals
+
+    static func tooMany(_ what: String, limit: Int, counting: String, leftOut: Bool = true) -> Message {
+        Message(id: "too-many-\(what)", "the topology makes more than \(limit) \(what) (\(counting))" + (leftOut ? "; this and what follows is left out" : ""))
     }
 }

@@ -14,7 +14,22 @@ struct TopologyValidator {
         checkGateways(networks: networks)
         checkHostNames()
         checkImageFiles()
+        checkFileTotal()
         checkPeople()
+    }
+
+    /// Files in all, each host's own or its template's, times its count (hosts and people are
+    /// bounded as they are read).
+    private func checkFileTotal() {
+        var total = 0
+        for host in topology.hosts {
+            let files = TopologyResolver.effectiveFields(host, in: topology, templates: templates).files?.value.count ?? 0
+            total += (host.fields.count?.value ?? 1) * files
+            if total > Language.fileLimit {
+                reader.report(TopologyMessages.tooMany("files", limit: Language.fileLimit, counting: "counts included", leftOut: false), at: host.name.location)
+                return
+            }
+        }
     }
 
     private func checkNetworks() -> [String: NetworkSpec] {

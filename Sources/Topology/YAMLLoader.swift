@@ -51,7 +51,10 @@ public enum YAMLLoader {
         var scalars = Array(text.unicodeScalars)
         var renamed: [String: RenamedKey] = [:]
         var diagnostics: [Diagnostic] = []
-        for attempt in 0 ..< 256 {
+        // Each repeated key costs a parse of the whole file again: a large file gets fewer, so that
+        // one of 1 MiB cannot ask for 256 parses.
+        let attempts = text.utf8.count > 64 << 10 ? 16 : 256
+        for attempt in 0 ..< attempts {
             let source = attempt == 0 ? text : String(String.UnicodeScalarView(scalars))
             do {
                 guard let node = try Yams.compose(yaml: source) else {

@@ -40,12 +40,12 @@ import Testing
                 #expect(got == want, "\(folder)/\(file) differs from its golden file")
             }
         }
-        // Seeds: one folder per host with cloud-init's three files.
+        // Seeds: one folder per host with cloud-init's three files and the agent's decoynet.json.
         let expectedHosts = ((try? FileManager.default.contentsOfDirectory(atPath: golden + "/seeds")) ?? []).sorted()
         let actualHosts = try FileManager.default.contentsOfDirectory(atPath: written + "/seeds").sorted()
         #expect(actualHosts == expectedHosts, "folders in seeds/")
         for host in expectedHosts where actualHosts.contains(host) {
-            for file in ["meta-data", "user-data", "network-config"] {
+            for file in ["decoynet.json", "meta-data", "user-data", "network-config"] {
                 let want = try Data(contentsOf: URL(fileURLWithPath: "\(golden)/seeds/\(host)/\(file)"))
                 let got = try Data(contentsOf: URL(fileURLWithPath: "\(written)/seeds/\(host)/\(file)"))
                 #expect(got == want, "seeds/\(host)/\(file) differs from its golden file")

@@ -111,8 +111,8 @@ import Topology
         #expect(image == seed.isoImage, "the same seed is the same image")
         let read = Self.readISO(image)
         #expect(read.label == "cidata")
-        #expect(read.files == ["META-DATA.;1": Array(seed.metaData.utf8), "NETWORK-CONFIG.;1": Array(seed.networkConfig.utf8),
-                               "USER-DATA.;1": Array(seed.userData.utf8)])
+        #expect(read.files == ["DECOYNET.JSON.;1": Array(seed.agentData.utf8), "META-DATA.;1": Array(seed.metaData.utf8),
+                               "NETWORK-CONFIG.;1": Array(seed.networkConfig.utf8), "USER-DATA.;1": Array(seed.userData.utf8)])
         // util-linux reads the label as cloud-init and the first-boot agent do.
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("decoynet-seed-\(UUID().uuidString).iso").path
         defer { try? FileManager.default.removeItem(atPath: file) }

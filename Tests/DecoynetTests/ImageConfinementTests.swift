@@ -74,4 +74,37 @@ import Testing
                                 ["--allow-images", store])
         #expect(fine.errors.isEmpty, "\(fine.errors)")
     }
+
+    @Test func aBackingThatNamesAProtocolAndAnExternalDataFileAreRefused() throws {
+        let folder = scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let store = folder + "/store"
+        try FileManager.default.createDirectory(atPath: store, withIntermediateDirectories: true)
+        func qcow2(backing: String?, incompatible: UInt8 = 0) -> Data {
+            var header = [UInt8](repeating: 0, count: 512) + Array((backing ?? "").utf8)
+            header.replaceSubrange(0 ..< 4, with: [0x51, 0x46, 0x49, 0xFB])
+            header[7] = 3
+            if let backing {
+                header[14] = 0x02 // offset 512
+                header[19] = UInt8(backing.utf8.count)
+            }
+            header[79] = incompatible
+            return Data(header)
+        }
+        let source = topology(disk: store + "/disk.qcow2").replacingOccurrences(of: "format: raw", with: "format: qcow2")
+        // QEMU reads these as protocols, not as files beside the image: each could read the host's files or network.
+        for backing in [#"json:{"file.driver":"file","file.filename":"/etc/shadow"}"#, "nbd://127.0.0.1:10809/disk", "file:/etc/shadow"] {
+            FileManager.default.createFile(atPath: store + "/disk.qcow2", contents: qcow2(backing: backing))
+            let refused = try validate(source, in: folder, ["--allow-images", store])
+            #expect(refused.errors.count == 1 && refused.errors[0].contains("names a protocol, not a file"), "\(backing): \(refused.errors)")
+        }
+        // A name with a colon after a slash is a path.
+        FileManager.default.createFile(atPath: store + "/a:b.qcow2", contents: qcow2(backing: nil))
+        FileManager.default.createFile(atPath: store + "/disk.qcow2", contents: qcow2(backing: "./a:b.qcow2"))
+        #expect(try validate(source, in: folder, ["--allow-images", store]).errors.isEmpty)
+        // Incompatible feature bit 2: the guest's data is in a file the header names.
+        FileManager.default.createFile(atPath: store + "/disk.qcow2", contents: qcow2(backing: nil, incompatible: 0b100))
+        let external = try validate(source, in: folder, ["--allow-images", store])
+        #expect(external.errors.count == 1 && external.errors[0].contains("keeps its data in another file"), "\(external.errors)")
+    }
 }
