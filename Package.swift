@@ -3,7 +3,8 @@ import PackageDescription
 
 let package = Package(
     name: "DecoyNet",
-    platforms: [.macOS(.v13)],
+    // Linux only in practice (libvirt, namespaces); the macOS line is what the Swift types used need (Synchronization's Mutex).
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "decoynet", targets: ["decoynet"]),
         .executable(name: "decoynet-fuzz", targets: ["DecoyNetFuzz"]),

@@ -5,10 +5,10 @@ import Foundation
 /// libvirt's calls block. Swift's cooperative pool has one thread per core (two here), so blocking
 /// calls made on it would serialise a parallel apply; they run on these threads instead and the
 /// awaiting task is resumed when they finish. The threads end when the pool is released.
-final class BlockingPool: Sendable {
+public final class BlockingPool: Sendable {
     private let queue = JobQueue()
 
-    init(threads: Int, name: String) {
+    public init(threads: Int, name: String) {
         for index in 0 ..< max(1, threads) {
             let queue = self.queue
             let thread = Thread { queue.work() }
@@ -22,7 +22,7 @@ final class BlockingPool: Sendable {
         queue.stop()
     }
 
-    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Error>) in
             queue.add {
                 do {

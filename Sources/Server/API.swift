@@ -35,9 +35,13 @@ enum API {
             return json(try makeUser(body, state: state), status: .created)
         }
         api.post("validate") { request, _ in
-            _ = try state.auth.require(request)
+            let principal = try state.auth.require(request)
+            if let wait = state.limits.validations.take("validate/\(principal.id)") {
+                throw ServerError(status: .tooManyRequests, message: "too many validations: try again in \(Int(wait.rounded(.up))) s",
+                                  retryAfter: Int(wait.rounded(.up)))
+            }
             let source = try await text(request)
-            let (environment, diagnostics) = try await state.catalog.validate(source)
+            let (environment, diagnostics) = try await state.catalog.validateAside(source, user: principal.id)
             return json(Validation(valid: environment != nil, environment: environment?.name, diagnostics: diagnostics))
         }
 
@@ -52,8 +56,8 @@ enum API {
             return json(try await summary(record, state: state), status: created ? .created : .ok)
         }
         api.get("environments/:name") { request, context in
-            let (_, record) = try visible(request, context, state: state)
-            return json(try await detail(record, state: state))
+            let (principal, record) = try visible(request, context, state: state)
+            return json(try await detail(record, state: state, principal: principal))
         }
         api.delete("environments/:name") { request, context in
             let (principal, record) = try visible(request, context, state: state)
@@ -85,6 +89,20 @@ enum API {
             try state.auth.checkCSRF(principal, request: request)
             let body = try await decode(CopiesRequest.self, request)
             return json(try await makeCopies(record, body, principal: principal, state: state, base: baseURL(request)), status: .created)
+        }
+        // A copy's student link: a new one (the old ones and the student's sessions end), or none.
+        api.post("environments/:name/link") { request, context in
+            let (principal, record) = try visible(request, context, state: state)
+            try state.auth.checkCSRF(principal, request: request)
+            let (student, _) = try copyStudent(record, principal: principal, state: state)
+            return json(try newLink(record, student: student, state: state, base: baseURL(request), endingSessions: true), status: .created)
+        }
+        api.delete("environments/:name/link") { request, context in
+            let (principal, record) = try visible(request, context, state: state)
+            try state.auth.checkCSRF(principal, request: request)
+            let (student, _) = try copyStudent(record, principal: principal, state: state)
+            try state.store.revokeLinks(userID: student.id!, environment: record.name, endingSessions: true)
+            return Response(status: .noContent)
         }
         api.get("environments/:name/evidence") { request, context in
             let (_, record) = try visible(request, context, state: state)
@@ -179,9 +197,11 @@ enum API {
     struct CopyAnswer: Codable {
         var environment: String
         var student: String
-        /// Opens the student's copy, signed in as them.
+        /// Opens the student's copy, signed in as them: once, within a week.
         var link: String
+        /// The link's token (not an API token).
         var token: String
+        var expiresAt: Date
     }
 
     struct CopiesAnswer: Codable {
@@ -221,8 +241,9 @@ enum API {
         return text
     }
 
+    /// The server as the browser reaches it: `https` behind a proxy that ends TLS and says so.
     static func baseURL(_ request: Request) -> String {
-        "http://" + (request.head.authority ?? "127.0.0.1")
+        (Pages.secure(request) ? "https://" : "http://") + (request.head.authority ?? "127.0.0.1")
     }
 
     // MARK: - Access
@@ -248,10 +269,12 @@ enum API {
         return (principal, job)
     }
 
+    /// A job an admin or instructor may watch, and a student one of their copy since it was given
+    /// to them (a copy given to another student before keeps its history to itself).
     static func mayWatch(_ job: Job, _ principal: Principal, state: ServerState) throws -> Bool {
         if principal.mayManage { return true }
         guard let record = try state.store.environment(job.environment) else { return false }
-        return principal.maySee(record)
+        return principal.maySee(record) && job.createdAt >= record.createdAt
     }
 
     static func evidenceFolder(_ record: EnvironmentRecord, _ context: BasicRequestContext, state: ServerState) throws -> String {
@@ -303,14 +326,17 @@ enum API {
         return ViewBuilder.summary(record, description: resolved?.description, status: status, hosts: hosts, student: student, copies: copies)
     }
 
-    static func detail(_ record: EnvironmentRecord, state: ServerState) async throws -> EnvironmentDetail {
+    static func detail(_ record: EnvironmentRecord, state: ServerState, principal: Principal) async throws -> EnvironmentDetail {
         let resolved = await state.catalog.resolved(record)
         let status = await state.catalog.status(record.name)
         let active = Set(status?.reports.flatMap(\.status.networks).filter(\.active).map(\.name) ?? [])
         let networks = (resolved?.networks ?? []).map {
             NetworkView(name: $0.name, cidr: $0.cidr.description, gateway: $0.gateway, active: active.contains($0.libvirtName))
         }
-        let jobs = try state.store.jobs(limit: 500).filter { $0.targets.split(separator: " ").contains(Substring(record.name)) }.prefix(10)
+        // Jobs of this environment the viewer may watch: a student's copy is one target of the job
+        // that built every copy, whose outcome shows the others' hosts.
+        let jobs = try state.store.jobs(limit: 500).filter { $0.targets.split(separator: " ").contains(Substring(record.name)) }
+            .filter { principal.mayManage || ($0.environment == record.name && $0.createdAt >= record.createdAt) }.prefix(10)
         let hosts = ViewBuilder.hosts(resolved, status: status?.reports)
         return EnvironmentDetail(environment: try summary(record, state: state, resolved: resolved, status: status, hosts: hosts), networks: networks,
                                  hostList: hosts,
@@ -321,7 +347,7 @@ enum API {
     /// the name it gives; an existing environment of that name gets the new version.
     static func createEnvironment(_ source: String, principal: Principal, state: ServerState) async throws -> (EnvironmentRecord, Bool) {
         guard principal.mayManage else { throw ServerError.forbidden("only an admin or instructor adds environments") }
-        let (environment, diagnostics) = try await state.catalog.validate(source)
+        let (environment, diagnostics) = try await state.catalog.validateAside(source, user: principal.id)
         guard let environment else {
             throw ServerError(status: .unprocessableContent, message: "the topology has errors", details: diagnostics)
         }
@@ -353,8 +379,10 @@ enum API {
         await state.catalog.forget(names)
     }
 
+    /// Queues a job of `kind` on `record` (or on `targets`); an apply first destroys the copies
+    /// `rebuilding` names and then gives each to its student (by id), so they come up from nothing.
     static func submit(_ kind: JobKind, _ record: EnvironmentRecord, options: ResetRequest, principal: Principal, state: ServerState,
-                       targets explicit: [EnvironmentRecord]? = nil) async throws -> Job {
+                       targets explicit: [EnvironmentRecord]? = nil, rebuilding: [String: Int64] = [:]) async throws -> Job {
         if principal.role == .student, kind == .destroy { throw ServerError.forbidden("a student cannot destroy their copy; reset it instead") }
         let records = explicit ?? [record]
         var environments: [ResolvedEnvironment] = []
@@ -380,6 +408,17 @@ enum API {
             do {
                 switch kind {
                 case .apply:
+                    if !rebuilding.isEmpty {
+                        let names = rebuilding.keys.sorted()
+                        events(OperationEvent(.info, "given to a new student: \(names.joined(separator: ", ")) destroyed and built again, with what they kept retired"))
+                        let destroyed = try await operations.destroy(names, cancellation: cancellation, events: events)
+                        guard destroyed.succeeded else { return (JSON.string(destroyed), false) }
+                        for name in names {
+                            guard var copy = try state.store.environment(name) else { continue }
+                            copy.studentID = rebuilding[name]
+                            try state.store.save(copy)
+                        }
+                    }
                     var applyOptions = Operations.ApplyOptions(acceleration: Acceleration.detect(uri: operations.hypervisor.uri))
                     applyOptions.warmTemplates = !(options.cold ?? false)
                     let prepared = try await operations.prepareApply(resolved, options: applyOptions)
@@ -418,6 +457,25 @@ enum API {
         }
     }
 
+    /// A new link for a copy's student: their earlier links to it end, and with `endingSessions`
+    /// their sessions (an instructor's new link for a student who lost theirs, or whose was taken).
+    static func newLink(_ copy: EnvironmentRecord, student: User, state: ServerState, base: String, endingSessions: Bool) throws -> CopyAnswer {
+        try state.store.revokeLinks(userID: student.id!, environment: copy.name, endingSessions: endingSessions)
+        let token = Secrets.make()
+        let expires = Date().addingTimeInterval(Authenticator.linkSeconds)
+        try state.store.addToken(token, userID: student.id!, kind: .link, expiresAt: expires, environment: copy.name)
+        return CopyAnswer(environment: copy.name, student: student.name, link: "\(base)/s/\(token)", token: token, expiresAt: expires)
+    }
+
+    /// The student a copy was given to, for an admin or instructor.
+    static func copyStudent(_ record: EnvironmentRecord, principal: Principal, state: ServerState) throws -> (User, EnvironmentRecord) {
+        guard principal.mayManage else { throw ServerError.forbidden("only an admin or instructor gives links") }
+        guard let id = record.studentID, let student = try state.store.user(id: id) else {
+            throw ServerError.badRequest("\(record.name) is not a student's copy (or is being given to one: wait for its job)")
+        }
+        return (student, record)
+    }
+
     /// Copies `ENV-i1` ... `ENV-iN` of an environment, each given to a student (made now, with a
     /// token that the link carries), and one job applying them all.
     static func makeCopies(_ record: EnvironmentRecord, _ body: CopiesRequest, principal: Principal, state: ServerState, base: String) async throws -> CopiesAnswer {
@@ -425,8 +483,10 @@ enum API {
         guard record.copyOf == nil else { throw ServerError.badRequest("\(record.name) is a copy: make copies of \(record.copyOf!)") }
         guard (1 ... 200).contains(body.count) else { throw ServerError.badRequest("count must be 1 to 200") }
         if let students = body.students, students.count != body.count { throw ServerError.badRequest("give one student name per copy, or none") }
+        if let students = body.students, Set(students).count != students.count { throw ServerError.badRequest("give each student once") }
         var answers: [CopyAnswer] = []
         var records: [EnvironmentRecord] = []
+        var rebuilt: [String: Int64] = [:]
         for number in 1 ... body.count {
             let name = "\(record.name)-i\(number)"
             let studentName = body.students?[number - 1] ?? "\(name)-student"
@@ -438,15 +498,25 @@ enum API {
                 guard Language.isValidName(studentName, limit: 40) else { throw ServerError.badRequest("'\(studentName)' is not a user name (lowercase letters, digits, '-')") }
                 student = try state.store.insert(User(name: studentName, role: .student, passwordHash: "", createdAt: Date()))
             }
-            let copy = EnvironmentRecord(name: name, source: record.source, copyOf: record.name, studentID: student.id, createdBy: principal.user.id,
-                                         createdAt: (try state.store.environment(name))?.createdAt ?? Date(), updatedAt: Date())
+            // A copy that was another student's is given over clean: nobody's until the job has
+            // destroyed it (the new student's link opens it after that), what it kept retired now,
+            // its jobs before now not shown to the new student. A job that fails leaves it nobody's,
+            // and the next copies for the new student try again.
+            let existing = try state.store.environment(name)
+            let handedOver = existing.map { $0.studentID != student.id } ?? false
+            if handedOver, let previous = existing?.studentID {
+                try state.store.revokeLinks(userID: previous, environment: name, endingSessions: false)
+            }
+            if handedOver { Handover.retire(name, state: state) }
+            var copy = EnvironmentRecord(name: name, source: record.source, copyOf: record.name, studentID: handedOver ? nil : student.id,
+                                         createdBy: principal.user.id, createdAt: handedOver ? Date() : existing?.createdAt ?? Date(), updatedAt: Date())
             try state.store.save(copy)
-            let token = Secrets.make()
-            try state.store.addToken(token, userID: student.id!)
             records.append(copy)
-            answers.append(CopyAnswer(environment: name, student: studentName, link: "\(base)/s/\(token)", token: token))
+            if handedOver { rebuilt[name] = student.id! }
+            copy.studentID = student.id
+            answers.append(try newLink(copy, student: student, state: state, base: base, endingSessions: false))
         }
-        let job = try await submit(.apply, record, options: ResetRequest(), principal: principal, state: state, targets: records)
+        let job = try await submit(.apply, record, options: ResetRequest(), principal: principal, state: state, targets: records, rebuilding: rebuilt)
         return CopiesAnswer(copies: answers, job: JobView(job))
     }
 }

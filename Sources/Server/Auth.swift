@@ -27,6 +27,8 @@ struct ServerError: Error, HTTPResponseError {
     var message: String
     /// For a topology that does not validate: its diagnostics.
     var details: [DiagnosticView]? = nil
+    /// For 429: the seconds until the caller may try again (`Retry-After`).
+    var retryAfter: Int? = nil
 
     static func notFound(_ what: String) -> ServerError { ServerError(status: .notFound, message: "no \(what)") }
     static let unauthorized = ServerError(status: .unauthorized, message: "sign in: send 'Authorization: Bearer TOKEN' or a session cookie")
@@ -41,6 +43,7 @@ struct ServerError: Error, HTTPResponseError {
     func response(from request: Request, context: some RequestContext) -> Response {
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSON.encode(Body(error: message, diagnostics: details)))))
     }
 }
@@ -70,6 +73,14 @@ struct Authenticator: Sendable {
     static let sessionCookie = "decoynet_session"
     /// Sessions last a working day.
     static let sessionSeconds: Double = 12 * 3600
+    /// A student's link opens one session, within a week of being made.
+    static let linkSeconds: Double = 7 * 24 * 3600
+    /// The sign-in form's own token (its cookie and its field must agree), so that another site
+    /// cannot sign a browser in as someone else.
+    static let signInCookie = "decoynet_sign_in"
+    /// A bcrypt hash of nothing anyone knows, checked where a user has no password or no such user
+    /// exists: every sign-in costs the same.
+    static let decoyHash = "$2b$10$abcdefghijklmnopqrstuu5Rz0uHT1yCw3lzIuxwH8aLMa2pHl4nG"
 
     /// The caller, or nil when they sent nothing that signs them in.
     func principal(_ request: Request) throws -> Principal? {
@@ -99,13 +110,15 @@ struct Authenticator: Sendable {
 
     /// Signs a user in with their password, or with one of their API tokens in its place.
     func signIn(name: String, password: String) throws -> User? {
-        guard let user = try store.user(named: name) else {
-            // As slow as a real check, so that timing tells no names.
-            _ = Secrets.verify(password, hash: "$2b$10$abcdefghijklmnopqrstuu5Rz0uHT1yCw3lzIuxwH8aLMa2pHl4nG")
-            return nil
-        }
-        if Secrets.verify(password, hash: user.passwordHash) { return user }
-        if let byToken = try store.user(token: password), byToken.id == user.id { return user }
+        // As slow as a real check whether the name exists or has a password (a student's has none),
+        // so that timing tells neither.
+        let user = try store.user(named: name)
+        let hash = user.map(\.passwordHash).flatMap { $0.isEmpty ? nil : $0 }
+        let matches = Secrets.verify(password, hash: hash ?? Self.decoyHash) && hash != nil
+        let byToken = try store.user(token: password)
+        guard let user else { return nil }
+        if matches { return user }
+        if let byToken, byToken.id == user.id { return user }
         return nil
     }
 

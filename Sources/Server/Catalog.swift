@@ -2,7 +2,9 @@ import Compiler
 import Diagnostics
 import Engine
 import Foundation
+import Hypervisor
 import Naming
+import Synchronization
 import Topology
 
 /// A diagnostic as pages and API clients read it: where, how bad, what, and the fix.
@@ -37,8 +39,9 @@ actor Catalog {
     let operations: Operations
     /// Uploaded topologies may name images only here.
     let imageRoots: [String]
-    /// Uploaded topologies may read template files only from the server's own topology folder and the project's templates.
-    var templateRoots: [String] { [folder] + (templates.map { [$0] } ?? []) }
+    /// Uploaded topologies may read template files only from the server's own templates folder
+    /// (`topologies/templates`) and the project's templates: never the stored topologies beside it.
+    nonisolated var templateRoots: [String] { [folder + "/templates"] + (templates.map { [$0] } ?? []) }
     /// Topologies beyond this size are refused.
     static let sizeLimit = 1 << 20
 
@@ -54,16 +57,32 @@ actor Catalog {
         self.operations = operations
         uri = operations.hypervisor.uri
         self.imageRoots = imageRoots
-        try FileManager.default.createDirectory(atPath: folder + "/uploads", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: folder + "/templates", withIntermediateDirectories: true)
+    }
+
+    /// Validations run on a thread of their own, one at a time, beside the pages and jobs (a
+    /// topology of thousands of hosts compiles for seconds); each user has at most one running.
+    private let validator = BlockingPool(threads: 1, name: "validate")
+    private let validating = Mutex<Set<Int64>>([])
+
+    /// `validate` on the validation thread, for `user`: a second one of theirs while one runs is refused.
+    nonisolated func validateAside(_ source: String, user: Int64) async throws -> (environment: ResolvedEnvironment?, diagnostics: [DiagnosticView]) {
+        guard validating.withLock({ $0.insert(user).inserted }) else {
+            throw ServerError(status: .tooManyRequests, message: "a validation of yours is still running: wait for its answer", retryAfter: 1)
+        }
+        defer { validating.withLock { _ = $0.remove(user) } }
+        return try await validator.run { try self.validate(source) }
     }
 
     /// Checks a topology as the command line would before a deploy, with images confined to the
-    /// store. Returns the environment when it has no error.
-    func validate(_ source: String) throws -> (environment: ResolvedEnvironment?, diagnostics: [DiagnosticView]) {
+    /// store. Returns the environment when it has no error. Not on the actor: it reads only what
+    /// never changes, and every page and job would otherwise wait for a student's big file.
+    nonisolated func validate(_ source: String) throws -> (environment: ResolvedEnvironment?, diagnostics: [DiagnosticView]) {
         guard source.utf8.count <= Self.sizeLimit else {
             throw ServerError(status: .contentTooLarge, message: "a topology may be at most \(Self.sizeLimit / 1024) KiB")
         }
-        let path = folder + "/uploads/" + UUID().uuidString.lowercased() + ".yaml"
+        // Beside the stored topologies, so that relative template paths mean what they will mean once stored.
+        let path = folder + "/.upload-" + UUID().uuidString.lowercased() + ".yaml"
         try source.write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let loaded = Operations.load(path: path, templates: templates, forDeploy: true, uri: uri, imageRoots: imageRoots, templateRoots: templateRoots)

@@ -39,11 +39,12 @@ enum OpenAPIDocument {
               "201": { "description": "The user, and their token (shown once)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NewUserAnswer" } } } },
               "400": { "$ref": "#/components/responses/BadRequest" }, "401": { "$ref": "#/components/responses/Unauthorized" },
               "403": { "$ref": "#/components/responses/Forbidden" }, "409": { "$ref": "#/components/responses/Conflict" } } } },
-        "/api/v1/validate": { "post": { "summary": "Check a topology as a deploy would, without keeping it",
+        "/api/v1/validate": { "post": { "summary": "Check a topology as a deploy would, without keeping it (20 at once per user, then one a second)",
           "requestBody": { "required": true, "content": { "application/yaml": { "schema": { "type": "string" } } } },
           "responses": {
             "200": { "description": "Its diagnostics", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Validation" } } } },
-            "401": { "$ref": "#/components/responses/Unauthorized" }, "413": { "$ref": "#/components/responses/TooLarge" } } } },
+            "401": { "$ref": "#/components/responses/Unauthorized" }, "413": { "$ref": "#/components/responses/TooLarge" },
+            "429": { "$ref": "#/components/responses/TooMany" } } } },
         "/api/v1/environments": {
           "get": { "summary": "Environments the caller may see, with host counts by health", "responses": {
             "200": { "description": "Environments", "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/Environment" } } } } },
@@ -91,6 +92,14 @@ enum OpenAPIDocument {
               "201": { "description": "A link per student (shown once) and the job", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/CopiesAnswer" } } } },
               "400": { "$ref": "#/components/responses/BadRequest" }, "401": { "$ref": "#/components/responses/Unauthorized" },
               "403": { "$ref": "#/components/responses/Forbidden" }, "404": { "$ref": "#/components/responses/NotFound" }, "409": { "$ref": "#/components/responses/Conflict" } } } },
+        "/api/v1/environments/{name}/link": { "parameters": [{ "$ref": "#/components/parameters/Name" }],
+          "post": { "summary": "A new link for a copy's student; their earlier links and sessions end (admin, instructor)", "responses": {
+            "201": { "description": "The link, shown once", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/CopyAnswer" } } } },
+            "400": { "$ref": "#/components/responses/BadRequest" }, "401": { "$ref": "#/components/responses/Unauthorized" },
+            "403": { "$ref": "#/components/responses/Forbidden" }, "404": { "$ref": "#/components/responses/NotFound" } } },
+          "delete": { "summary": "Revoke a copy's student links and end their sessions (admin, instructor)", "responses": {
+            "204": { "description": "Revoked" }, "400": { "$ref": "#/components/responses/BadRequest" }, "401": { "$ref": "#/components/responses/Unauthorized" },
+            "403": { "$ref": "#/components/responses/Forbidden" }, "404": { "$ref": "#/components/responses/NotFound" } } } },
         "/api/v1/environments/{name}/evidence": { "parameters": [{ "$ref": "#/components/parameters/Name" }],
           "get": { "summary": "Evidence folders kept by resets, newest first", "responses": {
             "200": { "description": "Folders", "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/EvidenceSummary" } } } } },
@@ -196,6 +205,7 @@ enum OpenAPIDocument {
           "NotFound": { "description": "No such object the caller may see", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
           "Conflict": { "description": "In conflict with what exists", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
           "TooLarge": { "description": "Beyond the size limit", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+          "TooMany": { "description": "Too many at once from this user: the message says when to try again", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
           "Unprocessable": { "description": "The stored topology no longer validates", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
           "Job": { "description": "The job, queued", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Job" } } } }
         },
@@ -248,8 +258,9 @@ enum OpenAPIDocument {
             "hosts": { "type": "array", "items": { "type": "string" } }, "evidence": { "type": "boolean" }, "memory": { "type": "boolean" }, "cold": { "type": "boolean" } } },
           "CopiesRequest": { "type": "object", "required": ["count"], "properties": {
             "count": { "type": "integer", "minimum": 1, "maximum": 200 }, "students": { "type": "array", "items": { "type": "string" } } } },
-          "CopyAnswer": { "type": "object", "required": ["environment", "student", "link", "token"], "properties": {
-            "environment": { "type": "string" }, "student": { "type": "string" }, "link": { "type": "string" }, "token": { "type": "string" } } },
+          "CopyAnswer": { "type": "object", "required": ["environment", "student", "link", "token", "expiresAt"], "properties": {
+            "environment": { "type": "string" }, "student": { "type": "string" }, "link": { "type": "string", "description": "Signs the student in and opens their copy, once" },
+            "token": { "type": "string", "description": "The link's token: not an API token" }, "expiresAt": { "type": "string", "format": "date-time" } } },
           "CopiesAnswer": { "type": "object", "required": ["copies", "job"], "properties": {
             "copies": { "type": "array", "items": { "$ref": "#/components/schemas/CopyAnswer" } }, "job": { "$ref": "#/components/schemas/Job" } } },
           "Endpoint": { "type": "object", "required": ["address"], "properties": { "host": { "description": "The environment's name for the address; null for one no host holds" }, "address": { "type": "string" } } },

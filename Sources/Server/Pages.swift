@@ -13,24 +13,44 @@ enum Pages {
         router.get("/") { request, _ in
             try state.auth.principal(request) == nil ? redirect("/login") : redirect("/environments")
         }
-        router.get("/login") { _, _ in page("Sign in", "login", [:], principal: nil) }
+        router.get("/login") { request, _ in signInPage(request, [:]) }
         router.post("/login") { request, _ in
             let form = try await Form.read(request)
             let name = form["name"] ?? ""
-            guard let user = try state.auth.signIn(name: name, password: form["password"] ?? "") else {
-                return page("Sign in", "login", ["problem": "Wrong user or password.", "name": name], principal: nil, status: .unauthorized)
+            // The form's token and the cookie the form came with: a form posted from another site has neither.
+            guard let sent = form["token"], !sent.isEmpty, let expected = request.cookies[Authenticator.signInCookie]?.value,
+                  Secrets.equal(sent, expected) else {
+                return signInPage(request, ["problem": "The sign-in form was old or came from elsewhere: sign in again here.", "name": name], status: .forbidden)
             }
-            return try signedIn(user, state: state, to: "/environments")
+            // Taken before the password is checked (and given back when it was right), so that
+            // guesses sent at once count as many.
+            let key = "sign-in/" + name.lowercased()
+            if let wait = state.limits.wrongPasswords.take(key) {
+                var response = signInPage(request, ["problem": "Too many wrong passwords for this user: try again in \(Int(wait.rounded(.up))) s.", "name": name],
+                                          status: .tooManyRequests)
+                response.headers[.retryAfter] = String(Int(wait.rounded(.up)))
+                return response
+            }
+            guard let user = try state.auth.signIn(name: name, password: form["password"] ?? "") else {
+                return signInPage(request, ["problem": "Wrong user or password.", "name": name], status: .unauthorized)
+            }
+            state.limits.wrongPasswords.refund(key)
+            return try signedIn(user, state: state, to: "/environments", request: request)
         }
-        // A student's link: signs them in and opens their copy.
+        // A student's link: a page that says what it opens, and its button signs them in, once; then
+        // the link is used up. Only the button takes it, so a mail scanner or a chat's preview that
+        // fetches the link does not spend it.
         router.get("/s/:token") { _, context in
             let token = try context.parameters.require("token")
-            guard let user = try state.store.user(token: token) else {
-                return page("Link not valid", "message", ["title": "Link not valid", "message": "This link is not (or no longer) valid: ask your instructor for a new one."],
-                            principal: nil, status: .notFound)
-            }
-            let copy = try state.store.environments().first { $0.studentID == user.id }
-            return try signedIn(user, state: state, to: copy.map { "/environments/\($0.name)" } ?? "/environments")
+            guard try state.store.linkIsValid(token) else { return linkNotValid() }
+            return page("Your copy", "link", ["token": token], principal: nil)
+        }
+        router.post("/s/:token") { request, context in
+            let token = try context.parameters.require("token")
+            guard let taken = try state.store.takeLink(token) else { return linkNotValid() }
+            let (user, environment) = taken
+            let copy = try state.store.environments().first { $0.studentID == user.id && (environment == nil || $0.name == environment) }
+            return try signedIn(user, state: state, to: copy.map { "/environments/\($0.name)" } ?? "/environments", request: request)
         }
         router.post("/logout") { request, _ in
             let principal = try state.auth.require(request)
@@ -61,8 +81,8 @@ enum Pages {
         router.get("/environments/:name") { request, context in
             let principal = try signedInOrRedirect(request, state: state)
             let record = try API.visible(to: principal, context, state: state)
-            let detail = try await API.detail(record, state: state)
-            let job = request.uri.queryParameters.get("job").flatMap { try? state.store.job(String($0)) }
+            let detail = try await API.detail(record, state: state, principal: principal)
+            let job = try watchable(request, record, principal, state: state)
                 ?? detail.jobs.first { $0.state == .running || $0.state == .queued }.flatMap { try? state.store.job($0.id) }
             return page(record.name, "environment", environmentContext(detail, job: job, principal: principal), principal: principal)
         }
@@ -117,9 +137,9 @@ enum Pages {
             let record = try API.visible(to: principal, context, state: state)
             let store = TimelineStore(root: state.runsDirectory, environment: record.name)
             let recent = TimelineTail(path: store.current, fromEnd: true).history(store, limit: 200)
-            let detail = try await API.detail(record, state: state)
+            let detail = try await API.detail(record, state: state, principal: principal)
             let facts = store.watchSettings()?.facts
-            let job = request.uri.queryParameters.get("job").flatMap { try? state.store.job(String($0)) }.flatMap { $0.environment == record.name ? $0 : nil }
+            let job = try watchable(request, record, principal, state: state)
             let folder = store.folder
             let runs = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter(RunsAPI.isRunID).sorted(by: >)
                 .compactMap { RunsAPI.readRecord(folder + "/" + $0) }
@@ -156,7 +176,7 @@ enum Pages {
             guard let resolved = await state.catalog.resolved(record), resolved.hosts.contains(where: { $0.name == host }) else {
                 throw ServerError.notFound("host \(host) in \(record.name)")
             }
-            let job = request.uri.queryParameters.get("job").flatMap { try? state.store.job(String($0)) }.flatMap { $0.environment == record.name ? $0 : nil }
+            let job = try watchable(request, record, principal, state: state)
             return page("\(host) in \(record.name)", "host", try await hostContext(record, host: host, request: request, job: job, state: state), principal: principal)
         }
         router.get("/environments/:name/hosts/:host/console") { request, context in
@@ -209,12 +229,45 @@ enum Pages {
         return principal
     }
 
-    static func signedIn(_ user: User, state: ServerState, to location: String) throws -> Response {
+    static func signedIn(_ user: User, state: ServerState, to location: String, request: Request) throws -> Response {
         let (cookie, _) = try state.auth.startSession(for: user)
         var response = redirect(location)
         response.setCookie(Cookie(name: Authenticator.sessionCookie, value: cookie, maxAge: Int(Authenticator.sessionSeconds), path: "/",
+                                  secure: secure(request), httpOnly: true, sameSite: .strict))
+        return response
+    }
+
+    /// Cookies say `Secure` when the browser reached the server over TLS: behind a proxy that ends
+    /// TLS and says so (`X-Forwarded-Proto: https`), as the server itself speaks plain HTTP.
+    static func secure(_ request: Request) -> Bool {
+        // The first proxy's word, when several are listed.
+        let proto = request.headers[HTTPField.Name("X-Forwarded-Proto")!]?.split(separator: ",").first
+        return proto?.trimmingCharacters(in: .whitespaces).lowercased() == "https"
+    }
+
+    /// The sign-in page with a new form token, and the cookie it must come back with.
+    static func signInPage(_ request: Request, _ context: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
+        let token = Secrets.make()
+        var context = context
+        context["token"] = token
+        var response = page("Sign in", "login", context, principal: nil, status: status)
+        response.setCookie(Cookie(name: Authenticator.signInCookie, value: token, maxAge: 3600, path: "/login", secure: secure(request),
                                   httpOnly: true, sameSite: .strict))
         return response
+    }
+
+    static func linkNotValid() -> Response {
+        page("Link not valid", "message", ["title": "Link not valid",
+                                           "message": "This link is not (or no longer) valid: a link opens one session, within a week. Ask your instructor for a new one."],
+             principal: nil, status: .notFound)
+    }
+
+    /// The job `?job=ID` names, when it is this environment's and the viewer may watch it.
+    static func watchable(_ request: Request, _ record: EnvironmentRecord, _ principal: Principal, state: ServerState) throws -> Job? {
+        guard let id = request.uri.queryParameters.get("job"), let job = try state.store.job(String(id)),
+              job.environment == record.name || job.targets.split(separator: " ").contains(Substring(record.name)),
+              try API.mayWatch(job, principal, state: state) else { return nil }
+        return job
     }
 
     static func redirect(_ location: String) -> Response {

@@ -51,6 +51,8 @@ struct ServerState: Sendable {
     /// The server's own folder (its database, tokens, samples waiting for their run).
     let dataDirectory: String
     let logger: Logger
+    /// How often one user may validate, and how many wrong passwords a name may be given.
+    var limits = RateLimits()
 }
 
 public enum DecoyNetServer {

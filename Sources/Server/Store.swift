@@ -73,6 +73,11 @@ public struct JobEventRecord: Codable, Sendable, FetchableRecord, PersistableRec
     public var event: String
 }
 
+public enum TokenKind: String, Sendable {
+    case api
+    case link
+}
+
 /// Everything the server keeps, in SQLite under its data folder: users, tokens and sessions (only
 /// their hashes), environments, jobs and their events.
 public final class Store: Sendable {
@@ -136,6 +141,22 @@ public final class Store: Sendable {
                 table.primaryKey(["jobID", "sequence"])
             }
         }
+        // Tokens of two kinds: `api` (a bearer token, or a password in its place) and `link` (a
+        // student's link: exchanged once for a session, then gone; it expires).
+        migrator.registerMigration("v2") { db in
+            try db.alter(table: "tokens") { table in
+                table.add(column: "kind", .text).notNull().defaults(to: TokenKind.api.rawValue)
+                table.add(column: "expiresAt", .datetime)
+                // A link opens the copy it was made for.
+                table.add(column: "environment", .text)
+            }
+            // The links made before kinds existed (the tokens of students with a copy) become links
+            // that expire, instead of API tokens that never do.
+            try db.execute(sql: """
+                UPDATE tokens SET kind = ?, expiresAt = ?
+                WHERE userID IN (SELECT studentID FROM environments WHERE copyOf IS NOT NULL AND studentID IS NOT NULL)
+                """, arguments: [TokenKind.link.rawValue, Date().addingTimeInterval(7 * 24 * 3600)])
+        }
         return migrator
     }
 
@@ -166,16 +187,56 @@ public final class Store: Sendable {
     }
 
     /// Keeps only the token's hash: a stolen database holds no usable token.
-    public func addToken(_ token: String, userID: Int64) throws {
+    public func addToken(_ token: String, userID: Int64, kind: TokenKind = .api, expiresAt: Date? = nil, environment: String? = nil) throws {
         try database.write { db in
-            try db.execute(sql: "INSERT INTO tokens (hash, userID, createdAt) VALUES (?, ?, ?)", arguments: [Self.hash(token), userID, Date()])
+            try db.execute(sql: "INSERT INTO tokens (hash, userID, createdAt, kind, expiresAt, environment) VALUES (?, ?, ?, ?, ?, ?)",
+                           arguments: [Self.hash(token), userID, Date(), kind.rawValue, expiresAt, environment])
         }
     }
 
+    /// The user of an API token (never of a link's), unless it expired.
     public func user(token: String) throws -> User? {
         try database.read { db in
-            try User.fetchOne(db, sql: "SELECT users.* FROM users JOIN tokens ON tokens.userID = users.id WHERE tokens.hash = ?",
-                              arguments: [Self.hash(token)])
+            try User.fetchOne(db, sql: """
+                SELECT users.* FROM users JOIN tokens ON tokens.userID = users.id
+                WHERE tokens.hash = ? AND tokens.kind = ? AND (tokens.expiresAt IS NULL OR tokens.expiresAt > ?)
+                """, arguments: [Self.hash(token), TokenKind.api.rawValue, Date()])
+        }
+    }
+
+    /// Whether a link token is one that `takeLink` would take now (nothing is used up).
+    public func linkIsValid(_ token: String) throws -> Bool {
+        try database.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM tokens WHERE hash = ? AND kind = ? AND (expiresAt IS NULL OR expiresAt > ?)",
+                             arguments: [Self.hash(token), TokenKind.link.rawValue, Date()]) ?? 0 > 0
+        }
+    }
+
+    /// The user of a link token and the copy it opens; the link is used up by this: it opens one session, once.
+    public func takeLink(_ token: String) throws -> (user: User, environment: String?)? {
+        try database.write { db in
+            let hash = Self.hash(token)
+            guard let row = try Row.fetchOne(db, sql: "SELECT userID, environment FROM tokens WHERE hash = ? AND kind = ? AND (expiresAt IS NULL OR expiresAt > ?)",
+                                             arguments: [hash, TokenKind.link.rawValue, Date()]),
+                  let user = try User.fetchOne(db, key: row["userID"] as Int64) else { return nil }
+            try db.execute(sql: "DELETE FROM tokens WHERE hash = ?", arguments: [hash])
+            return (user, row["environment"])
+        }
+    }
+
+    /// Revokes a user's links (to one copy, or all) and, when asked, ends their sessions; returns
+    /// how many links there were.
+    @discardableResult
+    public func revokeLinks(userID: Int64, environment: String? = nil, endingSessions: Bool) throws -> Int {
+        try database.write { db in
+            if let environment {
+                try db.execute(sql: "DELETE FROM tokens WHERE userID = ? AND kind = ? AND environment = ?", arguments: [userID, TokenKind.link.rawValue, environment])
+            } else {
+                try db.execute(sql: "DELETE FROM tokens WHERE userID = ? AND kind = ?", arguments: [userID, TokenKind.link.rawValue])
+            }
+            let links = db.changesCount
+            if endingSessions { try db.execute(sql: "DELETE FROM sessions WHERE userID = ?", arguments: [userID]) }
+            return links
         }
     }
 

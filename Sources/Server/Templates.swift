@@ -26,11 +26,16 @@ enum Templates {
         "login": """
         <div class="login card"><h1>Sign in</h1>
         {{#problem}}<p class="error">{{problem}}</p>{{/problem}}
-        <form method="post" action="/login">
+        <form method="post" action="/login"><input type="hidden" name="token" value="{{token}}">
         <label for="name">User</label><input type="text" id="name" name="name" value="{{name}}" autocomplete="username" autofocus>
         <label for="password">Password or API token</label><input type="password" id="password" name="password" autocomplete="current-password">
         <p><button id="sign-in">Sign in</button></p></form>
         <p class="muted">On its first start the server wrote the admin's token to <code>admin.token</code> in its data folder.</p></div>
+        """,
+        "link": """
+        <div class="login card"><h1>Your copy</h1>
+        <p>This link signs you in and opens the copy of the lab your instructor made for you. It works once.</p>
+        <form method="post" action="/s/{{token}}"><p><button id="continue">Open my copy</button></p></form></div>
         """,
         "environments": """
         <h1>Environments</h1>

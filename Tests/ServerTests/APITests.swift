@@ -122,6 +122,12 @@ func labTopology(_ name: String, workstations: Int = 3, cidr: Int = 93) -> Strin
         let prying = try await call(admin, "POST", "/api/v1/environments", yaml: "templates: [/etc/, /root/.ssh]\n" + good, expect: 422)
         let pryingIDs = ((prying.object["diagnostics"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String }
         #expect(pryingIDs == ["template-path-outside", "template-path-outside"], "templates only from the server's folders: \(prying.text)")
+        // Nor the stored topologies beside the upload: their names would show in the diagnostics.
+        for place in [".", "..", "apitest.yaml", "../topologies"] {
+            let beside = try await call(admin, "POST", "/api/v1/validate", yaml: "templates: [\"\(place)\"]\n" + good, expect: 200)
+            let besideIDs = ((beside.object["diagnostics"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String }
+            #expect(besideIDs == ["template-path-outside"], "\(place): \(beside.text)")
+        }
         let created = try await call(admin, "POST", "/api/v1/environments", yaml: good, expect: 201)
         #expect(created.object["name"] as? String == "apitest")
         #expect(created.object["hosts"] as? Int == 5)
@@ -205,7 +211,7 @@ func labTopology(_ name: String, workstations: Int = 3, cidr: Int = 93) -> Strin
 
     @Test func aChangeBySessionNeedsItsCSRFTokenAndABearerTokenNone() async throws {
         let browser = HTTPClient(base: server.base)
-        let signIn = try await browser.post("/login", form: ["name": "admin", "password": server.adminToken])
+        let signIn = try await browser.signIn("admin", server.adminToken)
         #expect(signIn.status == 303)
         #expect(signIn.header("Set-Cookie")?.contains("HttpOnly") ?? false)
         #expect(signIn.header("Set-Cookie")?.contains("SameSite=Strict") ?? false)
@@ -221,7 +227,93 @@ func labTopology(_ name: String, workstations: Int = 3, cidr: Int = 93) -> Strin
         let wrong = try await browser.post("/environments", form: ["csrf": String(repeating: "0", count: 64), "topology": labTopology("csrftest")])
         #expect(wrong.status == 403)
         #expect(try await admin.get("/api/v1/environments/csrftest").status == 404)
-        let bad = try await browser.post("/login", form: ["name": "admin", "password": "guess"])
+        let bad = try await browser.signIn("admin", "guess")
         #expect(bad.status == 401)
+        // A sign-in form from elsewhere (no token of this server's form) is refused before any password is checked.
+        let forged = try await HTTPClient(base: server.base).post("/login", form: ["name": "admin", "password": server.adminToken])
+        #expect(forged.status == 403 && forged.text.contains("came from elsewhere"))
+    }
+
+    @Test func oneUserCannotValidateWithoutEnd() async throws {
+        let topology = labTopology("limited")
+        var answers: [HTTPAnswer] = []
+        for _ in 0 ..< 60 {
+            let answer = try await admin.send("POST", "/api/v1/validate", body: Data(topology.utf8), contentType: "application/yaml")
+            answers.append(answer)
+            if answer.status == 429 { break }
+        }
+        let refused = try #require(answers.last)
+        #expect(refused.status == 429, "60 validations at once were all answered")
+        #expect(answers.dropLast().count >= 20 && answers.dropLast().allSatisfy { $0.status == 200 }, "the first 20 are answered")
+        #expect(refused.text.contains("too many validations: try again in"))
+        #expect(checker.problems("POST", "/api/v1/validate", refused).isEmpty, "\(checker.problems("POST", "/api/v1/validate", refused))")
+        // Another user has their own.
+        let made = try await call(admin, "POST", "/api/v1/users", json: ["name": "dora", "role": "student"], expect: 201)
+        let student = HTTPClient(base: server.base, token: try #require(made.object["token"] as? String))
+        try await call(student, "POST", "/api/v1/validate", yaml: topology, expect: 200)
+    }
+
+    @Test func wrongPasswordsForOneNameAreLimitedAndOthersAreNot() async throws {
+        let browser = HTTPClient(base: server.base)
+        for _ in 0 ..< 5 { #expect(try await browser.signIn("admin", "guess").status == 401) }
+        // Past five, not even the right password is checked until the next try is due.
+        let limited = try await browser.signIn("admin", server.adminToken)
+        #expect(limited.status == 429)
+        #expect(limited.text.contains("Too many wrong passwords for this user: try again in"))
+        #expect(try await browser.signIn("carol", "guess").status == 401, "another name is not limited")
+        // The admin's token still works as a bearer token.
+        try await call(admin, "GET", "/api/v1/me", expect: 200)
+    }
+
+    @Test func aGeneratorNamedAgainAndAgainIsALocatedErrorWhileOthersAreAnswered() async throws {
+        // The issue's file: 10,000 people written once and named a hundred times, billions once
+        // every name is searched; now refused where the total passes 20,000.
+        let people = "people: [&g { generate: 10000 }" + String(repeating: ", *g", count: 100) + "]\n"
+        let bomb = labTopology("bomb").replacingOccurrences(of: "networks:\n", with: people + "networks:\n")
+        let client = admin
+        async let validation = client.send("POST", "/api/v1/validate", body: Data(bomb.utf8), contentType: "application/yaml")
+        async let others = client.get("/api/v1/environments")
+        let (answer, list) = try await (validation, others)
+        #expect(answer.status == 200 && list.status == 200)
+        let diagnostics = answer.object["diagnostics"] as? [[String: Any]] ?? []
+        #expect(answer.object["valid"] as? Bool == false)
+        #expect(diagnostics.map { $0["id"] as? String } == ["too-many-people"], "\(diagnostics)")
+        #expect(diagnostics.first?["line"] as? Int == 3)
+    }
+
+    @Test func aCopyGivenToAnotherStudentKeepsNothingOfTheOneBefore() async throws {
+        #expect(try await admin.post("/api/v1/environments", yaml: labTopology("handover", workstations: 2, cidr: 96)).status == 201)
+        func copy(to student: String) async throws -> (link: String, job: [String: Any]) {
+            let answer = try await admin.post("/api/v1/environments/handover/copies", json: ["count": 1, "students": [student]])
+            #expect(answer.status == 201)
+            let made = try #require((answer.object["copies"] as? [[String: Any]])?.first)
+            let job = try await admin.waitForJob(try #require((answer.object["job"] as? [String: Any])?["id"] as? String))
+            #expect(job["state"] as? String == "succeeded", "\(job)")
+            let link = try #require(made["link"] as? String)
+            return (String(link.dropFirst(server.base.count)), job)
+        }
+        // Ann works in her copy: a job of her own, evidence kept.
+        let ann = HTTPClient(base: server.base)
+        #expect(try await ann.open(link: try await copy(to: "ann").link).status == 303)
+        let annJob = try #require(try await ann.post("/api/v1/environments/handover-i1/apply").object["id"] as? String)
+        _ = try await ann.waitForJob(annJob)
+        let evidence = server.data + "/evidence/handover-i1-20261202T101010Z"
+        try FileManager.default.createDirectory(atPath: evidence, withIntermediateDirectories: true)
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: evidence + "/manifest.json"))
+        #expect(try await ann.get("/api/v1/environments/handover-i1/evidence").array.count == 1)
+
+        // Given to Zed: rebuilt from nothing, and nothing of Ann's is his to see.
+        let (link, job) = try await copy(to: "zed")
+        let events = try await admin.get("/api/v1/jobs/\(try #require(job["id"] as? String))/events").text
+        #expect(events.contains("given to a new student: handover-i1 destroyed and built again"), "\(events.prefix(2000))")
+        let zed = HTTPClient(base: server.base)
+        #expect(try await zed.open(link: link).status == 303)
+        #expect(try await zed.get("/api/v1/environments/handover-i1/evidence").array.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: evidence) && FileManager.default.fileExists(atPath: server.data + "/evidence/.retired"),
+                "Ann's evidence is retired, not lost")
+        #expect(try await zed.get("/api/v1/jobs/\(annJob)").status == 404)
+        #expect(try await zed.get("/api/v1/jobs").array.isEmpty, "the job that built every copy is not a student's, nor Ann's jobs")
+        #expect(!(try await zed.get("/environments/handover-i1?job=\(annJob)").text.contains(annJob)))
+        #expect(try await ann.get("/api/v1/environments/handover-i1").status == 404, "Ann no longer sees the copy")
     }
 }

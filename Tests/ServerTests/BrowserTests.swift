@@ -74,7 +74,8 @@ import Testing
         for (index, link) in links.enumerated() {
             try await browser.deleteCookies()
             try await browser.open(link)
-            #expect(try await browser.url.hasSuffix("/environments/webui-i\(index + 1)"))
+            try await browser.click("#continue")
+            try await browser.wait(until: "location.pathname === '/environments/webui-i\(index + 1)'")
             try await browser.open(server.base + "/environments")
             let names = try await browser.script("return Array.from(document.querySelectorAll('#environment-list a')).map(a => a.textContent);") as? [String]
             #expect(names == ["webui-i\(index + 1)"])

@@ -20,8 +20,15 @@ import Testing
         _ = try await teacher.waitForJob(try #require((copies.object["job"] as? [String: Any])?["id"] as? String))
         let tokens = (copies.object["copies"] as? [[String: Any]] ?? []).compactMap { $0["token"] as? String }
         #expect(tokens.count == 2)
-        let first = HTTPClient(base: server.base, token: tokens[0])
-        let second = HTTPClient(base: server.base, token: tokens[1])
+        // A link's token is neither an API token nor a password.
+        #expect(try await HTTPClient(base: server.base, token: tokens[0]).get("/api/v1/me").status == 401)
+        #expect(try await HTTPClient(base: server.base).signIn("roles-i1-student", tokens[0]).status == 401)
+        // Each student signs in by their link, once.
+        let first = HTTPClient(base: server.base)
+        let second = HTTPClient(base: server.base)
+        #expect(try await first.open(link: "/s/\(tokens[0])").status == 303)
+        #expect(try await second.open(link: "/s/\(tokens[1])").status == 303)
+        #expect(try await HTTPClient(base: server.base).get("/s/\(tokens[0])").status == 404, "a link is used up by its first use")
 
         // What the first student sees: their copy only.
         #expect(try await first.get("/api/v1/me").object["role"] as? String == "student")
@@ -56,9 +63,18 @@ import Testing
         #expect(Set(visible) == ["roles-i1"], "\(visible)")
         #expect(try await teacher.get("/api/v1/jobs/\(secondJob)").status == 200, "an instructor sees every job")
 
+        // A new link: the old one and the student's session end; a student cannot make one.
+        #expect(try await first.post("/api/v1/environments/roles-i1/link").status == 403)
+        let renewed = try await teacher.post("/api/v1/environments/roles-i1/link")
+        #expect(renewed.status == 201)
+        let newToken = try #require(renewed.object["token"] as? String)
+        #expect(try await first.get("/api/v1/me").status == 401, "the student's session ended with the new link")
+        #expect(try await teacher.post("/api/v1/environments/roles/link").status == 400, "the original is nobody's copy")
+
         // The link signs the student in on the pages and opens their copy; the other copy's page is 404.
         let browser = HTTPClient(base: server.base)
-        let link = try await browser.get("/s/\(tokens[0])")
+        #expect(try await browser.get("/s/\(newToken)").text.contains("Open my copy"), "fetching the link shows a button and spends nothing")
+        let link = try await browser.open(link: "/s/\(newToken)")
         #expect(link.status == 303)
         #expect(link.header("Location") == "/environments/roles-i1")
         let page = try await browser.get("/environments/roles-i1")
@@ -70,6 +86,10 @@ import Testing
         let list = try await browser.get("/environments")
         #expect(!list.text.contains("roles-i2"))
         #expect(try await browser.get("/s/0000").status == 404)
+        // Revoked: the session ends and no link is left.
+        let revoked = try await teacher.send("DELETE", "/api/v1/environments/roles-i1/link")
+        #expect(revoked.status == 204)
+        #expect(try await browser.get("/api/v1/me").status == 401)
         server.stop()
     }
 

@@ -92,6 +92,8 @@ public final class HTTPClient: NSObject, URLSessionTaskDelegate, @unchecked Send
     public let base: String
     public var token: String?
     public var cookies: [String: String] = [:]
+    /// Sent as `X-CSRF-Token` when set: what a signed-in page's script sends with a change.
+    public var csrf: String?
     private lazy var session = URLSession(configuration: .ephemeral, delegate: self, delegateQueue: nil)
 
     public init(base: String, token: String? = nil) {
@@ -113,6 +115,7 @@ public final class HTTPClient: NSObject, URLSessionTaskDelegate, @unchecked Send
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         if let contentType { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
         if !cookies.isEmpty { request.setValue(cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; "), forHTTPHeaderField: "Cookie") }
+        if let csrf, method != "GET" { request.setValue(csrf, forHTTPHeaderField: "X-CSRF-Token") }
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let (data, response): (Data, URLResponse) = try await withCheckedThrowingContinuation { continuation in
             session.dataTask(with: request) { data, response, error in
@@ -144,6 +147,26 @@ public final class HTTPClient: NSObject, URLSessionTaskDelegate, @unchecked Send
             "\(key)=\(value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")"
         }.joined(separator: "&")
         return try await send("POST", path, body: Data(body.utf8), contentType: "application/x-www-form-urlencoded")
+    }
+
+    /// Signs in on the sign-in page as a browser does: the form (its token and cookie), then the post.
+    public func signIn(_ name: String, _ password: String) async throws -> HTTPAnswer {
+        let form = try await get("/login")
+        let token = form.text.firstMatch(of: /name="token" value="([0-9a-f]+)"/).map { String($0.1) } ?? ""
+        return try await post("/login", form: ["name": name, "password": password, "token": token])
+    }
+
+    /// Opens a student's link as they do: its page, then its button (a session from now on); takes
+    /// the session's CSRF token from a page. Returns the button's answer, or the page's when it is not 200.
+    @discardableResult
+    public func open(link path: String) async throws -> HTTPAnswer {
+        let page = try await get(path)
+        guard page.status == 200 else { return page }
+        let answer = try await send("POST", path)
+        if answer.status == 303 {
+            csrf = try await get("/environments").text.firstMatch(of: /name="csrf" value="([0-9a-f]{64})"/).map { String($0.1) }
+        }
+        return answer
     }
 
     /// Polls a job until it ends; returns it.
