@@ -7,8 +7,13 @@ import LibvirtXML
 public struct EvidenceSpace: Sendable, Equatable {
     /// Bytes the reset will write into the evidence folder's file system.
     public var needed: UInt64
-    /// Bytes free on that file system, counting the blocks reserved for root (DecoyNet runs as root).
+    /// Bytes free on that file system for anyone but root: the blocks reserved for root are not
+    /// evidence's to take (DecoyNet runs as root, and a disk filled to its last block pauses every
+    /// guest whose overlay is on it).
     public var available: UInt64
+
+    /// What stays free after the evidence: the guests keep writing into their overlays.
+    public static let reserve: UInt64 = 1 << 30
 
     /// What every kept file costs beside the overlays, memory and captures: definitions, leases, logs.
     static let smallFilesPerHost: UInt64 = 1 << 20
@@ -30,10 +35,11 @@ public struct EvidenceSpace: Sendable, Equatable {
         }
         var system = statvfs()
         guard statvfs(existing, &system) == 0 else { throw posixError(existing) }
-        return EvidenceSpace(needed: needed, available: UInt64(system.f_bfree) * UInt64(system.f_frsize))
+        return EvidenceSpace(needed: needed, available: UInt64(system.f_bavail) * UInt64(system.f_frsize))
     }
 
-    public var suffices: Bool { needed <= available }
+    /// The evidence fits and leaves `reserve` free.
+    public var suffices: Bool { needed + Self.reserve <= available }
 
     /// The guest's memory in bytes from its definition (`<memory unit=...>`), what a dump writes.
     static func memoryBytes(definition: String) -> UInt64 {

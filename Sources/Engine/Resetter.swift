@@ -126,7 +126,7 @@ public enum Resetter {
         moved += capture?.running(environment: environment).map(\.file) ?? []
         let space = try EvidenceSpace.measure(directory: directory, moved: moved, written: written)
         guard space.suffices else {
-            throw Failure(description: "the evidence needs about \(ByteCount.text(space.needed)) but \(directory) has \(ByteCount.text(space.available)) free; "
+            throw Failure(description: "the evidence needs about \(ByteCount.text(space.needed)) but \(directory) has \(ByteCount.text(space.available)) free, of which \(ByteCount.text(EvidenceSpace.reserve)) stays for the guests; "
                 + "nothing was stopped: free some space there or give --evidence a folder on a larger disk")
         }
     }

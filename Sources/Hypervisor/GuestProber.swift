@@ -41,6 +41,9 @@ public final class SocketProber: GuestProber {
                          isComplete: @escaping @Sendable ([UInt8]) -> Bool) async -> Result<[UInt8], ProbeProblem> {
         do {
             return try await pool.run { () -> Result<[UInt8], ProbeProblem> in
+                // One deadline for the whole exchange: a guest that sends a byte now and then must
+                // not hold a probe thread past its timeout.
+                let deadline = Date().addingTimeInterval(timeout)
                 let descriptor: Int32
                 switch Self.connect(address: address, port: port, timeout: timeout) {
                 case let .success(connected): descriptor = connected
@@ -57,6 +60,12 @@ public final class SocketProber: GuestProber {
                 var buffer = [UInt8](repeating: 0, count: 4096)
                 var timedOut = false
                 while received.count < limit {
+                    let remaining = deadline.timeIntervalSinceNow
+                    guard remaining > 0 else {
+                        timedOut = true
+                        break
+                    }
+                    Self.setReceiveTimeout(descriptor, remaining)
                     let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
                     if count < 0, errno == EAGAIN || errno == EWOULDBLOCK { timedOut = true }
                     if count <= 0 { break }
@@ -99,8 +108,10 @@ public final class SocketProber: GuestProber {
         }
     }
 
-    /// A `recv` on `descriptor` gives up after `timeout` seconds.
+    /// A `recv` on `descriptor` gives up after `timeout` seconds (at least a millisecond: zero
+    /// would mean never).
     private static func setReceiveTimeout(_ descriptor: Int32, _ timeout: Double) {
+        let timeout = max(timeout, 0.001)
         var seconds = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1_000_000))
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &seconds, socklen_t(MemoryLayout<timeval>.size))
     }

@@ -55,4 +55,16 @@ import Testing
         let routes = HostRoutes.parse(table)
         #expect(routes == [HostRoutes.Route(interface: "dn-1", destination: 0x0A4D_0100, prefixLength: 24)])
     }
+
+    @Test func evidenceLeavesRootsReserveAndAGibibyteForTheGuests() throws {
+        #expect(EvidenceSpace(needed: 1 << 20, available: EvidenceSpace.reserve + (1 << 20)).suffices)
+        #expect(!EvidenceSpace(needed: 1 << 20, available: EvidenceSpace.reserve + (1 << 19)).suffices, "the last gibibyte stays for the overlays")
+        // What is measured is what anyone but root may still write.
+        var system = statvfs()
+        #expect(statvfs("/tmp", &system) == 0)
+        let space = try EvidenceSpace.measure(directory: "/tmp/decoynet-no-such-folder/evidence", moved: [], written: 5)
+        #expect(space.needed == 5)
+        let unprivileged = UInt64(system.f_bavail) * UInt64(system.f_frsize), all = UInt64(system.f_bfree) * UInt64(system.f_frsize)
+        #expect(space.available <= all && abs(Double(space.available) - Double(unprivileged)) < Double(64 << 20))
+    }
 }

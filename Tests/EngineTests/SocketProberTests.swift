@@ -22,7 +22,8 @@ import Glibc
             func closeAll() { lock.withLock { descriptors.forEach { close($0) } } }
         }
 
-        init(hangUp: Bool) throws {
+        /// `drip`: each connection is sent one byte every `drip` seconds, up to 40.
+        init(hangUp: Bool, drip: Double? = nil) throws {
             let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             self.descriptor = descriptor
             var address = sockaddr_in()
@@ -43,6 +44,14 @@ import Glibc
                     let connection = accept(descriptor, nil, nil)
                     if connection < 0 { return }
                     if hangUp { close(connection) } else { kept.add(connection) }
+                    if let drip, !hangUp {
+                        Thread.detachNewThread {
+                            for _ in 0 ..< 40 {
+                                Thread.sleep(forTimeInterval: drip)
+                                guard send(connection, "x", 1, Int32(MSG_NOSIGNAL)) == 1 else { return }
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -66,5 +75,16 @@ import Glibc
         let closed = await prober.exchange(address: "127.0.0.1", port: hangingUp.port, request: [], timeout: 2, limit: 512, isComplete: { _ in true })
         #expect(closed == .failure(ProbeProblem("closed the connection without an answer")))
         withExtendedLifetime((silent, hangingUp)) {}
+    }
+
+    @Test func aGuestThatDripsBytesIsHeldNoLongerThanTheTimeout() async throws {
+        // A byte every 0.2 s: each read is within the timeout, the whole answer is not. Without a
+        // deadline for the whole exchange the probe would read all 40 bytes, 8 s.
+        let prober = SocketProber(parallelism: 1)
+        let dripping = try Listener(hangUp: false, drip: 0.2)
+        let answer = await prober.exchange(address: "127.0.0.1", port: dripping.port, request: [], timeout: 1, limit: 512, isComplete: { _ in false })
+        let bytes = try answer.get()
+        #expect((1 ... 10).contains(bytes.count), "\(bytes.count) bytes in a 1 s exchange")
+        withExtendedLifetime(dripping) {}
     }
 }
