@@ -50,7 +50,7 @@ public final class LocalTrafficCapture: TrafficCapture {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder(environment))) ?? []
         return names.filter { $0.hasSuffix(".capture.json") }.sorted().compactMap { name in
             guard let data = FileManager.default.contents(atPath: folder(environment) + "/" + name),
-                  let capture = try? Self.decoder.decode(Capture.self, from: data) else { return nil }
+                  let capture = try? JSONRecords.decoder.decode(Capture.self, from: data) else { return nil }
             return Self.isAlive(capture.pid) ? capture : nil
         }
     }
@@ -79,7 +79,7 @@ public final class LocalTrafficCapture: TrafficCapture {
             usleep(20000)
         }
         let capture = Capture(environment: environment, network: network, bridge: bridge, pid: pid, file: file, started: started)
-        try Self.encoder.encode(capture).write(to: URL(fileURLWithPath: trackingFile(environment, network)))
+        try JSONRecords.encoder.encode(capture).write(to: URL(fileURLWithPath: trackingFile(environment, network)))
         return capture
     }
 
@@ -97,7 +97,7 @@ public final class LocalTrafficCapture: TrafficCapture {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder(environment))) ?? []
         for name in names where name.hasSuffix(".capture.json") {
             if let data = FileManager.default.contents(atPath: folder(environment) + "/" + name),
-               let capture = try? Self.decoder.decode(Capture.self, from: data) {
+               let capture = try? JSONRecords.decoder.decode(Capture.self, from: data) {
                 try stop(capture)
             }
         }
@@ -158,16 +158,4 @@ public final class LocalTrafficCapture: TrafficCapture {
         return formatter
     }()
 
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return encoder
-    }()
-
-    static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return decoder
-    }()
 }

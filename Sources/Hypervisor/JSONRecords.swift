@@ -1,16 +1,16 @@
 import Foundation
 
-/// How the engine's small records on disk (`state.json`, `template.json`) are written and read:
-/// dates in ISO 8601, keys sorted, indented.
-enum JSONRecords {
-    static let encoder: JSONEncoder = {
+/// How DecoyNet's small records on disk (clean states' `state.json`, templates' `template.json`,
+/// captures' tracking files) are written and read: dates in ISO 8601, keys sorted, indented.
+public enum JSONRecords {
+    public static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         return encoder
     }()
 
-    static let decoder: JSONDecoder = {
+    public static let decoder: JSONDecoder = {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         return decoder
