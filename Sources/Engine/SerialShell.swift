@@ -25,19 +25,36 @@ public struct SerialShell: Sendable {
     /// Whatever happens, the console is left at its login prompt, its echo on.
     public func run(script: String, timeout: Double = 120) async throws -> String {
         let console = try ConsoleStream(uri: uri, domain: domain)
-        defer {
-            // Interrupt what may still run, end the input, log out.
-            try? console.write(Array("\u{03}\u{04}\rstty echo; exit\r".utf8))
-            console.close()
-        }
         let screen = Screen()
         let reader = Task {
             for await bytes in console.output { await screen.append(bytes) }
             // Another client took the console (libvirt gives it to the last to ask): stop waiting.
             await screen.end()
         }
-        defer { reader.cancel() }
-        let deadline = Date().addingTimeInterval(timeout)
+        do {
+            let output = try await session(console, screen, script: script, deadline: Date().addingTimeInterval(timeout))
+            await leave(console, screen)
+            reader.cancel()
+            console.close()
+            return output
+        } catch {
+            await leave(console, screen)
+            reader.cancel()
+            console.close()
+            throw error
+        }
+    }
+
+    /// Interrupts what may still run, ends the input and logs out, then waits (10 s at most) for the
+    /// login prompt to come back: a console closed before the guest read `exit` stays logged in as
+    /// root, and its getty is gone from the process list.
+    private func leave(_ console: ConsoleStream, _ screen: Screen) async {
+        await screen.clear()
+        guard (try? console.write(Array("\u{03}\u{04}\rstty echo; exit\r".utf8))) != nil else { return }
+        _ = try? await wait(screen, for: ["login: "], deadline: Date().addingTimeInterval(10), what: "the login prompt after logging out")
+    }
+
+    private func session(_ console: ConsoleStream, _ screen: Screen, script: String, deadline: Date) async throws -> String {
 
         // A shell may be open already (a console left logged in): a user's is left, root's is used.
         try await press(console, screen, until: ["login: ", "# ", "$ "], resend: "\r", deadline: deadline, what: "a login prompt")

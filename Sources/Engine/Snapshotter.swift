@@ -86,7 +86,7 @@ public enum Snapshotter {
         }
         let space = try EvidenceSpace.measure(directory: directory, moved: [], written: written)
         guard space.suffices else {
-            throw Failure(description: "the snapshots need about \(ByteCount.text(space.needed)) but \(directory) has \(ByteCount.text(space.available)) free, of which \(ByteCount.text(EvidenceSpace.reserve)) stays for the guests; "
+            throw Failure(description: "the snapshots need about \(ByteCount.text(space.needed)) beyond the \(ByteCount.text(EvidenceSpace.reserve)) kept for the guests, but \(directory) has \(ByteCount.text(space.available)) free; "
                 + "nothing was paused: free some space there or give --evidence a folder on a larger disk")
         }
         // One host at a time: each pause is its own, and the writes of two do not slow both.
