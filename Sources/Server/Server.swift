@@ -94,11 +94,14 @@ public enum DecoyNetServer {
         let interrupted = try store.markUnfinishedInterrupted()
         if interrupted > 0 { log("\(interrupted) jobs were running when the server last stopped: marked interrupted") }
         if try store.userCount() == 0 {
-            let admin = try store.insert(User(name: "admin", role: .admin, passwordHash: "", createdAt: Date()))
+            // The token's file first: an admin whose token nobody can read would lock the server for good.
             let token = Secrets.make()
-            try store.addToken(token, userID: admin.id!)
             let path = data + "/admin.token"
-            FileManager.default.createFile(atPath: path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600])
+            guard FileManager.default.createFile(atPath: path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
+                throw StartFailure(description: "cannot write \(path): the admin's token goes there; check that folder's permissions and free space")
+            }
+            let admin = try store.insert(User(name: "admin", role: .admin, passwordHash: "", createdAt: Date()))
+            try store.addToken(token, userID: admin.id!)
             log("created user admin; its token (API bearer token, and password for the sign-in page) is in \(path)")
         }
         let metrics = ServerMetrics()
@@ -136,4 +139,9 @@ extension HTTPField.Name {
 func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
     Response(status: status, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
              body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSON.encode(value))))
+}
+
+/// Why the server could not start.
+struct StartFailure: Error, CustomStringConvertible {
+    var description: String
 }
