@@ -19,6 +19,8 @@
 # default: templates) measures an apply for each: `templates` from no templates at all (it makes
 # them), `cold` with --cold (every host booted: about half an hour on 2 cores); KEEP_TEMPLATES=1
 # keeps the templates already made.
+# WORKSTATIONS=N measures the company with N workstations instead of 120 (a smaller run of the same
+# shape, for a change's first figures; quote the whole company's for the issue).
 # BIN=.build/debug/decoynet measures another build. Needs the lab (make lab) and the built images
 # (make images); nothing else may run meanwhile.
 set -euo pipefail
@@ -29,6 +31,14 @@ topology=topologies/enterprise.yaml
 environment=acme
 [[ -x $bin ]] || swift build -c release --product decoynet >/dev/null
 work=$(mktemp -d)
+if [[ -n ${WORKSTATIONS:-} ]]; then
+    [[ $WORKSTATIONS =~ ^[1-9][0-9]*$ ]] || { echo "WORKSTATIONS must be a whole number from 1" >&2; exit 2; }
+    # Counted names are as wide as the count (two digits at least): ws-01 .. ws-30.
+    width=$(( ${#WORKSTATIONS} > 2 ? ${#WORKSTATIONS} : 2 ))
+    first=$(printf 'ws-%0*d' "$width" 1) last=$(printf 'ws-%0*d' "$width" "$WORKSTATIONS")
+    sed -e "s/^    count: 120\$/    count: $WORKSTATIONS/" -e "s/ws-120/$last/" -e "s/ws-001/$first/" "$topology" >"$work/enterprise.yaml"
+    topology=$work/enterprise.yaml
+fi
 sampler=""
 cleanup() {
     [[ -n $sampler ]] && kill "$sampler" 2>/dev/null || true
