@@ -14,10 +14,17 @@ import Naming
 public struct CleanState: Sendable {
     public var hypervisor: any Hypervisor
     public var root: String
+    /// Hosts saved (and then run on) at once by `keepTogether`: each save is CPU (QEMU writes its
+    /// stream) as much as I/O, so one per core.
+    public var parallel: Int
+    /// The bytes promised to saves under way (shared by every copy of this value): free space
+    /// does not show them until they are written.
+    private let promised = Promised()
 
-    public init(hypervisor: any Hypervisor, root: String = Naming.cleanStateRoot) {
+    public init(hypervisor: any Hypervisor, root: String = Naming.cleanStateRoot, parallel: Int = ProcessInfo.processInfo.activeProcessorCount) {
         self.hypervisor = hypervisor
         self.root = root
+        self.parallel = max(1, parallel)
     }
 
     /// What `state.json` records: the digest of the domain the state belongs to, and when it was kept.
@@ -73,10 +80,10 @@ public struct CleanState: Sendable {
     }
 
     /// Keeps the states of `members` as of one moment: every one is paused first, then in boot
-    /// order (the directory before the machines that ask it) each is saved, its overlay copied,
-    /// and it runs on again from its save, its clock stepped to now. So machine accounts,
-    /// tickets and clocks agree when the whole environment is reset. Each stands still from the
-    /// first pause to its own restore.
+    /// order (the directory before the machines that ask it), `parallel` at a time, each is saved,
+    /// its overlay copied, and it runs on again from its save, its clock stepped to now. So
+    /// machine accounts, tickets and clocks agree when the whole environment is reset. Each stands
+    /// still from the first pause to its own restore.
     public func keepTogether(_ members: [Member]) async -> [String: KeepOutcome] {
         var outcomes: [String: KeepOutcome] = [:]
         var paused: [Member] = []
@@ -88,14 +95,20 @@ public struct CleanState: Sendable {
                 outcomes[member.domain] = .notKept("cannot pause it: \(error)")
             }
         }
-        // Each is saved and runs on in turn: all stood still from the same moment, so the saves agree.
+        // All stand still from the same moment, so the saves agree in whatever order they are made.
         let kept = Date()
-        for member in paused {
-            if let outcome = await stage(member, kept: kept) {
-                outcomes[member.domain] = outcome
-            } else {
-                outcomes[member.domain] = await commit(member)
+        let gate = BootGate(slots: parallel)
+        await withTaskGroup(of: (String, KeepOutcome).self) { group in
+            for member in paused {
+                await gate.acquire()
+                group.addTask {
+                    let outcome: KeepOutcome
+                    if let notKept = await stage(member, kept: kept) { outcome = notKept } else { outcome = await commit(member) }
+                    await gate.release()
+                    return (member.domain, outcome)
+                }
             }
+            for await (domain, outcome) in group { outcomes[domain] = outcome }
         }
         return outcomes
     }
@@ -126,30 +139,38 @@ public struct CleanState: Sendable {
         // The save is at most the guest's memory, the copy at most the overlay; 1 GiB stays free.
         let overlayBytes = ((try? fileManager.attributesOfItem(atPath: member.overlay))?[.size] as? NSNumber)?.uint64Value ?? 0
         let needed = EvidenceSpace.memoryBytes(definition: definition) + overlayBytes + (1 << 30)
-        if let free = ((try? fileManager.attributesOfFileSystem(forPath: staging))?[.systemFreeSize] as? NSNumber)?.uint64Value, free < needed {
-            return await runOn("\(root) has \(ByteCount.text(free)) free and the state needs about \(ByteCount.text(needed))")
+        let free = ((try? fileManager.attributesOfFileSystem(forPath: staging))?[.systemFreeSize] as? NSNumber)?.uint64Value ?? .max
+        let promise = needed - (1 << 30)
+        if let others = await promised.take(promise, free: free, needed: needed) {
+            return await runOn("\(root) has \(ByteCount.text(free)) free\(others > 0 ? " (\(ByteCount.text(others)) of it promised to saves under way)" : "") and the state needs about \(ByteCount.text(needed))")
         }
-        do {
-            try await hypervisor.saveDomain(name: member.domain, to: staging + "/memory.save")
-        } catch {
-            // A save that failed after QEMU stopped leaves the domain off: it runs again, from its disk.
-            return await runOn("the save failed: \(error)")
-        }
-        do {
-            try Snapshotter.copy(member.overlay, to: staging + "/overlay.qcow2")
-            try JSONRecords.encoder.encode(Record(digest: member.metadata.digest, kept: kept)).write(to: URL(fileURLWithPath: staging + "/state.json"))
-        } catch {
-            if (try? await hypervisor.restoreDomain(from: staging + "/memory.save")) != nil {
-                try? await running(member.domain)
-                try? fileManager.removeItem(atPath: staging)
-                try? await wake(domain: member.domain)
-                return .notKept("cannot keep its disk: \(error)")
+        // The promise holds until the save and the copy are written (they then show in free space).
+        func saveAndCopy() async -> KeepOutcome? {
+            do {
+                try await hypervisor.saveDomain(name: member.domain, to: staging + "/memory.save")
+            } catch {
+                // A save that failed after QEMU stopped leaves the domain off: it runs again, from its disk.
+                return await runOn("the save failed: \(error)")
             }
-            try? fileManager.removeItem(atPath: staging)
-            try? await hypervisor.startDomain(name: member.domain)
-            return .rebooted("cannot keep its disk: \(error)")
+            do {
+                try Snapshotter.copy(member.overlay, to: staging + "/overlay.qcow2")
+                try JSONRecords.encoder.encode(Record(digest: member.metadata.digest, kept: kept)).write(to: URL(fileURLWithPath: staging + "/state.json"))
+            } catch {
+                if (try? await hypervisor.restoreDomain(from: staging + "/memory.save")) != nil {
+                    try? await running(member.domain)
+                    try? fileManager.removeItem(atPath: staging)
+                    try? await wake(domain: member.domain)
+                    return .notKept("cannot keep its disk: \(error)")
+                }
+                try? fileManager.removeItem(atPath: staging)
+                try? await hypervisor.startDomain(name: member.domain)
+                return .rebooted("cannot keep its disk: \(error)")
+            }
+            return nil
         }
-        return nil
+        let outcome = await saveAndCopy()
+        await promised.give(promise)
+        return outcome
     }
 
     /// Puts a staged state in place and runs the member on from it, its clock stepped to now.
@@ -209,26 +230,46 @@ public struct CleanState: Sendable {
     /// A restored guest's clock stands where it was saved and its lease was given then: the agent
     /// steps the clock to now (Kerberos allows 5 minutes of skew) and asks the DHCP client for a
     /// renewal (udhcpc on the light PCs, systemd-networkd on servers).
-    func wake(domain: String) async throws {
+    ///
+    /// Waits up to `within` seconds for it: the agent needs a moment after the restore before it
+    /// reads its channel again, and under load (many guests restored at once on few cores) the
+    /// step itself can take seconds. A command still running is waited for, not started again.
+    func wake(domain: String, within: Double = CleanState.wakeSeconds) async throws {
         let exec = GuestExec(hypervisor: hypervisor)
+        let deadline = Date().addingTimeInterval(within)
         var lastError: (any Error)?
-        // The agent needs a moment after the restore before it reads its channel again.
-        for _ in 0 ..< 20 {
-            // The time of this very try: a late answer must not set a clock in the past.
-            let script = "date -u -s @\(String(format: "%.3f", Date().timeIntervalSince1970)) >/dev/null || exit 3; "
+        // The time of this very try: a late answer must not set a clock in the past.
+        func script() -> String {
+            "date -u -s @\(String(format: "%.3f", Date().timeIntervalSince1970)) >/dev/null || exit 3; "
                 + "pkill -USR1 udhcpc 2>/dev/null; "
                 + "if command -v networkctl >/dev/null; then networkctl renew $(ls /sys/class/net | grep -vx lo) 2>/dev/null; fi; exit 0"
+        }
+        repeat {
+            let sent = Date()
             do {
-                let result = try await exec.run(domain: domain, arguments: ["/bin/sh", "-c", script], timeout: 10)
-                if result.exitCode == 0 { return }
-                lastError = Failure(description: "the guest could not set its clock (exit \(result.exitCode))")
+                let result = try await exec.run(domain: domain, arguments: ["/bin/sh", "-c", script()], timeout: max(10, deadline.timeIntervalSinceNow))
+                if result.exitCode == 0 {
+                    // A step that took long may have set a time already past: once more, now the agent is quick.
+                    if Date().timeIntervalSince(sent) > 5 { _ = try? await exec.run(domain: domain, arguments: ["/bin/sh", "-c", script()], timeout: 10) }
+                    return
+                }
+                lastError = Failure(description: result.timedOut
+                    ? "the guest did not finish setting its clock within \(Int(within)) s of its restore"
+                    : "the guest could not set its clock (exit \(result.exitCode))")
+                if !result.timedOut { break }
             } catch {
                 lastError = error
+                // No agent at all (none configured, or a driver without agents): waiting cannot help.
+                let text = "\(error)"
+                if text.contains("not supported") || text.contains("not configured") { break }
             }
             try await Task.sleep(nanoseconds: 500_000_000)
-        }
-        throw lastError ?? Failure(description: "the guest agent did not answer after the restore")
+        } while Date() < deadline
+        throw lastError ?? Failure(description: "the guest agent did not answer within \(Int(within)) s of the restore")
     }
+
+    /// How long a restored guest's agent may take to step its clock.
+    public static let wakeSeconds = 120.0
 
     /// Removes every state kept for `environment`.
     public func remove(environment: String) {
@@ -239,4 +280,19 @@ public struct CleanState: Sendable {
     public func remove(environment: String, host: String) {
         try? FileManager.default.removeItem(atPath: folder(environment: environment, host: host))
     }
+}
+
+/// Bytes promised to saves under way.
+private actor Promised {
+    private var bytes: UInt64 = 0
+
+    /// Promises `promise` when `free` less what is promised already leaves `needed`; else returns
+    /// the bytes promised to others.
+    func take(_ promise: UInt64, free: UInt64, needed: UInt64) -> UInt64? {
+        guard free >= bytes, free - bytes >= needed else { return bytes }
+        bytes += promise
+        return nil
+    }
+
+    func give(_ promise: UInt64) { bytes -= min(bytes, promise) }
 }
