@@ -50,15 +50,18 @@ public struct BootScheduler: Sendable {
         case cloned(host: String, domain: String, seconds: Double, built: Bool)
         /// It boots instead: why it could not be restored from a template.
         case notCloned(host: String, domain: String, reason: String)
+        /// A host that was running already, checked (`failing`: the probes that never passed).
+        case checked(host: String, domain: String, seconds: Double, failing: [String]?)
     }
 
-    /// Boots every host of `environments` that is not running and checks the running ones; returns
-    /// their health in domain order.
-    public func boot(environments: [String], cancellation: Cancellation = Cancellation(),
+    /// Boots every host of `environments` (of those named `hosts`, when given) that is not running
+    /// and checks the running ones; returns their health in domain order.
+    public func boot(environments: [String], hosts: Set<String>? = nil, cancellation: Cancellation = Cancellation(),
                      onEvent: @escaping @Sendable (Event) -> Void = { _ in }) async throws -> [HostHealth] {
-        let all = ActualState.owned(try await hypervisor.domains()).filter { environments.contains($0.metadata.environment) }
+        let every = ActualState.owned(try await hypervisor.domains()).filter { environments.contains($0.metadata.environment) }
         var addresses: [String: [String: String]] = [:]
-        for (_, metadata) in all { addresses[metadata.environment, default: [:]][metadata.host] = metadata.interfaces.first?.address }
+        for (_, metadata) in every { addresses[metadata.environment, default: [:]][metadata.host] = metadata.interfaces.first?.address }
+        let all = every.filter { hosts?.contains($0.metadata.host) ?? true }
         // Each environment's hosts in their boot order; copies take turns, so each gets its router first.
         var position: [String: Int] = [:]
         let ordered = all.enumerated().map { index, host -> (key: [Int], host: (LiveDomain, DomainMetadata)) in
@@ -77,8 +80,12 @@ public struct BootScheduler: Sendable {
                 group.addTask {
                     let start = Date()
                     let deadline = start.addingTimeInterval(timeout ?? Double(metadata.healthTimeoutSeconds))
-                    return await checker.checkHost(domain, metadata, environment: metadata.environment, wait: true, deadline: deadline, start: start,
-                                                   leases: leases, addresses: known, cancellation: cancellation)
+                    let health = await checker.checkHost(domain, metadata, environment: metadata.environment, wait: true, deadline: deadline, start: start,
+                                                         leases: leases, addresses: known, cancellation: cancellation)
+                    let failing = health.probes.filter { !$0.passed }.map(\.probe)
+                    onEvent(.checked(host: metadata.host, domain: domain.name, seconds: Date().timeIntervalSince(start),
+                                     failing: failing.isEmpty ? nil : failing))
+                    return health
                 }
             }
             for (domain, metadata) in ordered where domain.state != .running {

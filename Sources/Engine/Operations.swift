@@ -81,6 +81,11 @@ public struct OperationEvent: Sendable, Codable, Equatable {
                                                 host, seconds), domain: domain, seconds: seconds)
         case let .notCloned(host, domain, reason):
             return OperationEvent(.error, "warning: \(host) boots: \(reason)", domain: domain)
+        case let .checked(host, domain, seconds, failing?):
+            return OperationEvent(.unhealthy, String(format: "%@ unhealthy after %.1fs: %@ failing", host, seconds, failing.joined(separator: ", ")), domain: domain)
+        case let .checked(host, domain, seconds, nil):
+            // Not counted with the hosts booted: it was running already.
+            return OperationEvent(.info, String(format: "%@ healthy (running already; checked in %.1fs)", host, seconds), domain: domain, seconds: seconds)
         }
     }
 }
@@ -428,13 +433,15 @@ public struct Operations: Sendable {
     /// Returns hosts to their clean state, keeping what the guests changed as evidence when asked;
     /// then (when `wait`) waits until they are healthy again.
     public func reset(_ environment: String, options: Resetter.Options, wait: Bool = true, timeout: Double? = nil,
+                      bootSlots: Int = ProcessInfo.processInfo.activeProcessorCount,
                       cancellation: Cancellation = Cancellation(), events: @escaping Events = { _ in }) async throws -> ResetReport {
         let locks = try await lock([environment])
         defer { withExtendedLifetime(locks) {} }
         var options = options
         options.parallelism = parallelism
-        // Health after the reset counts only leases given since: the old ones stay in libvirt's table.
-        let before = wait ? try await HealthChecker(hypervisor: hypervisor, prober: prober).leaseExpiries(environment: environment) : [:]
+        // Waiting, the hosts that are not restored are booted as apply boots them: a few at a time,
+        // each until it is healthy, again when it fails to. Without waiting they start at once.
+        options.bootNow = !wait
         let report = try await Resetter.reset(environment: environment, options: options, hypervisor: hypervisor, capture: capture,
                                               cancellation: cancellation) { events(.step($0)) }
         let steps = StepReport.from(report.outcomes)
@@ -443,24 +450,54 @@ public struct Operations: Sendable {
             events(OperationEvent(.info, "restored from their clean state: \(report.restored.joined(separator: ", "))", environment: environment))
         }
         var health: [HostHealth]?
-        if steps.allSatisfy(\.completed), wait, !cancellation.isCancelled {
+        // Interrupted (or failing) before the hosts left stopped were booted, they start at once:
+        // a reset does not leave a host it reset off.
+        if wait, cancellation.isCancelled { await start(environment, hosts: report.stopped) }
+        if wait, !cancellation.isCancelled {
+            // The hosts whose reset completed, even when another's failed: a host whose step failed
+            // may hold its old disk still, and is not started on it.
+            if !report.stopped.isEmpty {
+                events(OperationEvent(.info, "booting \(report.stopped.count) hosts, \(bootSlots) at once", environment: environment))
+            }
             events(OperationEvent(.info, "waiting for health (\(report.hosts.count) hosts)", environment: environment))
             var checker = HealthChecker(hypervisor: hypervisor, prober: prober)
             // As apply's boot scheduler polls: a host is seen healthy within half a second.
             checker.interval = 0.5
             // A restored guest keeps the lease it held when saved (libvirt's table sees no renewal:
             // dnsmasq reports none); its answer to the agent's clock step was this start's evidence.
-            let booted = before.filter { !report.restored.contains($0.key) }
-            health = try await checker.check(environment: environment, hosts: Set(report.hosts), wait: true, timeout: timeout, cancellation: cancellation,
-                                             before: booted) { host in
-                events(OperationEvent(host.healthy ? .healthy : .unhealthy, "\(host.host) \(host.healthy ? "healthy" : "unhealthy")",
-                                      environment: environment, domain: host.domain, seconds: host.seconds))
+            // A booted one is healthy on a lease given since its start.
+            let scheduler = BootScheduler(hypervisor: hypervisor, checker: checker, slots: bootSlots, timeout: timeout)
+            // A restored host turns healthy as a booted one does, on the page and in the count.
+            let onEvent: @Sendable (BootScheduler.Event) -> Void = { event in
+                if case let .checked(host, domain, seconds, nil) = event {
+                    events(OperationEvent(.healthy, String(format: "%@ healthy after %.1fs", host, seconds), environment: environment, domain: domain, seconds: seconds))
+                } else {
+                    events(.boot(event))
+                }
             }
+            do {
+                health = try await scheduler.boot(environments: [environment], hosts: Set(report.completed), cancellation: cancellation, onEvent: onEvent)
+            } catch {
+                await start(environment, hosts: report.stopped)
+                throw error
+            }
+            // The scheduler stops starting hosts when interrupted: those it did not reach start now.
+            if cancellation.isCancelled { await start(environment, hosts: report.stopped) }
         }
         if let folder = report.evidenceFolder { events(OperationEvent(.info, "evidence kept in \(folder) (manifest.json, SHA256SUMS)", environment: environment)) }
         let healthy = health?.allSatisfy(\.healthy) ?? true
         return ResetReport(environment: environment, hosts: report.hosts, steps: steps, evidence: report.evidenceFolder, manifest: report.manifest,
                            restored: report.restored, warnings: report.warnings, health: health, succeeded: steps.allSatisfy(\.completed) && healthy, interrupted: cancellation.isCancelled)
+    }
+
+    /// Starts those of `hosts` that are off, as far as it can: what an interrupted reset left stopped.
+    private func start(_ environment: String, hosts: [String]) async {
+        guard !hosts.isEmpty, let domains = try? await hypervisor.domains() else { return }
+        let wanted = Set(hosts)
+        for (domain, metadata) in ActualState.owned(domains)
+        where metadata.environment == environment && wanted.contains(metadata.host) && domain.state == .shutoff {
+            try? await hypervisor.startDomain(name: domain.name)
+        }
     }
 
     // MARK: - Reading

@@ -22,13 +22,23 @@ public enum Resetter {
         public var cold: Bool
         /// Where clean states are kept.
         public var cleanStateRoot = Naming.cleanStateRoot
+        /// Hosts restored from their clean states at once, each from its restore until its guest
+        /// stepped its clock. Restored guests all run on from that moment: more at once than the
+        /// cores can carry and none answers in time (131 at 32 at once on 2 cores: not one did).
+        public var restoreSlots: Int
+        /// Starts the hosts that are not restored at once (true), or leaves them stopped (false) for
+        /// the caller to boot at its pace (`BootScheduler`); `Report.stopped` names them.
+        public var bootNow: Bool
 
-        public init(hosts: [String] = [], evidenceDirectory: String? = nil, memory: Bool = false, parallelism: Int = 8, cold: Bool = false) {
+        public init(hosts: [String] = [], evidenceDirectory: String? = nil, memory: Bool = false, parallelism: Int = 8, cold: Bool = false,
+                    restoreSlots: Int = 2 * ProcessInfo.processInfo.activeProcessorCount, bootNow: Bool = true) {
             self.hosts = hosts
             self.evidenceDirectory = evidenceDirectory
             self.memory = memory
             self.parallelism = parallelism
             self.cold = cold
+            self.restoreSlots = max(1, restoreSlots)
+            self.bootNow = bootNow
         }
     }
 
@@ -42,15 +52,23 @@ public enum Resetter {
         public var restored: [String] = []
         /// Hosts whose clean state could not be restored, and why: they booted instead.
         public var warnings: [String] = []
+        /// Hosts left stopped for the caller to boot (`Options.bootNow` false).
+        public var stopped: [String] = []
+        /// Hosts whose reset step completed (the others' failed or were not reached).
+        public var completed: [String] = []
     }
 
     /// Who was restored from memory and who fell back to a boot, gathered from parallel steps.
     actor Restores {
         var restored: [String] = []
         var warnings: [String] = []
+        var stopped: [String] = []
+        var completed: [String] = []
         func add(_ host: String, _ warning: String?) {
             if let warning { warnings.append("\(host): \(warning)") } else { restored.append(host) }
         }
+        func leftStopped(_ host: String) { stopped.append(host) }
+        func complete(_ host: String) { completed.append(host) }
     }
 
     public struct Failure: Error, CustomStringConvertible {
@@ -74,13 +92,19 @@ public enum Resetter {
         let collected = EvidenceCollector()
         let restores = Restores()
         let cleanState = options.cold ? nil : CleanState(hypervisor: hypervisor, root: options.cleanStateRoot)
+        let restoring = BootGate(slots: options.restoreSlots)
 
-        let vertices = selected.map { live, metadata in
+        // In boot order (the walk starts its steps in this order): the directory is back before
+        // the machines that ask it.
+        let ordered = selected.sorted { ($0.metadata.bootOrder, $0.domain.name) < ($1.metadata.bootOrder, $1.domain.name) }
+        let vertices = ordered.map { live, metadata in
             Vertex(id: StepID(.host, .reset, live.name), label: "reset host \(metadata.host)") {
                 let files = try await resetHost(live, metadata, environment: environment, poolName: poolName,
                                                 volumePath: volumes[Naming.overlay(domain: live.name)], folder: folder.map { $0 + "/" + metadata.host },
-                                                memory: options.memory, hypervisor: hypervisor, cleanState: cleanState, restores: restores)
+                                                memory: options.memory, hypervisor: hypervisor, cleanState: cleanState, restores: restores,
+                                                restoring: restoring, bootNow: options.bootNow)
                 await collected.add(HostEvidence(host: metadata.host, domain: live.name, digest: metadata.digest, stoppedAt: Date(), files: files))
+                await restores.complete(metadata.host)
             }
         }
         let outcomes = try await GraphWalker.walk(vertices, parallelism: options.parallelism, cancellation: cancellation, onEvent: onEvent)
@@ -107,7 +131,8 @@ public enum Resetter {
             try EvidenceFolder.seal(folder)
         }
         return Report(hosts: selected.map(\.metadata.host), outcomes: outcomes, evidenceFolder: folder, manifest: manifest,
-                      restored: await restores.restored.sorted(), warnings: await restores.warnings.sorted())
+                      restored: await restores.restored.sorted(), warnings: await restores.warnings.sorted(), stopped: await restores.stopped.sorted(),
+                      completed: await restores.completed.sorted())
     }
 
     /// Refuses, before any host stops, a reset whose evidence would not fit on its folder's disk.
@@ -126,14 +151,14 @@ public enum Resetter {
         moved += capture?.running(environment: environment).map(\.file) ?? []
         let space = try EvidenceSpace.measure(directory: directory, moved: moved, written: written)
         guard space.suffices else {
-            throw Failure(description: "the evidence needs about \(ByteCount.text(space.needed)) but \(directory) has \(ByteCount.text(space.available)) free, of which \(ByteCount.text(EvidenceSpace.reserve)) stays for the guests; "
+            throw Failure(description: "the evidence needs about \(ByteCount.text(space.needed)) beyond the \(ByteCount.text(EvidenceSpace.reserve)) kept for the guests, but \(directory) has \(ByteCount.text(space.available)) free; "
                 + "nothing was stopped: free some space there or give --evidence a folder on a larger disk")
         }
     }
 
     private static func resetHost(_ live: LiveDomain, _ metadata: DomainMetadata, environment: String, poolName: String, volumePath: String?,
                                   folder: String?, memory: Bool, hypervisor: any Hypervisor, cleanState: CleanState?,
-                                  restores: Restores) async throws -> [EvidenceFile] {
+                                  restores: Restores, restoring: BootGate, bootNow: Bool) async throws -> [EvidenceFile] {
         let name = live.name
         let volumeName = Naming.overlay(domain: name)
         var kept: [String] = []
@@ -182,9 +207,13 @@ public enum Resetter {
             let made = try freshVolume(from: try await hypervisor.volumeXML(pool: poolName, name: volumeName), name: volumeName)
             fresh = made
             if let folder {
-                try EvidenceFolder.move(volumePath, to: folder + "/overlay.qcow2")
-                kept.append(folder + "/overlay.qcow2")
-                try await hypervisor.refreshPool(name: poolName)
+                let evidence = folder + "/overlay.qcow2"
+                // The file moves; the pool's record of it goes by deleting the volume (libvirt
+                // deletes a file already gone without complaint). A refresh instead fails while
+                // another host's volume of the pool is being made ("asynchronous jobs running").
+                try EvidenceFolder.move(volumePath, to: evidence)
+                try await hypervisor.deleteVolume(pool: poolName, name: volumeName)
+                kept.append(evidence)
             } else {
                 try await hypervisor.deleteVolume(pool: poolName, name: volumeName)
             }
@@ -202,18 +231,28 @@ public enum Resetter {
         var restored = false
         if let cleanState, let volumePath, let fresh, !metadata.stealth,
            cleanState.usable(environment: environment, host: metadata.host, digest: metadata.digest) != nil {
+            // A slot from the restore until the guest stepped its clock; the fallback needs none.
+            await restoring.acquire()
+            var failure: (any Error)?
             do {
                 try await cleanState.restore(domain: name, metadata: metadata, overlay: volumePath)
-                restored = true
-                await restores.add(metadata.host, nil)
             } catch {
-                await restores.add(metadata.host, "its clean state did not restore (\(error)); booted it instead")
-                if (error as? CleanState.RestoreFailure)?.damaged != false { cleanState.remove(environment: environment, host: metadata.host) }
+                failure = error
+            }
+            await restoring.release()
+            if let failure {
+                await restores.add(metadata.host, "its clean state did not restore (\(failure)); it boots instead")
+                if (failure as? CleanState.RestoreFailure)?.damaged != false { cleanState.remove(environment: environment, host: metadata.host) }
                 try await hypervisor.deleteVolume(pool: poolName, name: volumeName)
                 try await hypervisor.createVolume(pool: poolName, xml: fresh)
+            } else {
+                restored = true
+                await restores.add(metadata.host, nil)
             }
         }
-        if !restored { try await hypervisor.startDomain(name: name) }
+        if !restored {
+            if bootNow { try await hypervisor.startDomain(name: name) } else { await restores.leftStopped(metadata.host) }
+        }
         return try kept.map { try EvidenceFolder.describe($0, relativeTo: URL(fileURLWithPath: folder!).deletingLastPathComponent().path) }
     }
 

@@ -16,7 +16,9 @@ struct ResetCommand: AsyncParsableCommand {
 
         A host whose clean state apply kept (its memory and disk the moment it first turned healthy) is \
         restored from it instead of booted, in about a second, its clock stepped to now and its lease renewed; \
-        --cold boots every host. A state that does not restore falls back to a boot, with a warning.
+        --cold boots every host. A state that does not restore falls back to a boot, with a warning. Hosts come \
+        back in boot order, restored twice as many at once as there are cores; those that boot are paced as apply \
+        paces them (--boot-slots).
         """
     )
 
@@ -27,6 +29,9 @@ struct ResetCommand: AsyncParsableCommand {
     @Flag(help: "Boot every host instead of restoring its clean state.") var cold = false
     @Flag(help: "Do not wait for the hosts to be healthy again.") var noWait = false
     @Option(help: ArgumentHelp("Seconds to wait for health, instead of each host's own timeout.", valueName: "seconds")) var timeout: Double?
+    @Option(help: ArgumentHelp("Hosts booting at once, of those not restored (default: the machine's cores); a host boots until it is healthy.",
+                               valueName: "n"))
+    var bootSlots: Int?
     @Flag(help: "Print the result as JSON.") var json = false
     @OptionGroup var copies: CopiesFlag
     @OptionGroup var connection: ConnectionOptions
@@ -34,6 +39,7 @@ struct ResetCommand: AsyncParsableCommand {
     func validate() throws {
         try checkEnvironmentName(environment)
         if memory, evidence == nil { throw ValidationError("--memory keeps a memory dump as evidence: give --evidence DIR too.") }
+        if let bootSlots, !(1 ... 256).contains(bootSlots) { throw ValidationError("--boot-slots must be 1 to 256.") }
     }
 
     func run() async throws {
@@ -44,7 +50,8 @@ struct ResetCommand: AsyncParsableCommand {
                                          cold: cold)
             let printer = EventPrinter(phase: "reset", total: hosts.count, quiet: json)
             let (report, interrupted) = try await interruptible { cancellation in
-                try await operations.reset(name, options: options, wait: !noWait, timeout: timeout, cancellation: cancellation, events: printer.handle)
+                try await operations.reset(name, options: options, wait: !noWait, timeout: timeout,
+                                           bootSlots: bootSlots ?? ProcessInfo.processInfo.activeProcessorCount, cancellation: cancellation, events: printer.handle)
             }
             printer.finish()
             if json {

@@ -111,7 +111,7 @@ final class BootEvents: @unchecked Sendable {
         case let .unhealthy(host, _, reason):
             unhealthy.append(host)
             reasons.append(reason)
-        case .healthy, .kept, .notKept, .cloned, .notCloned: break
+        case .healthy, .kept, .notKept, .cloned, .notCloned, .checked: break
         }
     }
 }

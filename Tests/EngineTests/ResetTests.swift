@@ -21,6 +21,22 @@ import Testing
         _ = try await destroy(name, hypervisor: hypervisor)
     }
 
+    @Test func resetLeavesTheHostsItDoesNotRestoreStoppedForTheCallerToBoot() async throws {
+        let hypervisor = try LibvirtHypervisor(uri: testURI, parallelism: 4)
+        let name = uniqueName("leave")
+        try await apply(topology(name, hosts: 3), hypervisor: hypervisor)
+        var options = Resetter.Options(hosts: ["h2", "h0"], bootNow: false)
+        options.cleanStateRoot = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("states")).path
+        let report = try await Resetter.reset(environment: name, options: options, hypervisor: hypervisor, capture: nil)
+        #expect(report.outcomes.allDone, "\(report.outcomes)")
+        #expect(report.stopped == ["h0", "h2"] && report.completed == ["h0", "h2"] && report.restored.isEmpty, "\(report)")
+        #expect(try await hypervisor.domainState(name: "\(name)-h0") == .shutoff)
+        #expect(try await hypervisor.domainState(name: "\(name)-h2") == .shutoff)
+        #expect(try await hypervisor.domainState(name: "\(name)-h1") == .running, "a host not reset runs on")
+        #expect(try await hypervisor.volumes(pool: "decoynet-\(name)").map(\.name).contains("\(name)-h2.qcow2"), "its fresh overlay is there")
+        _ = try await destroy(name, hypervisor: hypervisor)
+    }
+
     @Test func resettingAnUnknownHostSaysWhichHostsExist() async throws {
         let hypervisor = try LibvirtHypervisor(uri: testURI, parallelism: 2)
         let name = uniqueName("which")
