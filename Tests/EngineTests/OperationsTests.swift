@@ -50,6 +50,26 @@ import Topology
         // The apply let go of its locks when it ended, though `prepared` lives on.
         withExtendedLifetime(prepared) {}
     }
+
+    @Test func anInterruptedResetStartsTheHostsItHadNotBootedYet() async throws {
+        let hypervisor = try LibvirtHypervisor(uri: testURI, parallelism: 4)
+        let name = uniqueName("halt")
+        // Its own addresses: the copies above are checked against every network on the connection.
+        try await apply(topology(name, hosts: 3).replacingOccurrences(of: "cidr: 10.10", with: "cidr: 10.23"), hypervisor: hypervisor)
+        var options = Resetter.Options()
+        options.cleanStateRoot = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("states")).path
+        // Interrupted as soon as one host's reset is done: waiting, it was left stopped for the boot scheduler.
+        let cancellation = Cancellation()
+        let report = try await operations.reset(name, options: options, wait: true, cancellation: cancellation) { event in
+            if event.kind == .stepDone { cancellation.cancel() }
+        }
+        #expect(report.interrupted && report.health == nil)
+        #expect(report.steps.contains { $0.completed }, "\(report.steps)")
+        for host in 0 ..< 3 {
+            #expect(try await hypervisor.domainState(name: "\(name)-h\(host)") == .running, "h\(host) runs")
+        }
+        _ = try await destroy(name, hypervisor: hypervisor)
+    }
 }
 
 final class EventsSeen: @unchecked Sendable {
