@@ -149,6 +149,8 @@ measure() {
         reset_status=0
         "${lab[@]}" "$bin" reset "$environment" --evidence "$work/evidence" "${reset_flags[@]}" --json >"$work/reset.json" 2>"$work/reset.log" || reset_status=$?
         reset_seconds=$(echo "$(now) - $start" | bc)
+        # Why it failed, before the work folder goes.
+        if [[ $reset_status != 0 ]]; then { echo "reset failed (exit $reset_status); its last lines:"; tail -n 30 "$work/reset.log"; } >&2; fi
         sleep 2
         reset_cpu=$(cat "$work"/cpu/* 2>/dev/null | awk -v hz="$ticks_per_second" -v b="$before_reset" '{ s += $1 } END { printf "%.0f", (s - b) / hz }')
         reset_restored=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1])).get("restored") or []))' "$work/reset.json" 2>/dev/null || echo "?")
