@@ -45,6 +45,8 @@ leftovers() {
         [ -e "/var/lib/decoynet/pools/$environment" ] && echo "folder /var/lib/decoynet/pools/$environment"
         [ -e "/var/lib/decoynet/captures/$environment" ] && echo "captures of $environment"
         ip netns exec decoynet-lab nft list table bridge "decoynet_env_$environment" >/dev/null 2>&1 && echo "nftables table decoynet_env_$environment"
+        ip netns exec decoynet-lab nft list table inet "decoynet_net_$environment" >/dev/null 2>&1 && echo "nftables table decoynet_net_$environment"
+        [ -e "/var/lib/decoynet/isolation/$environment.nft" ] && echo "file /var/lib/decoynet/isolation/$environment.nft"
     } 2>/dev/null || true
 }
 interfaces() { ip -n decoynet-lab -o link show | awk -F': ' '{print $2}' | sort; }

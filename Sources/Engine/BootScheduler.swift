@@ -30,6 +30,9 @@ public struct BootScheduler: Sendable {
     /// The hosts that may start from a template: those whose overlay was just made. A host that
     /// has run keeps its disk, so it boots.
     public var cloneable: Set<String> = []
+    /// Asked before every start of a host (a first boot, a restore, a restart) with its environment:
+    /// nil when its firewall tables are in place, else why the host may not start (`HostIsolation`).
+    public var isolation: (@Sendable (String) async -> String?)?
 
     public init(hypervisor: any Hypervisor, checker: HealthChecker, slots: Int, timeout: Double? = nil) {
         self.hypervisor = hypervisor
@@ -133,6 +136,7 @@ public struct BootScheduler: Sendable {
             let before = await checker.leaseExpiries(metadata)
             var start = Date()
             do {
+                if let isolation, let problem = await isolation(metadata.environment) { throw NotIsolated(problem: problem) }
                 if (try? await hypervisor.domainState(name: domain.name)) != .running {
                     restoredFrom = await cloned(domain.name, metadata, attempt: attempt, onEvent: onEvent)
                     // Its deadline counts from the restore, not from the making of its template.
@@ -171,6 +175,11 @@ public struct BootScheduler: Sendable {
             if state == .running || state == .paused || state == .crashed { try? await hypervisor.stopDomain(name: domain.name) }
             attempt += 1
         }
+    }
+
+    struct NotIsolated: Error, CustomStringConvertible {
+        var problem: String
+        var description: String { problem }
     }
 
     /// Starts the host from its warm template on its first attempt; the template when it was. A

@@ -163,6 +163,8 @@ public struct Operations: Sendable {
     public var capture: (any TrafficCapture)?
     /// The watchers of observed environments (beside the captures they read).
     public var watchers: (any WatcherControl)?
+    /// The firewall tables every guest starts behind (on this machine's QEMU only).
+    public var isolation = HostIsolation()
     /// Called once when another command holds an environment's lock, before waiting for it.
     public var waiting: @Sendable (String) -> Void = { _ in }
 
@@ -315,15 +317,14 @@ public struct Operations: Sendable {
                       events: @escaping Events = { _ in }) async throws -> ApplyReport {
         defer { prepared.release() }
         if Naming.isLocalQEMU(hypervisor.uri) {
-            if let problem = HostGuard.install() {
-                events(OperationEvent(.error, "warning: guests can reach this host's ports: \(problem)"))
-            }
-            // Before any guest starts: its tap is held to its addresses from its first frame.
+            // Before any guest starts: its tap is held to its addresses from its first frame, and
+            // its networks kept from other environments'. Without them nothing is made.
             for environment in prepared.environments {
-                let problem = if let rules = SpoofingRules.ruleset(environment) { HostGuard.load(rules) }
-                    else { HostGuard.removeBridgeTable(Naming.spoofingTable(environment: environment.name)) }
-                if let problem {
-                    events(OperationEvent(.error, "warning: guests of \(environment.name) can send as other hosts: \(problem)", environment: environment.name))
+                do throws(HostIsolation.Failure) {
+                    try isolation.prepare(environment)
+                } catch {
+                    throw OperationFailure(["the firewall tables of \(environment.name) could not be loaded: \(error)"],
+                                           hint: "nothing was changed; guests start only behind them (DecoyNet needs nftables where libvirtd runs)")
                 }
             }
         }
@@ -343,6 +344,7 @@ public struct Operations: Sendable {
             // A boot slot is free again as soon as its host is seen healthy.
             checker.interval = 0.5
             var scheduler = BootScheduler(hypervisor: hypervisor, checker: checker, slots: options.bootSlots, timeout: options.timeout)
+            scheduler.isolation = isolationCheck(events: events)
             if Naming.isLocalQEMU(hypervisor.uri), options.keepCleanState { scheduler.cleanState = CleanState(hypervisor: hypervisor) }
             if Naming.isLocalQEMU(hypervisor.uri), options.warmTemplates {
                 scheduler.templates = WarmTemplates(hypervisor: hypervisor)
@@ -399,7 +401,7 @@ public struct Operations: Sendable {
         let outcomes = try await GraphWalker.walk(vertices, parallelism: parallelism, cancellation: cancellation) { events(.step($0)) }
         let steps = StepReport.from(outcomes)
         if Naming.isLocalQEMU(hypervisor.uri), steps.allSatisfy(\.completed) {
-            for name in names { _ = HostGuard.removeBridgeTable(Naming.spoofingTable(environment: name)) }
+            for name in names { _ = isolation.remove(environment: name) }
         }
         if steps.allSatisfy(\.completed) {
             for name in names {
@@ -442,6 +444,8 @@ public struct Operations: Sendable {
         // Waiting, the hosts that are not restored are booted as apply boots them: a few at a time,
         // each until it is healthy, again when it fails to. Without waiting they start at once.
         options.bootNow = !wait
+        // Nothing is stopped unless every guest can start again behind its tables.
+        try ensureIsolation(environment, events: events, then: "nothing was stopped")
         let report = try await Resetter.reset(environment: environment, options: options, hypervisor: hypervisor, capture: capture,
                                               cancellation: cancellation) { events(.step($0)) }
         let steps = StepReport.from(report.outcomes)
@@ -452,7 +456,7 @@ public struct Operations: Sendable {
         var health: [HostHealth]?
         // Interrupted (or failing) before the hosts left stopped were booted, they start at once:
         // a reset does not leave a host it reset off.
-        if wait, cancellation.isCancelled { await start(environment, hosts: report.stopped) }
+        if wait, cancellation.isCancelled { await start(environment, hosts: report.stopped, events: events) }
         if wait, !cancellation.isCancelled {
             // The hosts whose reset completed, even when another's failed: a host whose step failed
             // may hold its old disk still, and is not started on it.
@@ -466,7 +470,8 @@ public struct Operations: Sendable {
             // A restored guest keeps the lease it held when saved (libvirt's table sees no renewal:
             // dnsmasq reports none); its answer to the agent's clock step was this start's evidence.
             // A booted one is healthy on a lease given since its start.
-            let scheduler = BootScheduler(hypervisor: hypervisor, checker: checker, slots: bootSlots, timeout: timeout)
+            var scheduler = BootScheduler(hypervisor: hypervisor, checker: checker, slots: bootSlots, timeout: timeout)
+            scheduler.isolation = isolationCheck(events: events)
             // A restored host turns healthy as a booted one does, on the page and in the count.
             let onEvent: @Sendable (BootScheduler.Event) -> Void = { event in
                 if case let .checked(host, domain, seconds, nil) = event {
@@ -478,11 +483,11 @@ public struct Operations: Sendable {
             do {
                 health = try await scheduler.boot(environments: [environment], hosts: Set(report.completed), cancellation: cancellation, onEvent: onEvent)
             } catch {
-                await start(environment, hosts: report.stopped)
+                await start(environment, hosts: report.stopped, events: events)
                 throw error
             }
             // The scheduler stops starting hosts when interrupted: those it did not reach start now.
-            if cancellation.isCancelled { await start(environment, hosts: report.stopped) }
+            if cancellation.isCancelled { await start(environment, hosts: report.stopped, events: events) }
         }
         if let folder = report.evidenceFolder { events(OperationEvent(.info, "evidence kept in \(folder) (manifest.json, SHA256SUMS)", environment: environment)) }
         let healthy = health?.allSatisfy(\.healthy) ?? true
@@ -491,12 +496,49 @@ public struct Operations: Sendable {
     }
 
     /// Starts those of `hosts` that are off, as far as it can: what an interrupted reset left stopped.
-    private func start(_ environment: String, hosts: [String]) async {
-        guard !hosts.isEmpty, let domains = try? await hypervisor.domains() else { return }
+    /// None starts when the environment's tables cannot be put in place.
+    private func start(_ environment: String, hosts: [String], events: @escaping Events) async {
+        guard !hosts.isEmpty else { return }
+        do {
+            try ensureIsolation(environment, events: events, then: "")
+        } catch {
+            events(OperationEvent(.error, "error: \(error); \(hosts.joined(separator: ", ")) left stopped", environment: environment))
+            return
+        }
+        guard let domains = try? await hypervisor.domains() else { return }
         let wanted = Set(hosts)
         for (domain, metadata) in ActualState.owned(domains)
         where metadata.environment == environment && wanted.contains(metadata.host) && domain.state == .shutoff {
             try? await hypervisor.startDomain(name: domain.name)
+        }
+    }
+
+    /// Checks, on this machine's QEMU, that the guard and the environment's tables are loaded, and
+    /// loads again the missing ones (said as a warning); throws, saying `then`, when they cannot be.
+    func ensureIsolation(_ environment: String, events: @escaping Events, then: String) throws {
+        guard Naming.isLocalQEMU(hypervisor.uri) else { return }
+        do throws(HostIsolation.Failure) {
+            if case let .loadedAgain(missing) = try isolation.ensure(environment: environment) {
+                events(OperationEvent(.error, "warning: the firewall tables \(missing.joined(separator: ", ")) were missing (the host's ruleset flushed?); "
+                    + "loaded again before any guest of \(environment) starts", environment: environment))
+            }
+        } catch {
+            throw OperationFailure(["guests of \(environment) cannot start behind their firewall tables: \(error)"], hint: then)
+        }
+    }
+
+    /// The boot scheduler's check before each start: nil, or why the host may not start.
+    func isolationCheck(events: @escaping Events) -> (@Sendable (String) async -> String?)? {
+        guard Naming.isLocalQEMU(hypervisor.uri) else { return nil }
+        return { [self] environment in
+            do {
+                try ensureIsolation(environment, events: events, then: "")
+                return nil
+            } catch let failure as OperationFailure {
+                return failure.problems.joined(separator: "; ")
+            } catch {
+                return "\(error)"
+            }
         }
     }
 

@@ -8,7 +8,8 @@ import Foundation
 /// An nftables table of its own, `inet decoynet_guard`, on the input hook: packets coming in from
 /// DecoyNet's bridges (`dn-*`) reach the host only as DHCP, as DNS to the address of the bridge they
 /// came in on, or as replies to what the host itself opened (health probes, DNS forwarding).
-/// Forwarded traffic (`nat`, `routed`) does not pass the input hook and is left to libvirt.
+/// Forwarded traffic (`nat`, `routed`) does not pass the input hook: each environment's own table keeps it
+/// (`ForwardRules`).
 public enum HostGuard {
     public static let table = "decoynet_guard"
 
@@ -39,6 +40,37 @@ public enum HostGuard {
     /// Removes a table of the bridge family, if it exists (an environment's anti-spoofing rules).
     public static func removeBridgeTable(_ name: String) -> String? {
         load("table bridge \(name)\ndelete table bridge \(name)\n")
+    }
+
+    /// The tables loaded in this process's network namespace, as `FAMILY NAME` (`inet decoynet_guard`);
+    /// what went wrong when nft cannot tell.
+    public static func tables() -> Result<Set<String>, GuardProblem> {
+        do {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/sbin/nft")
+            process.arguments = ["list", "tables"]
+            let output = Pipe(), errors = Pipe()
+            process.standardOutput = output
+            process.standardError = errors
+            try process.run()
+            let listed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else {
+                return .failure(GuardProblem("nft list tables failed: \(message.trimmingCharacters(in: .whitespacesAndNewlines))"))
+            }
+            return .success(Set(listed.split(separator: "\n").compactMap { line in
+                let words = line.split(separator: " ")
+                return words.count == 3 && words[0] == "table" ? "\(words[1]) \(words[2])" : nil
+            }))
+        } catch {
+            return .failure(GuardProblem("could not run /usr/sbin/nft (install nftables): \(error.localizedDescription)"))
+        }
+    }
+
+    public struct GuardProblem: Error, Sendable, CustomStringConvertible {
+        public var description: String
+        public init(_ description: String) { self.description = description }
     }
 
     /// Runs `nft -f` on a ruleset; returns what went wrong, or nil.

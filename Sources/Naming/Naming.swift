@@ -11,6 +11,17 @@ public enum Naming {
         "decoynet_env_" + String(environment.map { $0 == "-" ? "_" : $0 })
     }
 
+    /// The host's nftables table (inet family) that keeps an environment's networks from the others'
+    /// and its isolated networks to themselves, on the forward hook: `decoynet_net_` and the name
+    /// with `-` as `_`.
+    public static func forwardTable(environment: String) -> String {
+        "decoynet_net_" + String(environment.map { $0 == "-" ? "_" : $0 })
+    }
+
+    /// Where each environment's firewall tables are kept as the `nft -f` file apply loaded
+    /// (`ENV.nft`): what reset and every later start check and load again when they are missing.
+    public static let isolationRoot = "/var/lib/decoynet/isolation"
+
     /// The storage pool holding an environment's overlays and seeds.
     public static func pool(environment: String) -> String { "decoynet-\(environment)" }
 

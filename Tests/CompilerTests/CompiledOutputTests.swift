@@ -144,6 +144,42 @@ import Testing
         #expect(SpoofingRules.ruleset(open) == nil, "no table when nothing is held")
     }
 
+    /// What the host routes between bridges: nothing into or out of an isolated network, nothing
+    /// from the environment's bridges to another environment's, whatever libvirt has loaded.
+    @Test func theForwardRulesKeepTheEnvironmentToItself() throws {
+        let environment = try #require(lower("""
+            name: f-1
+            images: { i: { disk: /var/lib/images/base.qcow2 } }
+            networks:
+              lan: { cidr: 10.1.0.0/24 }
+              out: { cidr: 10.2.0.0/24, egress: routed }
+            hosts:
+              pc: { image: i, interfaces: [{ network: lan }] }
+              web: { image: i, interfaces: [{ network: out }] }
+            """))
+        let lan = environment.networks[0].bridge, out = environment.networks[1].bridge
+        let rules = try #require(ForwardRules.ruleset(environment))
+        #expect(rules.hasPrefix("table inet decoynet_net_f_1\ndelete table inet decoynet_net_f_1\n"))
+        func elements(_ set: String) -> String {
+            guard let start = rules.range(of: "set \(set) {") else { return "" }
+            return String(rules[start.upperBound...].prefix { $0 != "}" })
+        }
+        #expect(elements("bridges").contains("\"\(lan)\"") && elements("bridges").contains("\"\(out)\""))
+        #expect(elements("isolated").contains("\"\(lan)\"") && !elements("isolated").contains(out), "only the isolated network is closed to routing")
+        #expect(rules.contains("iifname @bridges oifname \"dn-*\" oifname != @bridges drop"))
+        if FileManager.default.isExecutableFile(atPath: "/usr/sbin/nft"), getuid() == 0 {
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("decoynet-rules-\(UUID().uuidString).nft").path
+            try rules.write(toFile: file, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            let check = Process()
+            check.executableURL = URL(fileURLWithPath: "/usr/sbin/nft")
+            check.arguments = ["-c", "-f", file]
+            try check.run()
+            check.waitUntilExit()
+            #expect(check.terminationStatus == 0, "nft -c -f accepts the rules")
+        }
+    }
+
     @Test(arguments: ["quickstart.yaml", "enterprise.yaml", "classroom.yaml", "office.yaml", "stealth.yaml"])
     func everyDocumentPassesLibvirtsSchemas(_ topology: String) throws {
         let network = try SchemaValidator(.network)

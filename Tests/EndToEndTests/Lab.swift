@@ -159,6 +159,9 @@ enum Lab {
         if FileManager.default.fileExists(atPath: "/var/lib/decoynet/captures/" + environment) { found.append("captures of \(environment)") }
         let table = "decoynet_env_" + environment.replacingOccurrences(of: "-", with: "_")
         if try run(["ip", "netns", "exec", namespace, "nft", "list", "table", "bridge", table], timeout: 10).status == 0 { found.append("nftables table \(table)") }
+        let forward = "decoynet_net_" + environment.replacingOccurrences(of: "-", with: "_")
+        if try run(["ip", "netns", "exec", namespace, "nft", "list", "table", "inet", forward], timeout: 10).status == 0 { found.append("nftables table \(forward)") }
+        if FileManager.default.fileExists(atPath: "/var/lib/decoynet/isolation/\(environment).nft") { found.append("file /var/lib/decoynet/isolation/\(environment).nft") }
         if FileManager.default.fileExists(atPath: "/var/lib/decoynet/pools/" + environment) { found.append("folder /var/lib/decoynet/pools/\(environment)") }
         found += try run(["pgrep", "-f", "decoynet watcher \(environment) "], timeout: 10).stdout.split(separator: "\n").map { "watcher \($0)" }
         return found

@@ -74,6 +74,28 @@ import Testing
         #expect(events.reasons.allSatisfy { $0.contains("not healthy") && $0.contains("(lease)") }, "\(events.reasons)")
     }
 
+    /// A host starts only once its environment's tables are said to be in place (on a real host,
+    /// `HostIsolation`): refused, it stays off and says why, and the next host is asked again.
+    @Test func noHostStartsWhenItsFirewallTablesCannotBeLoaded() async throws {
+        let name = uniqueName("closed")
+        _ = try await define(company(name, probes: "running"))
+        defer { Task { [hypervisor] in _ = try? await destroy(name, hypervisor: hypervisor) } }
+
+        let asked = BootEvents()
+        var scheduler = BootScheduler(hypervisor: hypervisor, checker: HealthChecker(hypervisor: hypervisor, prober: SocketProber()), slots: 2)
+        scheduler.isolation = { environment in
+            asked.record(.started(host: environment, domain: "", attempt: 1))
+            return "nft -f refused the rules"
+        }
+        let events = BootEvents()
+        let health = try await scheduler.boot(environments: [name], onEvent: events.record)
+        #expect(health.count == 3 && health.allSatisfy { !$0.healthy })
+        #expect(asked.started == [name, name, name], "asked once per host, with its environment")
+        #expect(events.started.isEmpty && events.unhealthy.sorted() == ["fw", "pc", "srv"])
+        #expect(events.reasons.allSatisfy { $0.contains("nft -f refused the rules") }, "\(events.reasons)")
+        for host in ["fw", "pc", "srv"] { #expect(try await hypervisor.domainState(name: "\(name)-\(host)") == .shutoff) }
+    }
+
     @Test func aPlanThatDoesNotFitIsRefusedWithItsFigures() async throws {
         let name = uniqueName("fit")
         let environment = try resolve(company(name, probes: "running"))

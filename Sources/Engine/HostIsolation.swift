@@ -1,0 +1,111 @@
+import Compiler
+import Foundation
+import Hypervisor
+import Naming
+
+/// No guest starts without its environment's firewall tables in place, checked rather than assumed.
+///
+/// Three kinds of table keep guests where they belong: the host's guard (`inet decoynet_guard`: the
+/// host's own ports), and per environment its anti-spoofing table (`bridge decoynet_env_ENV`,
+/// `SpoofingRules`) and its forward table (`inet decoynet_net_ENV`, `ForwardRules`). apply writes
+/// the environment's two as one `nft -f` file under `Naming.isolationRoot` and loads it with the
+/// guard; every later start (a reset, a restart by the boot scheduler, a host an interrupted reset
+/// left stopped) first lists the host's tables and, when any is missing (the ruleset was flushed,
+/// by hand or by another firewall), loads them again from that file. When they cannot be loaded,
+/// nothing starts: a guest that could reach the host or another environment is worse than a guest
+/// that is off.
+public struct HostIsolation: Sendable {
+    /// Where the environments' files are kept.
+    public var root: String
+
+    public init(root: String = Naming.isolationRoot) {
+        self.root = root
+    }
+
+    public func file(environment: String) -> String { root + "/" + environment + ".nft" }
+
+    /// What `ensure` found.
+    public enum Outcome: Equatable, Sendable {
+        case inPlace
+        /// These tables were missing and are loaded again.
+        case loadedAgain(missing: [String])
+    }
+
+    public struct Failure: Error, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// The environment's file (its anti-spoofing and forward tables), as apply writes it.
+    public static func ruleset(_ environment: ResolvedEnvironment) -> String {
+        let spoofing = SpoofingRules.ruleset(environment) ?? removal("bridge", Naming.spoofingTable(environment: environment.name))
+        let forward = ForwardRules.ruleset(environment) ?? removal("inet", Naming.forwardTable(environment: environment.name))
+        return spoofing + forward
+    }
+
+    /// Writes the environment's file and loads it with the guard; throws when any table is not
+    /// in place afterwards.
+    public func prepare(_ environment: ResolvedEnvironment) throws(Failure) {
+        let contents = Self.ruleset(environment)
+        do {
+            try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+            try Data(contents.utf8).write(to: URL(fileURLWithPath: file(environment: environment.name)), options: .atomic)
+        } catch {
+            throw Failure(description: "could not write \(file(environment: environment.name)): \(error.localizedDescription)")
+        }
+        try load(contents, environment: environment.name)
+    }
+
+    /// Checks that the guard and the environment's tables are loaded, and loads again those that
+    /// are not, from the file apply wrote.
+    public func ensure(environment: String) throws(Failure) -> Outcome {
+        let path = file(environment: environment)
+        guard let contents = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw Failure(description: "the firewall tables of \(environment) are not recorded (\(path) is missing); apply its topology again to record them")
+        }
+        let loaded: Set<String>
+        switch HostGuard.tables() {
+        case let .success(tables): loaded = tables
+        case let .failure(problem): throw Failure(description: problem.description)
+        }
+        let missing = Self.expected(in: contents).filter { !loaded.contains($0) }
+        guard !missing.isEmpty else { return .inPlace }
+        try load(contents, environment: environment)
+        return .loadedAgain(missing: missing)
+    }
+
+    /// Removes the environment's tables and its file; returns what went wrong, or nil.
+    public func remove(environment: String) -> String? {
+        let problem = HostGuard.load(Self.removal("bridge", Naming.spoofingTable(environment: environment))
+            + Self.removal("inet", Naming.forwardTable(environment: environment)))
+        try? FileManager.default.removeItem(atPath: file(environment: environment))
+        return problem
+    }
+
+    /// Loads the guard and `contents`, then checks every table they declare is there.
+    private func load(_ contents: String, environment: String) throws(Failure) {
+        if let problem = HostGuard.install() { throw Failure(description: problem) }
+        if let problem = HostGuard.load(contents) { throw Failure(description: problem) }
+        let loaded: Set<String>
+        switch HostGuard.tables() {
+        case let .success(tables): loaded = tables
+        case let .failure(problem): throw Failure(description: problem.description)
+        }
+        let missing = Self.expected(in: contents).filter { !loaded.contains($0) }
+        guard missing.isEmpty else {
+            throw Failure(description: "nft loaded the rules of \(environment) but lists no \(missing.joined(separator: ", "))")
+        }
+    }
+
+    /// The tables a file declares (`table FAMILY NAME {`), and the guard.
+    static func expected(in contents: String) -> [String] {
+        ["inet " + HostGuard.table] + contents.split(separator: "\n").compactMap { line in
+            let words = line.split(separator: " ")
+            return words.count == 4 && words[0] == "table" && words[3] == "{" ? "\(words[1]) \(words[2])" : nil
+        }
+    }
+
+    /// An `nft -f` fragment that removes a table if it exists.
+    static func removal(_ family: String, _ name: String) -> String {
+        "table \(family) \(name)\ndelete table \(family) \(name)\n"
+    }
+}
