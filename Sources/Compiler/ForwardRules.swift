@@ -5,11 +5,13 @@ import Naming
 ///
 /// libvirt's own rules let a `routed` or `nat` network reach any address the host routes to,
 /// another environment's routed network included, and they are gone with the host's ruleset
-/// (`nft flush ruleset`). This table does not depend on them: traffic routed from one of the
-/// environment's bridges to a DecoyNet bridge (`dn-*`) of another environment is dropped, and an
-/// `isolated` network sends nothing through the host and receives nothing from it, whatever libvirt
-/// has loaded. Traffic within one bridge (when the host's bridges pass frames to the IP hooks) is
-/// left alone.
+/// (`nft flush ruleset`). This table does not depend on them: nothing is routed by the host between
+/// one of the environment's bridges and any other DecoyNet bridge (`dn-*`), in either direction
+/// (another environment's, or another network of its own: between its networks, its gateways
+/// route, under its policy), and an `isolated` network sends nothing through the host and receives
+/// nothing from it, whatever libvirt has loaded. Traffic within one bridge (when the host's
+/// bridges pass frames to the IP hooks) is left alone. Each direction is dropped by the table of
+/// the environment on either end, so one environment's table alone keeps it apart.
 public enum ForwardRules {
     /// The environment's table as an `nft -f` file, replacing any earlier one; nil for an
     /// environment without networks (then the table, if any, is to be removed).
@@ -31,7 +33,8 @@ public enum ForwardRules {
                     iifname . oifname @same accept
                     iifname @isolated drop
                     oifname @isolated drop
-                    iifname @bridges oifname "dn-*" oifname != @bridges drop
+                    iifname @bridges oifname "dn-*" drop
+                    oifname @bridges iifname "dn-*" drop
                 }
             }
 

@@ -118,6 +118,11 @@ public struct BootScheduler: Sendable {
                 metadata.environment == environment
                     && (domain.state != .running || cleanState.usable(environment: environment, host: metadata.host, digest: metadata.digest) == nil)
             }
+            // Keeping a state stops each guest and starts it again: only behind its tables.
+            if let isolation, let problem = await isolation(environment) {
+                for (domain, metadata) in members { onEvent(.notKept(host: metadata.host, domain: domain.name, reason: problem)) }
+                continue
+            }
             let again = await keepTogether(cleanState, members, health: health, leases: leases, addresses: addresses[environment] ?? [:],
                                            cancellation: cancellation, onEvent: onEvent)
             for checked in again {

@@ -42,35 +42,80 @@ public struct HostIsolation: Sendable {
         return spoofing + forward
     }
 
-    /// Writes the environment's file and loads it with the guard; throws when any table is not
-    /// in place afterwards.
-    public func prepare(_ environment: ResolvedEnvironment) throws(Failure) {
-        let contents = Self.ruleset(environment)
-        do {
-            try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-            try Data(contents.utf8).write(to: URL(fileURLWithPath: file(environment: environment.name)), options: .atomic)
-        } catch {
-            throw Failure(description: "could not write \(file(environment: environment.name)): \(error.localizedDescription)")
+    /// Checks every environment's rules with nft first (`nft -c`: nothing loaded), then loads each
+    /// with the guard and records it: a refused ruleset changes neither the host's tables nor the
+    /// record a later start loads again.
+    public func prepare(_ environments: [ResolvedEnvironment]) throws(Failure) {
+        let rulesets = environments.map { ($0.name, Self.ruleset($0)) }
+        for (name, contents) in rulesets {
+            if let problem = HostGuard.check(contents) { throw Failure(description: "the rules of \(name): \(problem)") }
         }
-        try load(contents, environment: environment.name)
+        for (name, contents) in rulesets {
+            try load(contents, environment: name)
+            do {
+                try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+                try Data(contents.utf8).write(to: URL(fileURLWithPath: file(environment: name)), options: .atomic)
+            } catch {
+                throw Failure(description: "could not write \(file(environment: name)): \(error.localizedDescription)")
+            }
+        }
     }
 
-    /// Checks that the guard and the environment's tables are loaded, and loads again those that
-    /// are not, from the file apply wrote.
-    public func ensure(environment: String) throws(Failure) -> Outcome {
-        let path = file(environment: environment)
-        guard let contents = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw Failure(description: "the firewall tables of \(environment) are not recorded (\(path) is missing); apply its topology again to record them")
-        }
+    /// Checks that the guard and the environment's tables are loaded. `reload` loads its file again
+    /// whatever is listed (a table that is there may have been emptied or changed). A missing
+    /// table means the host's ruleset was flushed: then every recorded environment's tables are
+    /// loaded again, since their guests run behind them too.
+    public func ensure(environment: String, reload: Bool = false) throws(Failure) -> Outcome {
+        let contents = try recorded(environment)
         let loaded: Set<String>
         switch HostGuard.tables() {
         case let .success(tables): loaded = tables
         case let .failure(problem): throw Failure(description: problem.description)
         }
         let missing = Self.expected(in: contents).filter { !loaded.contains($0) }
-        guard !missing.isEmpty else { return .inPlace }
+        if missing.isEmpty {
+            if reload { try load(contents, environment: environment) }
+            return .inPlace
+        }
         try load(contents, environment: environment)
+        // The others' too, as far as they load: this environment's start does not wait on theirs.
+        for other in recordedEnvironments() where other != environment {
+            if let theirs = try? recorded(other) { try? load(theirs, environment: other) }
+        }
         return .loadedAgain(missing: missing)
+    }
+
+    /// `ensure` on a thread of its own: nft runs as a child process, which must not hold one of the
+    /// few threads every task shares.
+    public func ensureDetached(environment: String) async -> Result<Outcome, Failure> {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                do throws(Failure) {
+                    continuation.resume(returning: .success(try ensure(environment: environment)))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        }
+    }
+
+    /// The environments whose tables are recorded.
+    func recordedEnvironments() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).filter { $0.hasSuffix(".nft") }.map { String($0.dropLast(4)) }.sorted()
+    }
+
+    /// The environment's recorded file.
+    private func recorded(_ environment: String) throws(Failure) -> String {
+        let path = file(environment: environment)
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw Failure(description: "the firewall tables of \(environment) are not recorded (no \(path): it was applied by an earlier DecoyNet, "
+                + "or the file was removed); apply its topology again to record them")
+        }
+        do {
+            return try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw Failure(description: "cannot read \(path) (\(error.localizedDescription)); DecoyNet runs as root, beside libvirtd")
+        }
     }
 
     /// Removes the environment's tables and its file; returns what went wrong, or nil.

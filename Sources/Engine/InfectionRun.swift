@@ -107,6 +107,12 @@ extension Operations {
             throw Failure.badInput("\(request.environment) is not watched (no \(store.settings)): apply a topology with an internet host or 'observe: true' first")
         }
         let facts = settings.facts
+        // A sample goes only into guests held behind their tables (and their reset can start them again).
+        do {
+            try ensureIsolation(request.environment, events: { progress(.info($0.message)) }, then: "nothing was delivered")
+        } catch {
+            throw Failure.badInput("\(error)")
+        }
         // The sample.
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: request.sample, isDirectory: &isFolder), !isFolder.boolValue,
@@ -295,9 +301,14 @@ extension Operations {
         var resetFolder: String?
         if request.thenReset, !openedOn.isEmpty {
             progress(.info("resetting \(openedOn.joined(separator: ", ")) with evidence"))
-            let report = try await reset(request.environment, options: Resetter.Options(hosts: openedOn, evidenceDirectory: folder + "/reset"))
-            resetFolder = report.evidence
-            if !report.succeeded { progress(.info("warning: the reset did not finish: \(report.steps.filter { !$0.completed }.map(\.step).joined(separator: ", "))")) }
+            // A reset that cannot run leaves the hosts as the sample left them; the run's record is written all the same.
+            do {
+                let report = try await reset(request.environment, options: Resetter.Options(hosts: openedOn, evidenceDirectory: folder + "/reset"))
+                resetFolder = report.evidence
+                if !report.succeeded { progress(.info("warning: the reset did not finish: \(report.steps.filter { !$0.completed }.map(\.step).joined(separator: ", "))")) }
+            } catch {
+                progress(.info("warning: the reset did not run, \(openedOn.joined(separator: ", ")) run on as the sample left them: \(error)"))
+            }
         }
 
         let record = InfectionRun.Record(

@@ -319,13 +319,11 @@ public struct Operations: Sendable {
         if Naming.isLocalQEMU(hypervisor.uri) {
             // Before any guest starts: its tap is held to its addresses from its first frame, and
             // its networks kept from other environments'. Without them nothing is made.
-            for environment in prepared.environments {
-                do throws(HostIsolation.Failure) {
-                    try isolation.prepare(environment)
-                } catch {
-                    throw OperationFailure(["the firewall tables of \(environment.name) could not be loaded: \(error)"],
-                                           hint: "nothing was changed; guests start only behind them (DecoyNet needs nftables where libvirtd runs)")
-                }
+            do throws(HostIsolation.Failure) {
+                try isolation.prepare(prepared.environments)
+            } catch {
+                throw OperationFailure(["the firewall tables could not be loaded: \(error)"],
+                                       hint: "no guest was made or started; guests start only behind them (DecoyNet needs nftables where libvirtd runs: nft list tables)")
             }
         }
         for (plan, _) in prepared.planned {
@@ -401,7 +399,11 @@ public struct Operations: Sendable {
         let outcomes = try await GraphWalker.walk(vertices, parallelism: parallelism, cancellation: cancellation) { events(.step($0)) }
         let steps = StepReport.from(outcomes)
         if Naming.isLocalQEMU(hypervisor.uri), steps.allSatisfy(\.completed) {
-            for name in names { _ = isolation.remove(environment: name) }
+            for name in names {
+                if let problem = isolation.remove(environment: name) {
+                    events(OperationEvent(.error, "warning: the firewall tables of \(name) may be left: \(problem) (nft list tables)", environment: name))
+                }
+            }
         }
         if steps.allSatisfy(\.completed) {
             for name in names {
@@ -445,7 +447,7 @@ public struct Operations: Sendable {
         // each until it is healthy, again when it fails to. Without waiting they start at once.
         options.bootNow = !wait
         // Nothing is stopped unless every guest can start again behind its tables.
-        try ensureIsolation(environment, events: events, then: "nothing was stopped")
+        try ensureIsolation(environment, reload: true, events: events, then: "nothing was stopped")
         let report = try await Resetter.reset(environment: environment, options: options, hypervisor: hypervisor, capture: capture,
                                               cancellation: cancellation) { events(.step($0)) }
         let steps = StepReport.from(report.outcomes)
@@ -500,9 +502,10 @@ public struct Operations: Sendable {
     private func start(_ environment: String, hosts: [String], events: @escaping Events) async {
         guard !hosts.isEmpty else { return }
         do {
-            try ensureIsolation(environment, events: events, then: "")
+            try ensureIsolation(environment, reload: true, events: events, then: nil)
         } catch {
-            events(OperationEvent(.error, "error: \(error); \(hosts.joined(separator: ", ")) left stopped", environment: environment))
+            events(OperationEvent(.error, "error: \(error); \(hosts.joined(separator: ", ")) left stopped: once nft list tables shows them, "
+                + "start them with decoynet reset \(environment) \(hosts.joined(separator: " "))", environment: environment))
             return
         }
         guard let domains = try? await hypervisor.domains() else { return }
@@ -513,31 +516,36 @@ public struct Operations: Sendable {
         }
     }
 
-    /// Checks, on this machine's QEMU, that the guard and the environment's tables are loaded, and
-    /// loads again the missing ones (said as a warning); throws, saying `then`, when they cannot be.
-    func ensureIsolation(_ environment: String, events: @escaping Events, then: String) throws {
+    /// Checks, on this machine's QEMU, that the guard and the environment's tables are loaded (and
+    /// with `reload`, loads them again whatever is listed), and loads again the missing ones (said
+    /// as a warning); throws, with `then` as the hint, when they cannot be.
+    func ensureIsolation(_ environment: String, reload: Bool = false, events: @escaping Events, then: String?) throws {
         guard Naming.isLocalQEMU(hypervisor.uri) else { return }
         do throws(HostIsolation.Failure) {
-            if case let .loadedAgain(missing) = try isolation.ensure(environment: environment) {
-                events(OperationEvent(.error, "warning: the firewall tables \(missing.joined(separator: ", ")) were missing (the host's ruleset flushed?); "
-                    + "loaded again before any guest of \(environment) starts", environment: environment))
-            }
+            report(try isolation.ensure(environment: environment, reload: reload), environment: environment, events: events)
         } catch {
             throw OperationFailure(["guests of \(environment) cannot start behind their firewall tables: \(error)"], hint: then)
         }
     }
 
-    /// The boot scheduler's check before each start: nil, or why the host may not start.
+    private func report(_ outcome: HostIsolation.Outcome, environment: String, events: Events) {
+        if case let .loadedAgain(missing) = outcome {
+            events(OperationEvent(.error, "warning: the firewall tables \(missing.joined(separator: ", ")) were missing (the host's ruleset flushed?); "
+                + "loaded again, with every recorded environment's, before any guest of \(environment) starts", environment: environment))
+        }
+    }
+
+    /// The boot scheduler's check before each start (on a thread of its own: nft is a child
+    /// process): nil, or why the host may not start.
     func isolationCheck(events: @escaping Events) -> (@Sendable (String) async -> String?)? {
         guard Naming.isLocalQEMU(hypervisor.uri) else { return nil }
         return { [self] environment in
-            do {
-                try ensureIsolation(environment, events: events, then: "")
+            switch await isolation.ensureDetached(environment: environment) {
+            case let .success(outcome):
+                report(outcome, environment: environment, events: events)
                 return nil
-            } catch let failure as OperationFailure {
-                return failure.problems.joined(separator: "; ")
-            } catch {
-                return "\(error)"
+            case let .failure(failure):
+                return "its firewall tables are not in place: \(failure)"
             }
         }
     }

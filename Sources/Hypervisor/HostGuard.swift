@@ -37,11 +37,6 @@ public enum HostGuard {
         load(ruleset)
     }
 
-    /// Removes a table of the bridge family, if it exists (an environment's anti-spoofing rules).
-    public static func removeBridgeTable(_ name: String) -> String? {
-        load("table bridge \(name)\ndelete table bridge \(name)\n")
-    }
-
     /// The tables loaded in this process's network namespace, as `FAMILY NAME` (`inet decoynet_guard`);
     /// what went wrong when nft cannot tell.
     public static func tables() -> Result<Set<String>, GuardProblem> {
@@ -73,15 +68,24 @@ public enum HostGuard {
         public init(_ description: String) { self.description = description }
     }
 
+    /// Runs `nft -c -f` on a ruleset (checked, nothing loaded); returns what nft refused, or nil.
+    public static func check(_ ruleset: String) -> String? {
+        load(ruleset, checkOnly: true)
+    }
+
     /// Runs `nft -f` on a ruleset; returns what went wrong, or nil.
     public static func load(_ ruleset: String) -> String? {
+        load(ruleset, checkOnly: false)
+    }
+
+    private static func load(_ ruleset: String, checkOnly: Bool) -> String? {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("decoynet-guard-\(getpid())-\(UInt32.random(in: 0 ... .max)).nft").path
         defer { try? FileManager.default.removeItem(atPath: file) }
         do {
             try ruleset.write(toFile: file, atomically: true, encoding: .utf8)
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/sbin/nft")
-            process.arguments = ["-f", file]
+            process.arguments = checkOnly ? ["-c", "-f", file] : ["-f", file]
             let errors = Pipe()
             process.standardError = errors
             process.standardOutput = FileHandle.nullDevice

@@ -166,7 +166,8 @@ import Testing
         }
         #expect(elements("bridges").contains("\"\(lan)\"") && elements("bridges").contains("\"\(out)\""))
         #expect(elements("isolated").contains("\"\(lan)\"") && !elements("isolated").contains(out), "only the isolated network is closed to routing")
-        #expect(rules.contains("iifname @bridges oifname \"dn-*\" oifname != @bridges drop"))
+        #expect(rules.contains("iifname @bridges oifname \"dn-*\" drop") && rules.contains("oifname @bridges iifname \"dn-*\" drop"),
+                "routed to or from any other DecoyNet bridge: dropped, either way")
         if FileManager.default.isExecutableFile(atPath: "/usr/sbin/nft"), getuid() == 0 {
             let file = FileManager.default.temporaryDirectory.appendingPathComponent("decoynet-rules-\(UUID().uuidString).nft").path
             try rules.write(toFile: file, atomically: true, encoding: .utf8)

@@ -72,6 +72,9 @@ extension EndToEnd {
         #expect(reset.stderr.contains("loaded again"), "the reset says it put the tables back: \(reset.stderr)")
         #expect(try probe(from: ws, "\(lanBridge)+8765") == "closed", "a host port, after the flush and a reset")
         #expect(try probe(from: ws, "\(otherWeb)+80+via+\(lanBridge)") == "closed", "another environment's routed network, after the flush and a reset")
+        // Every recorded environment's tables came back with them: the other one's guests are held too.
+        #expect(try Lab.run(["ip", "netns", "exec", Lab.namespace, "nft", "list", "table", "inet", "decoynet_net_e2e_iso_other"], timeout: 20).status == 0)
+        #expect(try probe(from: otherWeb, "\(ws)+80+via+10.\(otherOctet).2.1") == "closed", "from the other environment into this one")
         #expect(try probe(from: ws, "\(Lab.address("1.254"))+80+from+\(Lab.address("1.99"))") == "closed", "ws sending as another address, after the flush")
         #expect(try probe(from: ws, "\(Lab.address("1.254"))+80") == "open", "ws still reaches its gateway")
 

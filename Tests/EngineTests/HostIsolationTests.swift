@@ -33,7 +33,7 @@ import Testing
             _ = try isolation.ensure(environment: "never-applied")
         } throws: { error in
             let text = "\(error)"
-            return text.contains("\(root)/never-applied.nft is missing") && text.contains("apply its topology again")
+            return text.contains("not recorded (no \(root)/never-applied.nft") && text.contains("apply its topology again")
         }
     }
 }
