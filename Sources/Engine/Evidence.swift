@@ -1,6 +1,7 @@
 import Digest
 import Foundation
 import Observe
+import Synchronization
 
 /// One file kept as evidence, with what is needed to verify it later.
 public struct EvidenceFile: Sendable, Codable, Equatable {
@@ -112,6 +113,38 @@ public enum EvidenceFolder {
 }
 
 /// One file of an evidence folder checked against its SHA256SUMS line.
+/// Hashes of files already read, each valid while the file keeps its device, inode, size and
+/// modification time (to the nanosecond): viewing an evidence folder again reads none of its
+/// gigabytes again. Bounded: when full, it starts over.
+public final class HashMemo: Sendable {
+    struct Key: Hashable, Sendable {
+        var path: String
+        var device: UInt64
+        var inode: UInt64
+        var bytes: Int64
+        var modified: Int64
+    }
+
+    public let capacity: Int
+    private let hashes = Mutex<[Key: String]>([:])
+
+    public init(capacity: Int = 4096) {
+        self.capacity = capacity
+    }
+
+    func hash(for key: Key) -> String? { hashes.withLock { $0[key] } }
+
+    func remember(_ hash: String, for key: Key) {
+        hashes.withLock { hashes in
+            if hashes.count >= capacity { hashes.removeAll(keepingCapacity: true) }
+            hashes[key] = hash
+        }
+    }
+
+    /// Files remembered.
+    public var count: Int { hashes.withLock { $0.count } }
+}
+
 public struct EvidenceCheck: Sendable, Codable, Equatable {
     public var path: String
     public var sha256: String
@@ -130,20 +163,40 @@ extension EvidenceFolder {
         return manifest.hosts.map(\.host)
     }
 
-    /// The folder's manifest, and every file of its SHA256SUMS hashed again. A listed file that is
-    /// gone, or a line naming a path outside the folder, does not verify.
-    public static func verify(_ folder: String) throws -> (manifest: EvidenceManifest, files: [EvidenceCheck]) {
+    /// The folder's manifest, and every file of its SHA256SUMS hashed again (or, with `memo`, once
+    /// while its size, modification time and inode stay the same). A listed file that is gone, or a
+    /// line naming a path outside the folder, does not verify.
+    public static func verify(_ folder: String, memo: HashMemo? = nil) throws -> (manifest: EvidenceManifest, files: [EvidenceCheck]) {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         let manifest = try decoder.decode(EvidenceManifest.self, from: Data(contentsOf: URL(fileURLWithPath: folder + "/manifest.json")))
         let files = try sums(folder).map { path, expected -> EvidenceCheck in
             guard !path.hasPrefix("/"), !path.split(separator: "/").contains(".."),
-                  let described = try? describe(folder + "/" + path, relativeTo: folder) else {
+                  let (sha256, bytes) = try? hash(folder + "/" + path, memo: memo) else {
                 return EvidenceCheck(path: path, sha256: expected, bytes: 0, verified: false)
             }
-            return EvidenceCheck(path: path, sha256: expected, bytes: described.bytes, verified: described.sha256 == expected)
+            return EvidenceCheck(path: path, sha256: expected, bytes: bytes, verified: sha256 == expected)
         }
         return (manifest, files)
+    }
+
+    /// A file's SHA-256 and size, from `memo` when the file is as it was when last hashed.
+    static func hash(_ path: String, memo: HashMemo?) throws -> (sha256: String, bytes: UInt64) {
+        var status = stat()
+        guard stat(path, &status) == 0, (status.st_mode & mode_t(S_IFMT)) == mode_t(S_IFREG) else {
+            throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: path])
+        }
+        let key = HashMemo.Key(path: path, device: UInt64(status.st_dev), inode: UInt64(status.st_ino), bytes: Int64(status.st_size),
+                               modified: Int64(status.st_mtim.tv_sec) * 1_000_000_000 + Int64(status.st_mtim.tv_nsec))
+        if let known = memo?.hash(for: key) { return (known, UInt64(status.st_size)) }
+        let described = try describe(path, relativeTo: "")
+        // Remembered only when the file did not change while it was read.
+        var after = stat()
+        if stat(path, &after) == 0, after.st_size == status.st_size, after.st_mtim.tv_sec == status.st_mtim.tv_sec,
+           after.st_mtim.tv_nsec == status.st_mtim.tv_nsec, after.st_ino == status.st_ino {
+            memo?.remember(described.sha256, for: key)
+        }
+        return (described.sha256, described.bytes)
     }
 
     /// The paths the folder's SHA256SUMS lists, without hashing them (for serving one of them).

@@ -109,19 +109,23 @@ enum API {
             return json(EvidenceFolder.list(in: state.evidenceDirectory, environment: record.name).map { EvidenceSummary(name: $0) })
         }
         api.get("environments/:name/evidence/:folder") { request, context in
-            let (_, record) = try visible(request, context, state: state)
+            let (principal, record) = try visible(request, context, state: state)
             let folder = try evidenceFolder(record, context, state: state)
-            let (manifest, files) = try EvidenceFolder.verify(folder)
+            let slot = try state.heavy.enter(principal.user.name)
+            defer { slot.release() }
+            let (manifest, files) = try EvidenceFolder.verify(folder, memo: state.hashes)
             return json(EvidenceDetail(name: URL(fileURLWithPath: folder).lastPathComponent, manifest: manifest, files: files))
         }
         api.get("environments/:name/evidence/:folder/file") { request, context in
-            let (_, record) = try visible(request, context, state: state)
+            let (principal, record) = try visible(request, context, state: state)
             let folder = try evidenceFolder(record, context, state: state)
             guard let path = request.uri.queryParameters.get("path") else { throw ServerError.badRequest("give the file as ?path=HOST/FILE") }
             let listed = try EvidenceFolder.listedPaths(folder) + ["manifest.json", "SHA256SUMS"]
             // Only the files the folder lists: no path of the caller's choosing reaches the disk.
             guard listed.contains(path) else { throw ServerError.notFound("file \(path) in this evidence folder") }
-            return try fileResponse(folder + "/" + path, name: URL(fileURLWithPath: path).lastPathComponent)
+            // Streamed from disk, with ranges; a user has a few downloads under way at most.
+            return try await Downloads.response(folder + "/" + path, type: "application/octet-stream", attachment: URL(fileURLWithPath: path).lastPathComponent,
+                                                request: request, context: context, slot: try state.heavy.enter(principal.user.name))
         }
 
         RunsAPI.add(to: api, state: state)
@@ -283,13 +287,6 @@ enum API {
             throw ServerError.notFound("evidence folder \(name)")
         }
         return state.evidenceDirectory + "/" + name
-    }
-
-    static func fileResponse(_ path: String, name: String) throws -> Response {
-        guard let data = FileManager.default.contents(atPath: path) else { throw ServerError.notFound("file \(name)") }
-        let safe = name.filter { $0.isLetter || $0.isNumber || ".-_".contains($0) }
-        return Response(status: .ok, headers: [.contentType: "application/octet-stream", .contentDisposition: "attachment; filename=\"\(safe)\""],
-                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 
     // MARK: - Operations

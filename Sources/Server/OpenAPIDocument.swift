@@ -105,14 +105,19 @@ enum OpenAPIDocument {
             "200": { "description": "Folders", "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/EvidenceSummary" } } } } },
             "401": { "$ref": "#/components/responses/Unauthorized" }, "404": { "$ref": "#/components/responses/NotFound" } } } },
         "/api/v1/environments/{name}/evidence/{folder}": { "parameters": [{ "$ref": "#/components/parameters/Name" }, { "$ref": "#/components/parameters/Folder" }],
-          "get": { "summary": "A folder's manifest, and every file hashed again against SHA256SUMS", "responses": {
+          "get": { "summary": "A folder's manifest, and every file checked against SHA256SUMS (hashed again when it changed since the server last hashed it)", "responses": {
             "200": { "description": "The folder", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/EvidenceDetail" } } } },
-            "401": { "$ref": "#/components/responses/Unauthorized" }, "404": { "$ref": "#/components/responses/NotFound" } } } },
+            "401": { "$ref": "#/components/responses/Unauthorized" }, "404": { "$ref": "#/components/responses/NotFound" },
+            "429": { "description": "Too many of the user's downloads or verifications under way (Retry-After)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } } } } },
         "/api/v1/environments/{name}/evidence/{folder}/file": { "parameters": [{ "$ref": "#/components/parameters/Name" }, { "$ref": "#/components/parameters/Folder" },
-            { "name": "path", "in": "query", "required": true, "description": "A path listed in the folder's SHA256SUMS, or manifest.json, or SHA256SUMS", "schema": { "type": "string" } }],
-          "get": { "summary": "Download one file of the folder", "responses": {
+            { "name": "path", "in": "query", "required": true, "description": "A path listed in the folder's SHA256SUMS, or manifest.json, or SHA256SUMS", "schema": { "type": "string" } },
+            { "name": "Range", "in": "header", "required": false, "description": "One byte range (bytes=A-B, bytes=A-, bytes=-N): that part only, to go on with a download", "schema": { "type": "string" } }],
+          "get": { "summary": "Download one file of the folder, streamed from disk (a user has 4 downloads or verifications under way at most)", "responses": {
             "200": { "description": "The file", "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } },
-            "400": { "$ref": "#/components/responses/BadRequest" }, "401": { "$ref": "#/components/responses/Unauthorized" }, "404": { "$ref": "#/components/responses/NotFound" } } } },
+            "206": { "description": "The range asked for (Content-Range says which)", "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } },
+            "400": { "$ref": "#/components/responses/BadRequest" }, "401": { "$ref": "#/components/responses/Unauthorized" }, "404": { "$ref": "#/components/responses/NotFound" },
+            "416": { "description": "The range starts past the file's end (Content-Range: bytes */SIZE)" },
+            "429": { "description": "Too many of the user's downloads under way (Retry-After)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } } } } },
         "/api/v1/environments/{name}/snapshot": { "parameters": [{ "$ref": "#/components/parameters/Name" }],
           "post": { "summary": "Memory and disk of running hosts at one moment, each host paused briefly and running on (a job)",
             "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ResetRequest" } } } },

@@ -124,7 +124,9 @@ enum Pages {
             let principal = try signedInOrRedirect(request, state: state)
             let record = try API.visible(to: principal, context, state: state)
             let folder = try API.evidenceFolder(record, context, state: state)
-            let (manifest, files) = try EvidenceFolder.verify(folder)
+            let slot = try state.heavy.enter(principal.user.name)
+            defer { slot.release() }
+            let (manifest, files) = try EvidenceFolder.verify(folder, memo: state.hashes)
             let name = URL(fileURLWithPath: folder).lastPathComponent
             return page("Evidence", "evidence-folder", [
                 "name": record.name, "folder": name, "verified": files.filter(\.verified).count, "total": files.count,

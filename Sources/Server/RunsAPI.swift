@@ -78,15 +78,15 @@ enum RunsAPI {
 
         api.get("runs/:id") { request, context in
             let folder = try visibleRun(request, context, state: state)
-            return try file(folder + "/run.json", type: "application/json; charset=utf-8")
+            return try await file(folder + "/run.json", type: "application/json; charset=utf-8", request: request, context: context)
         }
         api.get("runs/:id/timeline") { request, context in
             let folder = try visibleRun(request, context, state: state)
-            return try file(folder + "/timeline.jsonl", type: "application/x-ndjson")
+            return try await file(folder + "/timeline.jsonl", type: "application/x-ndjson", request: request, context: context)
         }
         api.get("runs/:id/stix") { request, context in
             let folder = try visibleRun(request, context, state: state)
-            return try file(folder + "/stix.json", type: "application/json; charset=utf-8")
+            return try await file(folder + "/stix.json", type: "application/json; charset=utf-8", request: request, context: context)
         }
     }
 
@@ -196,9 +196,9 @@ enum RunsAPI {
         throw ServerError.notFound("run \(id)")
     }
 
-    static func file(_ path: String, type: String) throws -> Response {
-        guard let data = FileManager.default.contents(atPath: path) else { throw ServerError.notFound(URL(fileURLWithPath: path).lastPathComponent) }
-        return Response(status: .ok, headers: [.contentType: type, .cacheControl: "no-store"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    /// A run's file, streamed (a timeline grows with the run).
+    static func file(_ path: String, type: String, request: Request, context: BasicRequestContext) async throws -> Response {
+        try await Downloads.response(path, type: type, request: request, context: context)
     }
 
     /// `kind` and `host`, each repeatable or comma-separated.

@@ -53,6 +53,10 @@ struct ServerState: Sendable {
     let logger: Logger
     /// How often one user may validate, and how many wrong passwords a name may be given.
     var limits = RateLimits()
+    /// Downloads and folder verifications under way, per user.
+    var heavy = HeavyRequests()
+    /// Evidence files' hashes, read once while each file stays the same.
+    var hashes = HashMemo()
 }
 
 public enum DecoyNetServer {
