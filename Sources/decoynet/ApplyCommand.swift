@@ -63,6 +63,9 @@ struct ApplyCommand: AsyncParsableCommand {
 
     func validate() throws {
         if let bootSlots, !(1 ... 256).contains(bootSlots) { throw ValidationError("--boot-slots must be 1 to 256.") }
+        if bootSlots != nil, noWait {
+            throw ValidationError("--boot-slots paces the boots apply waits for; with --no-wait every domain starts at once: give one of them, not both.")
+        }
         guard overcommit > 0, overcommit <= 100 else { throw ValidationError("--overcommit must be a ratio above 0, such as 1.5.") }
     }
 }

@@ -40,6 +40,9 @@ struct ResetCommand: AsyncParsableCommand {
         try checkEnvironmentName(environment)
         if memory, evidence == nil { throw ValidationError("--memory keeps a memory dump as evidence: give --evidence DIR too.") }
         if let bootSlots, !(1 ... 256).contains(bootSlots) { throw ValidationError("--boot-slots must be 1 to 256.") }
+        if bootSlots != nil, noWait {
+            throw ValidationError("--boot-slots paces the boots reset waits for; with --no-wait every domain starts at once: give one of them, not both.")
+        }
     }
 
     func run() async throws {

@@ -159,6 +159,11 @@ func scratchFolder() -> String {
         let memory = try DecoyNetBinary.run(["reset", "quickstart", "--memory"])
         #expect(memory.status != 0)
         #expect(memory.stderr.contains("give --evidence DIR too"))
+        // --boot-slots paces what is waited for: with --no-wait it would be silently ignored.
+        let unpaced = try DecoyNetBinary.run(["apply", "topologies/quickstart.yaml", "--no-wait", "--boot-slots", "4"])
+        #expect(unpaced.status != 0 && unpaced.stderr.contains("--boot-slots paces the boots apply waits for"), "\(unpaced.stderr)")
+        let unpacedReset = try DecoyNetBinary.run(["reset", "quickstart", "--no-wait", "--boot-slots", "4"])
+        #expect(unpacedReset.status != 0 && unpacedReset.stderr.contains("with --no-wait every domain starts at once"), "\(unpacedReset.stderr)")
         let badName = try DecoyNetBinary.run(["destroy", "Not_A_Name"])
         #expect(badName.stderr.contains("is not an environment name"))
         // --instances takes the same value on every verb: a number, or all where copies exist.
