@@ -123,17 +123,7 @@ import Testing
         #expect(rules.contains("\"\(gw[0].tap)\" . \(gw[0].mac)") && !rules.contains("\"\(gw[0].tap)\" . 10.1.0.254"), "the gateway: its MAC only")
         #expect(!rules.contains(gw[1].tap) && !rules.contains(lab.tap), "nothing on the network that allows spoofing")
         // nft itself accepts the file (checked, not loaded), where it is installed.
-        if FileManager.default.isExecutableFile(atPath: "/usr/sbin/nft"), getuid() == 0 {
-            let file = FileManager.default.temporaryDirectory.appendingPathComponent("decoynet-rules-\(UUID().uuidString).nft").path
-            try rules.write(toFile: file, atomically: true, encoding: .utf8)
-            defer { try? FileManager.default.removeItem(atPath: file) }
-            let check = Process()
-            check.executableURL = URL(fileURLWithPath: "/usr/sbin/nft")
-            check.arguments = ["-c", "-f", file]
-            try check.run()
-            check.waitUntilExit()
-            #expect(check.terminationStatus == 0, "nft -c -f accepts the rules")
-        }
+        if let accepted = try nftAccepts(rules) { #expect(accepted, "nft -c -f accepts the rules") }
 
         let open = try #require(lower("""
             name: o
@@ -168,17 +158,7 @@ import Testing
         #expect(elements("isolated").contains("\"\(lan)\"") && !elements("isolated").contains(out), "only the isolated network is closed to routing")
         #expect(rules.contains("iifname @bridges oifname \"dn-*\" drop") && rules.contains("oifname @bridges iifname \"dn-*\" drop"),
                 "routed to or from any other DecoyNet bridge: dropped, either way")
-        if FileManager.default.isExecutableFile(atPath: "/usr/sbin/nft"), getuid() == 0 {
-            let file = FileManager.default.temporaryDirectory.appendingPathComponent("decoynet-rules-\(UUID().uuidString).nft").path
-            try rules.write(toFile: file, atomically: true, encoding: .utf8)
-            defer { try? FileManager.default.removeItem(atPath: file) }
-            let check = Process()
-            check.executableURL = URL(fileURLWithPath: "/usr/sbin/nft")
-            check.arguments = ["-c", "-f", file]
-            try check.run()
-            check.waitUntilExit()
-            #expect(check.terminationStatus == 0, "nft -c -f accepts the rules")
-        }
+        if let accepted = try nftAccepts(rules) { #expect(accepted, "nft -c -f accepts the rules") }
     }
 
     @Test(arguments: ["quickstart.yaml", "enterprise.yaml", "classroom.yaml", "office.yaml", "stealth.yaml"])
@@ -313,4 +293,19 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: out + "/domains").sorted() == ["acme-ws-01.xml", "acme-ws-02.xml"])
         #expect(try FileManager.default.contentsOfDirectory(atPath: out + "/volumes").sorted() == ["acme-ws-01.qcow2.xml", "acme-ws-02.qcow2.xml"])
     }
+}
+
+/// Whether `nft -c -f` accepts a ruleset (checked, nothing loaded); nil where nft is not installed
+/// or this is not root.
+func nftAccepts(_ rules: String) throws -> Bool? {
+    guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/nft"), getuid() == 0 else { return nil }
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent("decoynet-rules-\(UUID().uuidString).nft").path
+    try rules.write(toFile: file, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(atPath: file) }
+    let check = Process()
+    check.executableURL = URL(fileURLWithPath: "/usr/sbin/nft")
+    check.arguments = ["-c", "-f", file]
+    try check.run()
+    check.waitUntilExit()
+    return check.terminationStatus == 0
 }
