@@ -113,9 +113,10 @@ public enum EvidenceFolder {
 }
 
 /// One file of an evidence folder checked against its SHA256SUMS line.
-/// Hashes of files already read, each valid while the file keeps its device, inode, size and
-/// modification time (to the nanosecond): viewing an evidence folder again reads none of its
-/// gigabytes again. Bounded: when full, it starts over.
+/// Hashes of files already read, each valid while the file keeps its device, inode, size,
+/// modification and change times (to the nanosecond): viewing an evidence folder again reads none
+/// of its gigabytes again. A file changed in the last 2 s is not remembered. Bounded: when full, it
+/// starts over.
 public final class HashMemo: Sendable {
     struct Key: Hashable, Sendable {
         var path: String
@@ -123,6 +124,7 @@ public final class HashMemo: Sendable {
         var inode: UInt64
         var bytes: Int64
         var modified: Int64
+        var changed: Int64
     }
 
     public let capacity: Int
@@ -132,7 +134,17 @@ public final class HashMemo: Sendable {
         self.capacity = capacity
     }
 
-    func hash(for key: Key) -> String? { hashes.withLock { $0[key] } }
+    func hash(for key: Key) -> String? {
+        hashes.withLock { hashes in
+            let known = hashes[key]
+            if known != nil { hits.add(1, ordering: .relaxed) }
+            return known
+        }
+    }
+
+    /// Hashes answered from the memo instead of the file.
+    public var answered: Int { hits.load(ordering: .relaxed) }
+    private let hits = Atomic<Int>(0)
 
     func remember(_ hash: String, for key: Key) {
         hashes.withLock { hashes in
@@ -186,14 +198,18 @@ extension EvidenceFolder {
         guard stat(path, &status) == 0, (status.st_mode & mode_t(S_IFMT)) == mode_t(S_IFREG) else {
             throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: path])
         }
+        func nanoseconds(_ time: timespec) -> Int64 { Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec) }
+        // The change time too: a rewrite can set the modification time back, never the change time.
         let key = HashMemo.Key(path: path, device: UInt64(status.st_dev), inode: UInt64(status.st_ino), bytes: Int64(status.st_size),
-                               modified: Int64(status.st_mtim.tv_sec) * 1_000_000_000 + Int64(status.st_mtim.tv_nsec))
+                               modified: nanoseconds(status.st_mtim), changed: nanoseconds(status.st_ctim))
         if let known = memo?.hash(for: key) { return (known, UInt64(status.st_size)) }
         let described = try describe(path, relativeTo: "")
-        // Remembered only when the file did not change while it was read.
+        // Remembered only when the file did not change while it was read, and did not change in the
+        // last 2 s (a write within the file system's timestamp tick would keep the same times).
         var after = stat()
-        if stat(path, &after) == 0, after.st_size == status.st_size, after.st_mtim.tv_sec == status.st_mtim.tv_sec,
-           after.st_mtim.tv_nsec == status.st_mtim.tv_nsec, after.st_ino == status.st_ino {
+        let now = Int64(Date().timeIntervalSince1970 * 1_000_000_000)
+        if stat(path, &after) == 0, after.st_size == status.st_size, nanoseconds(after.st_mtim) == key.modified,
+           nanoseconds(after.st_ctim) == key.changed, after.st_ino == status.st_ino, now - max(key.modified, key.changed) > 2_000_000_000 {
             memo?.remember(described.sha256, for: key)
         }
         return (described.sha256, described.bytes)

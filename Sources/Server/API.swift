@@ -113,7 +113,7 @@ enum API {
             let folder = try evidenceFolder(record, context, state: state)
             let slot = try state.heavy.enter(principal.user.name)
             defer { slot.release() }
-            let (manifest, files) = try EvidenceFolder.verify(folder, memo: state.hashes)
+            let (manifest, files) = try await state.verify(folder)
             return json(EvidenceDetail(name: URL(fileURLWithPath: folder).lastPathComponent, manifest: manifest, files: files))
         }
         api.get("environments/:name/evidence/:folder/file") { request, context in
@@ -122,7 +122,9 @@ enum API {
             guard let path = request.uri.queryParameters.get("path") else { throw ServerError.badRequest("give the file as ?path=HOST/FILE") }
             let listed = try EvidenceFolder.listedPaths(folder) + ["manifest.json", "SHA256SUMS"]
             // Only the files the folder lists: no path of the caller's choosing reaches the disk.
-            guard listed.contains(path) else { throw ServerError.notFound("file \(path) in this evidence folder") }
+            guard listed.contains(path), !path.hasPrefix("/"), !path.split(separator: "/").contains("..") else {
+                throw ServerError.notFound("file \(path) in this evidence folder")
+            }
             // Streamed from disk, with ranges; a user has a few downloads under way at most.
             return try await Downloads.response(folder + "/" + path, type: "application/octet-stream", attachment: URL(fileURLWithPath: path).lastPathComponent,
                                                 request: request, context: context, slot: try state.heavy.enter(principal.user.name))

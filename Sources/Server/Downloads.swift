@@ -62,7 +62,8 @@ enum Downloads {
     /// answered with the whole file, as the RFC allows a server to.
     static func range(_ header: String, size: Int) -> Requested {
         let value = header.trimmingCharacters(in: .whitespaces)
-        guard value.hasPrefix("bytes="), !value.contains(",") else { return .whole }
+        // The unit's name is case-insensitive.
+        guard value.lowercased().hasPrefix("bytes="), !value.contains(",") else { return .whole }
         let spec = value.dropFirst("bytes=".count)
         let parts = spec.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
         guard parts.count == 2, parts.allSatisfy({ $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }) else { return .whole }
@@ -70,9 +71,10 @@ enum Downloads {
         func number(_ text: String) -> Int? { text.isEmpty ? nil : (Int(text) ?? Int.max) }
         switch (number(parts[0]), number(parts[1])) {
         case let (first?, last):
+            // A last position before the first makes the range invalid: ignored, not unsatisfiable.
+            if let last, last < first { return .whole }
             guard first < size else { return .unsatisfiable }
-            let end = min(last ?? size - 1, size - 1)
-            return end < first ? .whole : .part(first ... end)
+            return .part(first ... min(last ?? size - 1, size - 1))
         case let (nil, suffix?):
             guard suffix > 0, size > 0 else { return .unsatisfiable }
             return .part(max(0, size - suffix) ... size - 1)

@@ -126,7 +126,7 @@ enum Pages {
             let folder = try API.evidenceFolder(record, context, state: state)
             let slot = try state.heavy.enter(principal.user.name)
             defer { slot.release() }
-            let (manifest, files) = try EvidenceFolder.verify(folder, memo: state.hashes)
+            let (manifest, files) = try await state.verify(folder)
             let name = URL(fileURLWithPath: folder).lastPathComponent
             return page("Evidence", "evidence-folder", [
                 "name": record.name, "folder": name, "verified": files.filter(\.verified).count, "total": files.count,

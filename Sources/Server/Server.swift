@@ -57,6 +57,15 @@ struct ServerState: Sendable {
     var heavy = HeavyRequests()
     /// Evidence files' hashes, read once while each file stays the same.
     var hashes = HashMemo()
+    /// Where evidence folders are hashed: two at a time for the whole server, off the threads that
+    /// serve every request.
+    var hashing = BlockingPool(threads: 2, name: "verify")
+
+    /// A folder's manifest and files checked, on the hashing threads.
+    func verify(_ folder: String) async throws -> (manifest: EvidenceManifest, files: [EvidenceCheck]) {
+        let memo = hashes
+        return try await hashing.run { try EvidenceFolder.verify(folder, memo: memo) }
+    }
 }
 
 public enum DecoyNetServer {

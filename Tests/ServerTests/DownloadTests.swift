@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+@testable import Server
 import TestSupport
 import Testing
 
@@ -33,10 +34,11 @@ import Testing
     /// kB of the server process's memory: now (VmRSS) and at its peak (VmHWM).
     func memory() throws -> (now: Int, peak: Int) {
         let status = try String(contentsOfFile: "/proc/\(server.process.processIdentifier)/status", encoding: .utf8)
-        func field(_ name: String) -> Int {
-            status.split(separator: "\n").first { $0.hasPrefix(name + ":") }.flatMap { Int($0.split(separator: " ", omittingEmptySubsequences: true)[1]) } ?? 0
+        func field(_ name: String) throws -> Int {
+            let value = status.split(separator: "\n").first { $0.hasPrefix(name + ":") }.flatMap { Int($0.split(separator: " ", omittingEmptySubsequences: true)[1]) }
+            return try #require(value, "\(name) in the server's /proc status")
         }
-        return (field("VmRSS"), field("VmHWM"))
+        return (try field("VmRSS"), try field("VmHWM"))
     }
 
     /// curl into /dev/null: the HTTP status and the bytes it received.
@@ -79,22 +81,27 @@ import Testing
     @Test func aUserHasAFewDownloadsUnderWayAndGetsThemBackWhenTheyStop() async throws {
         let other = try await admin.post("/api/v1/users", json: ["name": "reader", "role": "admin"])
         let otherToken = try #require(other.object["token"] as? String)
-        // Four slow downloads hold all of the admin's slots.
+        // Four slow downloads hold all of the admin's slots, each once its first bytes have come.
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("decoynet-slow-" + UUID().uuidString).path
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
         var slow: [Process] = []
-        for _ in 0 ..< 4 {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-            process.arguments = ["-s", "-o", "/dev/null", "--limit-rate", "1M", "-H", "Authorization: Bearer \(server.adminToken)", server.base + path]
-            try process.run()
-            slow.append(process)
-        }
         // Killed, not terminated: a child spawned from a test's thread inherits its blocked SIGTERM.
         defer { for process in slow where process.isRunning { kill(process.processIdentifier, SIGKILL) } }
-        var refused = 0
-        for _ in 0 ..< 100 where refused == 0 {
-            if try curl(["-r", "0-0"]).status == 429 { refused += 1 } else { try await Task.sleep(for: .milliseconds(100)) }
+        for index in 0 ..< 4 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+            process.arguments = ["-s", "-o", scratch + "/\(index)", "--limit-rate", "1M", "-H", "Authorization: Bearer \(server.adminToken)", server.base + path]
+            try process.run()
+            slow.append(process)
+            // One at a time: two arriving together could find each other's slot taken.
+            for _ in 0 ..< 300 where ((try? FileManager.default.attributesOfItem(atPath: scratch + "/\(index)")[.size] as? Int) ?? 0) == 0 {
+                try await Task.sleep(for: .milliseconds(100))
+            }
         }
-        #expect(refused == 1, "a fifth download of the same user is refused while four are under way")
+        let running = slow.filter { $0.isRunning }.count
+        #expect(running == 4, "the four downloads are under way")
+        #expect(try curl(["-r", "0-0"]).status == 429, "a fifth download of the same user is refused while four are under way")
         #expect(try curl(["-r", "0-0"], token: otherToken).status == 206, "another user downloads meanwhile")
         // The clients go away mid-download: their slots come back.
         for process in slow { kill(process.processIdentifier, SIGKILL) }
@@ -105,5 +112,23 @@ import Testing
             if status != 206 { try await Task.sleep(for: .milliseconds(100)) }
         }
         #expect(status == 206, "the slots of downloads whose clients left are given back")
+    }
+
+    /// The Range header's readings, by the rules of RFC 9110, 14.1.2.
+    @Test func rangeHeadersReadAsTheRFCSays() {
+        #expect(Downloads.range("bytes=0-0", size: 10) == .part(0 ... 0))
+        #expect(Downloads.range("bytes=2-", size: 10) == .part(2 ... 9))
+        #expect(Downloads.range("bytes=5-99", size: 10) == .part(5 ... 9), "a last position past the end ends at the end")
+        #expect(Downloads.range("bytes=-3", size: 10) == .part(7 ... 9))
+        #expect(Downloads.range("bytes=-30", size: 10) == .part(0 ... 9), "a suffix longer than the file is the file")
+        #expect(Downloads.range("Bytes=1-2", size: 10) == .part(1 ... 2), "the unit is case-insensitive")
+        #expect(Downloads.range("bytes=10-", size: 10) == .unsatisfiable)
+        #expect(Downloads.range("bytes=-0", size: 10) == .unsatisfiable)
+        #expect(Downloads.range("bytes=0-", size: 0) == .unsatisfiable)
+        #expect(Downloads.range("bytes=9-3", size: 5) == .whole, "last before first: invalid, so ignored")
+        #expect(Downloads.range("bytes=0-1,4-5", size: 10) == .whole)
+        #expect(Downloads.range("items=0-1", size: 10) == .whole)
+        #expect(Downloads.range("bytes=x-1", size: 10) == .whole)
+        #expect(Downloads.range("bytes=99999999999999999999999-", size: 10) == .unsatisfiable)
     }
 }

@@ -77,7 +77,7 @@ import TestSupport
         // Live: what is kept, then a new event as it is written.
         let curl = Process()
         curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        curl.arguments = ["-sN", "--max-time", "4", "-H", "Authorization: Bearer \(server.adminToken)", server.base + "/api/v1/environments/watched/events?follow=true&kind=dns"]
+        curl.arguments = ["-sN", "--max-time", "10", "-H", "Authorization: Bearer \(server.adminToken)", server.base + "/api/v1/environments/watched/events?follow=true&kind=dns"]
         let output = Pipe()
         curl.standardOutput = output
         try curl.run()
