@@ -67,12 +67,7 @@ public struct HostIsolation: Sendable {
     /// loaded again, since their guests run behind them too.
     public func ensure(environment: String, reload: Bool = false) throws(Failure) -> Outcome {
         let contents = try recorded(environment)
-        let loaded: Set<String>
-        switch HostGuard.tables() {
-        case let .success(tables): loaded = tables
-        case let .failure(problem): throw Failure(description: problem.description)
-        }
-        let missing = Self.expected(in: contents).filter { !loaded.contains($0) }
+        let missing = try Self.missing(from: contents)
         if missing.isEmpty {
             if reload { try load(contents, environment: environment) }
             return .inPlace
@@ -130,14 +125,17 @@ public struct HostIsolation: Sendable {
     private func load(_ contents: String, environment: String) throws(Failure) {
         if let problem = HostGuard.install() { throw Failure(description: problem) }
         if let problem = HostGuard.load(contents) { throw Failure(description: problem) }
-        let loaded: Set<String>
-        switch HostGuard.tables() {
-        case let .success(tables): loaded = tables
-        case let .failure(problem): throw Failure(description: problem.description)
-        }
-        let missing = Self.expected(in: contents).filter { !loaded.contains($0) }
+        let missing = try Self.missing(from: contents)
         guard missing.isEmpty else {
             throw Failure(description: "nft loaded the rules of \(environment) but lists no \(missing.joined(separator: ", "))")
+        }
+    }
+
+    /// Those of the tables `contents` declares (and the guard) that nft does not list.
+    static func missing(from contents: String) throws(Failure) -> [String] {
+        switch HostGuard.tables() {
+        case let .success(loaded): expected(in: contents).filter { !loaded.contains($0) }
+        case let .failure(problem): throw Failure(description: problem.description)
         }
     }
 
