@@ -100,6 +100,9 @@ public struct HealthChecker: Sendable {
                    start: Date, leases: LeaseCache, addresses: [String: String], cancellation: Cancellation,
                    stopWhenDown: Bool = false, before: [String: Int64] = [:]) async -> HostHealth {
         var results = metadata.probes.map { ProbeResult(probe: $0, passed: false, detail: "not tried") }
+        // The environment's own probe threads, held for the whole check: another environment's
+        // guests, however slowly they answer, cannot keep this one's probes waiting.
+        let prober = prober.forEnvironment(environment)
         // A server that was reached but answered too slowly gets twice as long at each next try,
         // up to 8 times its first timeout and never past the deadline: on a loaded machine a banner
         // can take seconds.
@@ -109,7 +112,7 @@ public struct HealthChecker: Sendable {
             for index in results.indices where !results[index].passed {
                 // Never past the deadline: the longest first timeout is 3 s.
                 let left = max(1, deadline.timeIntervalSinceNow / 3)
-                let outcome = await run(results[index].probe, metadata: metadata, environment: environment, leases: leases,
+                let outcome = await run(results[index].probe, prober: prober, metadata: metadata, environment: environment, leases: leases,
                                         addresses: addresses, before: before, patience: wait ? min(patience[index], left) : 1)
                 results[index].passed = outcome.problem == nil
                 results[index].detail = outcome.problem ?? ""
@@ -169,7 +172,7 @@ public struct HealthChecker: Sendable {
         return nil
     }
 
-    private func run(_ probe: String, metadata: DomainMetadata, environment: String, leases: LeaseCache,
+    private func run(_ probe: String, prober: any GuestProber, metadata: DomainMetadata, environment: String, leases: LeaseCache,
                      addresses: [String: String], before: [String: Int64], patience: Double) async -> (problem: String?, state: String?) {
         let address = metadata.interfaces.first?.address ?? ""
         if probe == "running" {

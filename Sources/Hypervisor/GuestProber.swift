@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,16 +15,64 @@ public protocol GuestProber: Sendable {
                   isComplete: @escaping @Sendable ([UInt8]) -> Bool) async -> Result<[UInt8], ProbeProblem>
     /// One UDP datagram out and the first one back.
     func datagram(address: String, port: Int, request: [UInt8], timeout: Double) async -> Result<[UInt8], ProbeProblem>
+    /// The prober for one environment's guests. A prober that runs probes on threads of its own
+    /// gives each environment its own, so guests that hold their probes (a banner dripped a byte
+    /// at a time, a port that accepts and never answers) delay only their own environment.
+    func forEnvironment(_ environment: String) -> any GuestProber
+}
+
+extension GuestProber {
+    public func forEnvironment(_ environment: String) -> any GuestProber { self }
 }
 
 /// Probes with plain sockets from this process, so they reach guests only when the process runs
 /// where the guests' networks are (inside the lab's network namespace).
+///
+/// Each environment's probes run on threads of their own (`forEnvironment`): `perEnvironment` of
+/// them, made when the environment is first probed, kept while a check holds them and for a minute
+/// after the last lookup (let go at the next lookup after that). Probes made without an environment
+/// run on `parallelism` threads, made when the first such probe comes.
 public final class SocketProber: GuestProber {
-    private let pool: BlockingPool
+    private let threads: Int
+    private let name: String
+    private let made = Mutex<BlockingPool?>(nil)
+    private let perEnvironment: Int
+    /// nil in an environment's own prober.
+    private let environments: EnvironmentProbers?
 
-    public init(parallelism: Int = 16) {
-        pool = BlockingPool(threads: parallelism, name: "probe")
+    /// `parallelism`: threads for probes made without an environment; `perEnvironment`: threads
+    /// of each environment's own prober.
+    public convenience init(parallelism: Int = 16, perEnvironment: Int = 8) {
+        self.init(threads: parallelism, name: "probe", perEnvironment: perEnvironment, environments: EnvironmentProbers())
     }
+
+    private init(threads: Int, name: String, perEnvironment: Int, environments: EnvironmentProbers?) {
+        self.threads = threads
+        self.name = name
+        self.perEnvironment = perEnvironment
+        self.environments = environments
+    }
+
+    /// The threads, made on first use.
+    private var pool: BlockingPool {
+        made.withLock { pool in
+            if let pool { return pool }
+            let new = BlockingPool(threads: threads, name: name)
+            pool = new
+            return new
+        }
+    }
+
+    public func forEnvironment(_ environment: String) -> any GuestProber {
+        guard let environments else { return self }
+        return environments.prober(for: environment) {
+            // Linux keeps 15 characters of a thread's name: `pr-` and 8 of the environment's, `-N`.
+            SocketProber(threads: perEnvironment, name: "pr-\(environment.prefix(8))", perEnvironment: perEnvironment, environments: nil)
+        }
+    }
+
+    /// How many environments have a prober of their own now (kept, or held by a running check).
+    public var environmentProbers: Int { environments?.count ?? 0 }
 
     public func tcp(address: String, port: Int, timeout: Double) async -> String? {
         await attempt { () -> String? in
@@ -162,6 +211,53 @@ public final class SocketProber: GuestProber {
         // Back to blocking for the exchange, which has its own receive timeout.
         _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK)
         return .success(descriptor)
+    }
+}
+
+/// Each environment's own prober, kept while a check holds it and for `linger` seconds after its last
+/// lookup, so the threads of an environment nobody probes any more end, and two checks of one
+/// environment at once share one set of threads.
+private final class EnvironmentProbers: @unchecked Sendable {
+    private final class Entry {
+        weak var held: SocketProber?
+        var kept: SocketProber?
+        var lastUse: Date
+
+        init(_ prober: SocketProber, now: Date) {
+            held = prober
+            kept = prober
+            lastUse = now
+        }
+    }
+
+    private let lock = NSLock()
+    private var entries: [String: Entry] = [:]
+    private let linger: Double
+
+    init(linger: Double = 60) {
+        self.linger = linger
+    }
+
+    func prober(for environment: String, make: () -> SocketProber) -> SocketProber {
+        lock.withLock {
+            let now = Date()
+            for (name, entry) in entries where now.timeIntervalSince(entry.lastUse) > linger {
+                entry.kept = nil
+                if entry.held == nil { entries[name] = nil }
+            }
+            if let entry = entries[environment], let prober = entry.held {
+                entry.kept = prober
+                entry.lastUse = now
+                return prober
+            }
+            let prober = make()
+            entries[environment] = Entry(prober, now: now)
+            return prober
+        }
+    }
+
+    var count: Int {
+        lock.withLock { entries.values.filter { $0.held != nil }.count }
     }
 }
 

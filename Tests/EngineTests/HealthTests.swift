@@ -118,4 +118,67 @@ import Testing
         #expect(once[0].probes[1].detail == "slow: no answer within 3 s")
         _ = try await destroy(name, hypervisor: hypervisor)
     }
+
+    /// A prober that sends the probes of each network's guests (by the first two parts of their
+    /// address) to a port of its own on loopback, through the real socket prober (its threads and
+    /// deadlines): the hosts of the test driver have no guests.
+    struct Loopback: GuestProber {
+        let inner: any GuestProber
+        let ports: [String: Int]
+
+        func forEnvironment(_ environment: String) -> any GuestProber {
+            Loopback(inner: inner.forEnvironment(environment), ports: ports)
+        }
+
+        func port(_ address: String) -> Int { ports[address.split(separator: ".").prefix(2).joined(separator: ".")] ?? 1 }
+
+        func tcp(address: String, port: Int, timeout: Double) async -> String? {
+            await inner.tcp(address: "127.0.0.1", port: self.port(address), timeout: timeout)
+        }
+
+        func exchange(address: String, port: Int, request: [UInt8], timeout: Double, limit: Int,
+                      isComplete: @escaping @Sendable ([UInt8]) -> Bool) async -> Result<[UInt8], ProbeProblem> {
+            await inner.exchange(address: "127.0.0.1", port: self.port(address), request: request, timeout: timeout, limit: limit, isComplete: isComplete)
+        }
+
+        func datagram(address: String, port: Int, request: [UInt8], timeout: Double) async -> Result<[UInt8], ProbeProblem> {
+            await inner.datagram(address: "127.0.0.1", port: self.port(address), request: request, timeout: timeout)
+        }
+    }
+
+    @Test func guestsThatDripTheirBannersDoNotDelayAnotherEnvironmentsHealth() async throws {
+        // Environment A: 24 hosts whose sshd sends a byte every half second and never a whole line,
+        // so each probe holds its thread for its whole 3 s. Environment B: one host whose banner
+        // comes at once. With one set of probe threads for every environment (16), B's probe
+        // waited behind A's for 3 s or more.
+        let dripping = try SocketProberTests.Listener(hangUp: false, drip: 0.5)
+        let answering = try SocketProberTests.Listener(hangUp: false, greeting: "SSH-2.0-OpenSSH_9.2p1\r\n")
+        let a = uniqueName("drip"), b = uniqueName("prompt")
+        for (name, hosts, network) in [(a, 24, "10.100."), (b, 1, "10.150.")] {
+            let source = topology(name, hosts: hosts, networks: 1).replacingOccurrences(of: "interfaces: [{ network: net0 }] }",
+                                                                                    with: "interfaces: [{ network: net0 }], health: { timeout: 20s, probes: [ssh] } }")
+                .replacingOccurrences(of: "10.100.", with: network)
+            #expect(try await apply(source, hypervisor: hypervisor).outcomes.allDone)
+        }
+        let prober = SocketProber()
+        let checker = HealthChecker(hypervisor: hypervisor, prober: Loopback(inner: prober, ports: ["10.100": dripping.port, "10.150": answering.port]))
+        let start = Date()
+        let held = Task { try await checker.check(environment: a, wait: false) }
+        // A's probes are connected and being dripped to before B's check starts.
+        while dripping.connections < 8, Date().timeIntervalSince(start) < 10 { try await Task.sleep(nanoseconds: 20_000_000) }
+        #expect(dripping.connections >= 8)
+        let bStart = Date()
+        let prompt = try await checker.check(environment: b, wait: false)
+        let bSeconds = Date().timeIntervalSince(bStart)
+        #expect(prompt.count == 1 && prompt[0].healthy, "\(prompt)")
+        #expect(bSeconds < 2, "B's health took \(bSeconds) s behind A's dripping guests")
+        #expect(prober.environmentProbers == 2)
+        let slow = try await held.value
+        #expect(slow.count == 24)
+        #expect(slow.allSatisfy { !$0.healthy && $0.probes[0].detail.hasPrefix("no SSH banner") }, "\(slow.map(\.probes))")
+        #expect(Date().timeIntervalSince(start) >= 3)
+        withExtendedLifetime((dripping, answering)) {}
+        _ = try await destroy(a, hypervisor: hypervisor)
+        _ = try await destroy(b, hypervisor: hypervisor)
+    }
 }

@@ -18,12 +18,19 @@ import Glibc
         final class Kept: @unchecked Sendable {
             private let lock = NSLock()
             private var descriptors: [Int32] = []
+            private var accepted = 0
             func add(_ descriptor: Int32) { lock.withLock { descriptors.append(descriptor) } }
+            func count() { lock.withLock { accepted += 1 } }
+            var connections: Int { lock.withLock { accepted } }
             func closeAll() { lock.withLock { descriptors.forEach { close($0) } } }
         }
 
-        /// `drip`: each connection is sent one byte every `drip` seconds, up to 40.
-        init(hangUp: Bool, drip: Double? = nil) throws {
+        /// Connections accepted so far.
+        var connections: Int { kept.connections }
+
+        /// `drip`: each connection is sent one byte every `drip` seconds, up to 40. `greeting`: sent
+        /// to each connection as soon as it is accepted.
+        init(hangUp: Bool, drip: Double? = nil, greeting: String? = nil) throws {
             let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             self.descriptor = descriptor
             var address = sockaddr_in()
@@ -32,7 +39,7 @@ import Glibc
             let bound = withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
-            try #require(bound == 0 && listen(descriptor, 4) == 0)
+            try #require(bound == 0 && listen(descriptor, 64) == 0)
             var length = socklen_t(MemoryLayout<sockaddr_in>.size)
             withUnsafeMutablePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(descriptor, $0, &length) }
@@ -43,6 +50,8 @@ import Glibc
                 while true {
                     let connection = accept(descriptor, nil, nil)
                     if connection < 0 { return }
+                    kept.count()
+                    if let greeting { _ = send(connection, greeting, greeting.utf8.count, Int32(MSG_NOSIGNAL)) }
                     if hangUp { close(connection) } else { kept.add(connection) }
                     if let drip, !hangUp {
                         Thread.detachNewThread {
