@@ -232,11 +232,8 @@ extension EvidenceFolder {
     /// The dated folders under `directory` kept for `environment`, newest first.
     public static func list(in directory: String, environment: String) -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        return names.filter { $0.hasPrefix(environment + "-") && FileManager.default.fileExists(atPath: directory + "/" + $0 + "/manifest.json") }
-            .filter { name in
-                // `ENV-2026...`, not a copy's `ENV-i2-2026...`.
-                name.dropFirst(environment.count + 1).first?.isNumber ?? false
-            }
+        // `ENV-20261204T101010Z`: not a copy's `ENV-i2-2026...`, nor `ENV-2`'s `ENV-2-2026...`.
+        return names.filter { EvidenceStore.parse($0)?.environment == environment && EvidenceStore.isEvidenceFolder(directory + "/" + $0) }
             .sorted(by: >)
     }
 }

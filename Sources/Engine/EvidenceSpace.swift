@@ -38,6 +38,14 @@ public struct EvidenceSpace: Sendable, Equatable {
         return EvidenceSpace(needed: needed, available: UInt64(system.f_bavail) * UInt64(system.f_frsize))
     }
 
+    /// Bytes free for anyone but root on the file system holding `path` (or its nearest existing
+    /// folder); nil when it cannot be read.
+    public static func free(at path: String) -> UInt64? {
+        var system = statvfs()
+        guard statvfs(nearestExisting(path), &system) == 0 else { return nil }
+        return UInt64(system.f_bavail) * UInt64(system.f_frsize)
+    }
+
     /// The evidence fits and leaves `reserve` free.
     public var suffices: Bool { needed + Self.reserve <= available }
 

@@ -597,6 +597,11 @@ public struct Operations: Sendable {
         try await OperationTester(hypervisor: hypervisor, prober: prober).run(environment: environment, wait: wait, timeout: timeout, tells: tells)
     }
 
+    /// About how many bytes a reset of `hosts` (every host when empty) keeping evidence would keep.
+    public func evidenceEstimate(_ environment: String, hosts: [String], memory: Bool) async throws -> UInt64 {
+        try await Resetter.evidenceEstimate(environment: environment, hosts: hosts, memory: memory, hypervisor: hypervisor, capture: capture)
+    }
+
     /// Memory and disk of running hosts at one moment, under the environment's lock (a reset cannot
     /// stop a host being snapshotted).
     public func snapshot(_ environment: String, hosts: [String], directory: String, method: Snapshotter.Method = .pause, converter: String? = nil,

@@ -83,6 +83,9 @@ public enum Resetter {
         let owned = actual.ownedDomains(environment: environment)
         let selected = try actual.ownedDomains(environment: environment, hosts: options.hosts, uri: hypervisor.uri)
         let volumes = Dictionary(actual.volumes.map { ($0.name, $0.path) }, uniquingKeysWith: { first, _ in first })
+        if Naming.isLocalQEMU(hypervisor.uri) {
+            try checkPoolSpace(volumes: selected.compactMap { volumes[Naming.overlay(domain: $0.domain.name)] }, outcome: "nothing was stopped")
+        }
         if let directory = options.evidenceDirectory {
             try await checkSpace(in: directory, for: selected, volumes: volumes, environment: environment, memory: options.memory,
                                  hypervisor: hypervisor, capture: capture)
@@ -135,10 +138,11 @@ public enum Resetter {
                       completed: await restores.completed.sorted())
     }
 
-    /// Refuses, before any host stops, a reset whose evidence would not fit on its folder's disk.
-    private static func checkSpace(in directory: String, for selected: [(domain: LiveDomain, metadata: DomainMetadata)],
-                                   volumes: [String: String], environment: String, memory: Bool,
-                                   hypervisor: any Hypervisor, capture: (any TrafficCapture)?) async throws {
+    /// What a reset keeping evidence of `selected` moves into its folder (overlays, console logs,
+    /// captures) and writes there anew (memory dumps, the small files).
+    private static func evidenceNeeds(for selected: [(domain: LiveDomain, metadata: DomainMetadata)], volumes: [String: String],
+                                      environment: String, memory: Bool, hypervisor: any Hypervisor,
+                                      capture: (any TrafficCapture)?) async throws -> (moved: [String], written: UInt64) {
         var moved: [String] = []
         var written: UInt64 = 0
         for (live, _) in selected {
@@ -149,6 +153,40 @@ public enum Resetter {
             written += EvidenceSpace.smallFilesPerHost
         }
         moved += capture?.running(environment: environment).map(\.file) ?? []
+        return (moved, written)
+    }
+
+    /// About how many bytes the evidence of a reset of `hosts` (every host when empty) would take,
+    /// asked before it starts (a quota's check): what it would move and write, wherever it lies now.
+    public static func evidenceEstimate(environment: String, hosts: [String], memory: Bool, hypervisor: any Hypervisor,
+                                        capture: (any TrafficCapture)?) async throws -> UInt64 {
+        let actual = try await ActualState.read(from: hypervisor, poolName: Naming.pool(environment: environment))
+        let selected = try actual.ownedDomains(environment: environment, hosts: hosts, uri: hypervisor.uri)
+        let volumes = Dictionary(actual.volumes.map { ($0.name, $0.path) }, uniquingKeysWith: { first, _ in first })
+        let (moved, written) = try await evidenceNeeds(for: selected, volumes: volumes, environment: environment, memory: memory,
+                                                       hypervisor: hypervisor, capture: capture)
+        return moved.reduce(written) { $0 + EvidenceStore.bytes(of: $1) }
+    }
+
+    /// Refuses a reset that would make overlays on a pool whose disk has less than
+    /// `EvidenceSpace.reserve` free: the guests write into them at once, and a full disk pauses
+    /// every guest on it. Asked for this machine's QEMU only; a folder that does not exist here is not asked.
+    public static func checkPoolSpace(volumes: [String], outcome: String, reserve: UInt64 = EvidenceSpace.reserve) throws {
+        for directory in Set(volumes.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }).sorted() {
+            guard FileManager.default.fileExists(atPath: directory), let free = EvidenceSpace.free(at: directory) else { continue }
+            guard free >= reserve else {
+                throw Failure(description: "the pool's disk (\(directory)) has \(ByteCount.text(free)) free, under the \(ByteCount.text(reserve)) "
+                    + "kept for the guests' overlays; \(outcome): free some space there (decoynet evidence rm, old images)")
+            }
+        }
+    }
+
+    /// Refuses, before any host stops, a reset whose evidence would not fit on its folder's disk.
+    private static func checkSpace(in directory: String, for selected: [(domain: LiveDomain, metadata: DomainMetadata)],
+                                   volumes: [String: String], environment: String, memory: Bool,
+                                   hypervisor: any Hypervisor, capture: (any TrafficCapture)?) async throws {
+        let (moved, written) = try await evidenceNeeds(for: selected, volumes: volumes, environment: environment, memory: memory,
+                                                       hypervisor: hypervisor, capture: capture)
         let space = try EvidenceSpace.measure(directory: directory, moved: moved, written: written)
         guard space.suffices else {
             throw Failure(description: "the evidence needs about \(ByteCount.text(space.needed)) beyond the \(ByteCount.text(EvidenceSpace.reserve)) kept for the guests, but \(directory) has \(ByteCount.text(space.available)) free; "
@@ -161,6 +199,9 @@ public enum Resetter {
                                   restores: Restores, restoring: BootGate, bootNow: Bool) async throws -> [EvidenceFile] {
         let name = live.name
         let volumeName = Naming.overlay(domain: name)
+        // Every host's own overlay is made on a disk that still has room for the guests to write:
+        // resets filling the pool stop before the disk does, with the host as it was.
+        if let volumePath, Naming.isLocalQEMU(hypervisor.uri) { try checkPoolSpace(volumes: [volumePath], outcome: "the host was left as it was") }
         var kept: [String] = []
         let definition = try await hypervisor.domainXML(name: name)
         if let folder {

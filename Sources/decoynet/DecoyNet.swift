@@ -9,7 +9,7 @@ struct DecoyNet: AsyncParsableCommand {
         subcommands: [
             ValidateCommand.self, CompileCommand.self, GraphCommand.self,
             PlanCommand.self, ApplyCommand.self, ResetCommand.self, HealthCommand.self, StatusCommand.self, ListCommand.self,
-            DestroyCommand.self, ImageCommand.self, ExecCommand.self, ConsoleCommand.self, SnapshotCommand.self, ForensicsCommand.self, TestCommand.self, RunCommand.self, WatchCommand.self, ServeCommand.self, WatcherCommand.self,
+            DestroyCommand.self, ImageCommand.self, ExecCommand.self, ConsoleCommand.self, SnapshotCommand.self, EvidenceCommand.self, ForensicsCommand.self, TestCommand.self, RunCommand.self, WatchCommand.self, ServeCommand.self, WatcherCommand.self,
         ]
     )
 }

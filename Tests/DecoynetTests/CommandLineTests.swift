@@ -203,4 +203,52 @@ func scratchFolder() -> String {
             #expect(output.stderr.contains("error:"))
         }
     }
+
+    @Test func evidenceIsListedVerifiedAndRemovedOnlyWhereItIsEvidence() throws {
+        let folder = scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let kept = folder + "/acme-20261201T101010Z"
+        try FileManager.default.createDirectory(atPath: kept + "/ws-01", withIntermediateDirectories: true)
+        try Data("what the guest changed\n".utf8).write(to: URL(fileURLWithPath: kept + "/ws-01/overlay.qcow2"))
+        let sum = Self.sha256("what the guest changed\n")
+        try Data("\(sum)  ws-01/overlay.qcow2\n".utf8).write(to: URL(fileURLWithPath: kept + "/SHA256SUMS"))
+        let manifest = #"{"environment":"acme","topologyDigest":"sha256:0","created":"2026-12-01T10:10:10Z","tool":"decoynet","hosts":[],"captures":[]}"#
+        try Data(manifest.utf8).write(to: URL(fileURLWithPath: kept + "/manifest.json"))
+        let notes = folder + "/acme-notes"
+        try FileManager.default.createDirectory(atPath: notes, withIntermediateDirectories: true)
+
+        let listed = try DecoyNetBinary.run(["evidence", "list", folder, "--json"])
+        #expect(listed.status == 0, "\(listed.stderr)")
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]])
+        #expect(rows.map { $0["name"] as? String } == ["acme-20261201T101010Z"])
+        #expect(rows.first?["created"] as? String == "2026-12-01T10:10:10Z" && rows.first?["environment"] as? String == "acme", "\(rows)")
+
+        let verified = try DecoyNetBinary.run(["evidence", "verify", kept])
+        #expect(verified.status == 0 && verified.stdout.contains("1 of 1 files verify"), "\(verified.stdout) \(verified.stderr)")
+        try Data("changed since\n".utf8).write(to: URL(fileURLWithPath: kept + "/ws-01/overlay.qcow2"))
+        let mismatch = try DecoyNetBinary.run(["evidence", "verify", kept])
+        #expect(mismatch.status == 1 && mismatch.stderr.contains("MISMATCH ws-01/overlay.qcow2"), "\(mismatch.stdout) \(mismatch.stderr)")
+
+        // One name that is not evidence and nothing is removed, not even the evidence named first.
+        let refused = try DecoyNetBinary.run(["evidence", "rm", kept, notes])
+        #expect(refused.status != 0 && refused.stderr.contains("\(notes) is not an evidence folder"), "\(refused.stderr)")
+        #expect(FileManager.default.fileExists(atPath: kept + "/manifest.json") && FileManager.default.fileExists(atPath: notes))
+        let removed = try DecoyNetBinary.run(["evidence", "rm", kept + "/"])
+        #expect(removed.status == 0 && removed.stdout.contains("removed"), "\(removed.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: kept) && FileManager.default.fileExists(atPath: notes))
+    }
+
+    static func sha256(_ text: String) -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        try? process.run()
+        input.fileHandleForWriting.write(Data(text.utf8))
+        try? input.fileHandleForWriting.close()
+        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return String(printed.prefix(64))
+    }
 }
