@@ -106,7 +106,21 @@ enum API {
         }
         api.get("environments/:name/evidence") { request, context in
             let (_, record) = try visible(request, context, state: state)
-            return json(EvidenceFolder.list(in: state.evidenceDirectory, environment: record.name).map { EvidenceSummary(name: $0) })
+            return json(EvidenceStore.folders(in: state.evidenceDirectory, environment: record.name).reversed()
+                .map { EvidenceSummary(name: $0.name, created: $0.created, bytes: $0.bytes) })
+        }
+        api.get("environments/:name/quota") { request, context in
+            let (_, record) = try visible(request, context, state: state)
+            return json(try EvidenceQuota.usage(record, state: state))
+        }
+        api.delete("environments/:name/evidence/:folder") { request, context in
+            let (principal, record) = try visible(request, context, state: state)
+            try state.auth.checkCSRF(principal, request: request)
+            guard principal.mayManage else { throw ServerError.forbidden("only an admin or instructor removes evidence") }
+            let folder = try evidenceFolder(record, context, state: state)
+            try EvidenceStore.remove(folder)
+            state.logger.notice("evidence \(URL(fileURLWithPath: folder).lastPathComponent) removed by \(principal.user.name)")
+            return Response(status: .noContent)
         }
         api.get("environments/:name/evidence/:folder") { request, context in
             let (principal, record) = try visible(request, context, state: state)
@@ -217,6 +231,9 @@ enum API {
 
     struct EvidenceSummary: Codable {
         var name: String
+        var created: Date
+        /// What its files take on disk.
+        var bytes: UInt64
     }
 
     struct EvidenceDetail: Codable {
@@ -285,7 +302,7 @@ enum API {
 
     static func evidenceFolder(_ record: EnvironmentRecord, _ context: BasicRequestContext, state: ServerState) throws -> String {
         let name = try context.parameters.require("folder")
-        guard EvidenceFolder.list(in: state.evidenceDirectory, environment: record.name).contains(name) else {
+        guard EvidenceStore.parse(name)?.environment == record.name, EvidenceFolder.list(in: state.evidenceDirectory, environment: record.name).contains(name) else {
             throw ServerError.notFound("evidence folder \(name)")
         }
         return state.evidenceDirectory + "/" + name
@@ -400,6 +417,7 @@ enum API {
         let names = records.map(\.name)
         let resolved = environments
         let evidence = options.evidence ?? false ? state.evidenceDirectory : nil
+        if kind == .reset, evidence != nil { try await EvidenceQuota.check(record, hosts: options.hosts ?? [], memory: options.memory ?? false, state: state) }
         if evidence != nil { try FileManager.default.createDirectory(atPath: state.evidenceDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) }
         return try await state.jobs.submit(kind: kind.rawValue, environment: record.name, targets: names, userID: principal.user.id) { cancellation, events in
             var operations = operations
@@ -427,6 +445,15 @@ enum API {
                     let report = try await operations.destroy(names, cancellation: cancellation, events: events)
                     return (JSON.string(report), report.succeeded)
                 case .reset:
+                    // Again as it starts: other resets may have kept evidence while this one waited.
+                    if evidence != nil {
+                        do {
+                            try await EvidenceQuota.check(record, hosts: options.hosts ?? [], memory: options.memory ?? false, state: state)
+                        } catch let refusal as ServerError {
+                            events(OperationEvent(.error, refusal.message, environment: record.name))
+                            throw refusal
+                        }
+                    }
                     let resetOptions = Resetter.Options(hosts: options.hosts ?? [], evidenceDirectory: evidence, memory: options.memory ?? false,
                                                        cold: options.cold ?? false)
                     let report = try await operations.reset(record.name, options: resetOptions, cancellation: cancellation, events: events)

@@ -22,13 +22,16 @@ struct Principal: Sendable {
 }
 
 /// Errors of the API and pages, each with its status; the message is safe to show.
-struct ServerError: Error, HTTPResponseError {
+struct ServerError: Error, HTTPResponseError, CustomStringConvertible {
     var status: HTTPResponse.Status
     var message: String
     /// For a topology that does not validate: its diagnostics.
     var details: [DiagnosticView]? = nil
     /// For 429: the seconds until the caller may try again (`Retry-After`).
     var retryAfter: Int? = nil
+
+    /// Its message, as a job's error records it.
+    var description: String { message }
 
     static func notFound(_ what: String) -> ServerError { ServerError(status: .notFound, message: "no \(what)") }
     static let unauthorized = ServerError(status: .unauthorized, message: "sign in: send 'Authorization: Bearer TOKEN' or a session cookie")

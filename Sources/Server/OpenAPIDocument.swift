@@ -80,9 +80,9 @@ enum OpenAPIDocument {
         "/api/v1/environments/{name}/destroy": { "parameters": [{ "$ref": "#/components/parameters/Name" }],
           "post": { "summary": "Remove every host, disk and network (a job; admin, instructor)", "responses": { "$ref_job": "" } } },
         "/api/v1/environments/{name}/reset": { "parameters": [{ "$ref": "#/components/parameters/Name" }],
-          "post": { "summary": "Return hosts to their clean state, with evidence when asked (a job)",
+          "post": { "summary": "Return hosts to their clean state, with evidence when asked (a job); refused with 507 when the evidence would pass a quota",
             "requestBody": { "required": false, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ResetRequest" } } } },
-            "responses": { "$ref_job": "" } } },
+            "responses": { "$ref_job_quota": "" } } },
         "/api/v1/environments/{name}/test": { "parameters": [{ "$ref": "#/components/parameters/Name" }],
           "post": { "summary": "Probes and operation tests from inside the hosts (a job)", "responses": { "$ref_job": "" } } },
         "/api/v1/environments/{name}/copies": { "parameters": [{ "$ref": "#/components/parameters/Name" }],
@@ -104,7 +104,14 @@ enum OpenAPIDocument {
           "get": { "summary": "Evidence folders kept by resets, newest first", "responses": {
             "200": { "description": "Folders", "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/EvidenceSummary" } } } } },
             "401": { "$ref": "#/components/responses/Unauthorized" }, "404": { "$ref": "#/components/responses/NotFound" } } } },
+        "/api/v1/environments/{name}/quota": { "parameters": [{ "$ref": "#/components/parameters/Name" }],
+          "get": { "summary": "The environment's evidence and its owner's against the server's quotas, and its retention", "responses": {
+            "200": { "description": "Usage", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/EvidenceUsage" } } } },
+            "401": { "$ref": "#/components/responses/Unauthorized" }, "404": { "$ref": "#/components/responses/NotFound" } } } },
         "/api/v1/environments/{name}/evidence/{folder}": { "parameters": [{ "$ref": "#/components/parameters/Name" }, { "$ref": "#/components/parameters/Folder" }],
+          "delete": { "summary": "Remove an evidence folder for good (admin, instructor)", "responses": {
+            "204": { "description": "Removed" }, "401": { "$ref": "#/components/responses/Unauthorized" },
+            "403": { "$ref": "#/components/responses/Forbidden" }, "404": { "$ref": "#/components/responses/NotFound" } } },
           "get": { "summary": "A folder's manifest, and every file checked against SHA256SUMS (hashed again when it changed since the server last hashed it)", "responses": {
             "200": { "description": "The folder", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/EvidenceDetail" } } } },
             "401": { "$ref": "#/components/responses/Unauthorized" }, "404": { "$ref": "#/components/responses/NotFound" },
@@ -284,7 +291,14 @@ enum OpenAPIDocument {
             "milestones": { "type": "array", "items": { "type": "object", "required": ["name", "time"], "properties": {
               "name": { "type": "string", "enum": ["delivered", "opened", "c2", "lateral", "quiet", "ended"] }, "time": { "type": "string" }, "event": { "type": "object" } } } },
             "folder": { "type": "string" }, "reset": { "type": "string" } } },
-          "EvidenceSummary": { "type": "object", "required": ["name"], "properties": { "name": { "type": "string" } } },
+          "EvidenceSummary": { "type": "object", "required": ["name", "created", "bytes"], "properties": { "name": { "type": "string" },
+            "created": { "type": "string", "format": "date-time" }, "bytes": { "type": "integer", "description": "What its files take on disk" } } },
+          "QuotaMeasure": { "type": "object", "required": ["used"], "properties": { "used": { "type": "integer" },
+            "quota": { "type": "integer", "description": "Bytes allowed; absent: no limit" } } },
+          "EvidenceUsage": { "type": "object", "required": ["environment", "owner"], "properties": {
+            "environment": { "$ref": "#/components/schemas/QuotaMeasure" },
+            "owner": { "$ref": "#/components/schemas/QuotaMeasure" }, "ownerName": { "type": "string" },
+            "retentionDays": { "type": "integer", "description": "Days a folder is kept; absent: until removed" } } },
           "SnapshotSummary": { "type": "object", "required": ["name", "host", "taken", "paused_ms", "memory_bytes"], "properties": {
             "name": { "type": "string" }, "host": { "type": "string" }, "taken": { "type": "string", "format": "date-time" },
             "paused_ms": { "type": "integer" }, "memory_bytes": { "type": "integer" } } },
@@ -302,7 +316,12 @@ enum OpenAPIDocument {
         }
       }
     }
-    """#.replacingOccurrences(of: #"{ "$ref_job": "" }"#, with: """
+    """#.replacingOccurrences(of: #"{ "$ref_job_quota": "" }"#, with: """
+    { "202": { "$ref": "#/components/responses/Job" }, "400": { "$ref": "#/components/responses/BadRequest" },
+      "401": { "$ref": "#/components/responses/Unauthorized" }, "403": { "$ref": "#/components/responses/Forbidden" },
+      "404": { "$ref": "#/components/responses/NotFound" }, "422": { "$ref": "#/components/responses/Unprocessable" },
+      "507": { "description": "The evidence would pass a quota: nothing was stopped", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } } }
+    """).replacingOccurrences(of: #"{ "$ref_job": "" }"#, with: """
     { "202": { "$ref": "#/components/responses/Job" }, "400": { "$ref": "#/components/responses/BadRequest" },
       "401": { "$ref": "#/components/responses/Unauthorized" }, "403": { "$ref": "#/components/responses/Forbidden" },
       "404": { "$ref": "#/components/responses/NotFound" }, "422": { "$ref": "#/components/responses/Unprocessable" } }

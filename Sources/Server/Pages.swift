@@ -117,8 +117,21 @@ enum Pages {
         router.get("/environments/:name/evidence") { request, context in
             let principal = try signedInOrRedirect(request, state: state)
             let record = try API.visible(to: principal, context, state: state)
-            let folders = EvidenceFolder.list(in: state.evidenceDirectory, environment: record.name).map { ["name": $0, "environment": record.name] }
-            return page("Evidence", "evidence", ["name": record.name, "folders": folders], principal: principal)
+            let folders = EvidenceStore.folders(in: state.evidenceDirectory, environment: record.name).reversed()
+                .map { ["name": $0.name, "environment": record.name, "size": ByteCount.text($0.bytes)] }
+            let usage = try EvidenceQuota.usage(record, state: state)
+            return page("Evidence", "evidence", ["name": record.name, "folders": Array(folders), "quota": usage.lines], principal: principal)
+        }
+        router.post("/environments/:name/evidence/:folder/remove") { request, context in
+            let principal = try signedInOrRedirect(request, state: state)
+            let record = try API.visible(to: principal, context, state: state)
+            let form = try await Form.read(request)
+            try state.auth.checkCSRF(principal, request: request, form: form)
+            guard principal.mayManage else { throw ServerError.forbidden("only an admin or instructor removes evidence") }
+            let folder = try API.evidenceFolder(record, context, state: state)
+            try EvidenceStore.remove(folder)
+            state.logger.notice("evidence \(URL(fileURLWithPath: folder).lastPathComponent) removed by \(principal.user.name)")
+            return redirect("/environments/\(record.name)/evidence")
         }
         router.get("/environments/:name/evidence/:folder") { request, context in
             let principal = try signedInOrRedirect(request, state: state)

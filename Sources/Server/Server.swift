@@ -23,6 +23,8 @@ public struct ServerConfiguration: Sendable {
     public var onListening: @Sendable (Int) -> Void = { _ in }
     /// Volatility 3 and dissect for the forensics of snapshots and evidence; nil: not offered.
     public var forensics: ForensicsTools?
+    /// Evidence quotas and retention.
+    public var evidence = EvidencePolicy()
 
     public init(host: String, port: Int, dataDirectory: String, operations: Operations, templates: String?, imageRoots: [String]) {
         self.host = host
@@ -43,6 +45,8 @@ struct ServerState: Sendable {
     let operations: Operations
     let metrics: ServerMetrics
     let evidenceDirectory: String
+    /// Evidence quotas and retention.
+    let evidencePolicy: EvidencePolicy
     /// Snapshots of running hosts taken through the server, one folder each.
     let snapshotsDirectory: String
     let forensics: ForensicsService
@@ -95,6 +99,14 @@ public enum DecoyNetServer {
             },
             logger: logger
         )
+        // Evidence past its retention goes on start, then hourly.
+        let retention = Task {
+            while !Task.isCancelled {
+                EvidenceQuota.applyRetention(state: state)
+                try? await Task.sleep(nanoseconds: 3600 * 1_000_000_000)
+            }
+        }
+        defer { retention.cancel() }
         try await app.runService()
         await state.jobs.cancelAll()
         _ = try? state.store.markUnfinishedInterrupted()
@@ -124,7 +136,7 @@ public enum DecoyNetServer {
             await catalog.invalidate(job.targets.split(separator: " ").map(String.init))
         }
         return ServerState(store: store, auth: Authenticator(store: store), jobs: jobs, catalog: catalog, operations: configuration.operations,
-                           metrics: metrics, evidenceDirectory: data + "/evidence", snapshotsDirectory: data + "/snapshots",
+                           metrics: metrics, evidenceDirectory: data + "/evidence", evidencePolicy: configuration.evidence, snapshotsDirectory: data + "/snapshots",
                            forensics: ForensicsService(tools: configuration.forensics), runsDirectory: TimelineStore.rootFromEnvironment,
                            dataDirectory: data, logger: logger)
     }

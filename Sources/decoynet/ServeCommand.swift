@@ -3,6 +3,7 @@ import Engine
 import Foundation
 import Naming
 import Server
+import Topology
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,10 +18,40 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("Address and port to listen on; port 0 picks a free one.", valueName: "host:port")) var listen = "127.0.0.1:8080"
     @Option(help: ArgumentHelp("Where the server keeps users, jobs, topologies and evidence.", valueName: "dir")) var data = "/var/lib/decoynet/server"
+    @Option(help: ArgumentHelp("Evidence one environment may keep, in MiB, GiB or TiB; 'none' for no limit.", valueName: "size"))
+    var evidenceQuota = "20GiB"
+    @Option(help: ArgumentHelp("Evidence of all the environments one user owns (a student's copies), in MiB, GiB or TiB; 'none' for no limit.", valueName: "size"))
+    var evidenceUserQuota = "40GiB"
+    @Option(help: ArgumentHelp("Days an evidence folder is kept before the server removes it; 'none' keeps it until removed.", valueName: "days"))
+    var evidenceRetention = "none"
     @OptionGroup var topology: TopologyOptions
     @OptionGroup var connection: ConnectionOptions
 
-    func validate() throws { _ = try address() }
+    func validate() throws {
+        _ = try address()
+        _ = try evidencePolicy()
+    }
+
+    /// The evidence options as the server's policy.
+    func evidencePolicy() throws -> EvidencePolicy {
+        func size(_ text: String, _ option: String) throws -> UInt64? {
+            if text == "none" { return nil }
+            switch Quantity.mebibytes(text, plainUnit: nil) {
+            case let .success(mebibytes): return mebibytes << 20
+            case let .failure(.decimalUnit(suggestion)): throw ValidationError("\(option) takes binary units: \(suggestion)")
+            case .failure: throw ValidationError("\(option) takes a size such as 20GiB or 500MiB, or 'none'")
+            }
+        }
+        var retention: Int?
+        if evidenceRetention != "none" {
+            guard let days = Int(evidenceRetention), (1 ... 36500).contains(days) else {
+                throw ValidationError("--evidence-retention takes whole days from 1, or 'none'")
+            }
+            retention = days
+        }
+        return EvidencePolicy(perEnvironment: try size(evidenceQuota, "--evidence-quota"), perUser: try size(evidenceUserQuota, "--evidence-user-quota"),
+                              retentionDays: retention)
+    }
 
     /// `HOST:PORT`, `[V6]:PORT` or `:PORT` (loopback).
     func address() throws -> (host: String, port: Int) {
@@ -40,6 +71,7 @@ struct ServeCommand: AsyncParsableCommand {
         let operations = try openOperations(connection)
         var configuration = ServerConfiguration(host: host, port: port, dataDirectory: URL(fileURLWithPath: data).standardizedFileURL.path,
                                                 operations: operations, templates: topology.templatesDirectory, imageRoots: topology.imageRoots)
+        configuration.evidence = try evidencePolicy()
         configuration.forensics = projectFolder("forensics", variable: "DECOYNET_FORENSICS").map(ForensicsTools.found)
         do {
             try await DecoyNetServer.run(configuration) { Terminal.error($0) }

@@ -1,0 +1,136 @@
+import Engine
+import Foundation
+import TestSupport
+import Testing
+
+/// Evidence quotas of a real server on loopback (libvirt's test driver behind it): a reset whose
+/// evidence would pass the environment's or its owner's quota is refused before anything stops, the
+/// usage is shown, and an instructor's removal of old evidence makes room again.
+@Suite(.serialized) struct EvidenceQuotaTests {
+    /// `answer` as the server's own document says it may be.
+    func documented(_ checker: OpenAPIChecker, _ method: String, _ path: String, _ answer: HTTPAnswer, sourceLocation: SourceLocation = #_sourceLocation) {
+        let problems = checker.problems(method, path, answer)
+        #expect(problems.isEmpty, "\(problems)", sourceLocation: sourceLocation)
+    }
+    /// A server with `arguments`, and `environments` applied on it (every host running); its
+    /// OpenAPI document, to check answers against.
+    func serve(_ arguments: [String], environments: [(String, Int)]) async throws -> (ServerProcess, HTTPClient, OpenAPIChecker) {
+        let server = try ServerProcess(arguments: ["--connect", "test:///default"] + arguments)
+        let admin = HTTPClient(base: server.base, token: server.adminToken)
+        let checker = try OpenAPIChecker(try await admin.get("/api/v1/openapi.json").body)
+        for (name, cidr) in environments {
+            let made = try await admin.post("/api/v1/environments", yaml: labTopology(name, workstations: 2, cidr: cidr))
+            #expect(made.status == 201, "\(made.status) \(made.text.prefix(300))")
+            let job = try await admin.waitForJob(try #require(try await admin.post("/api/v1/environments/\(name)/apply").object["id"] as? String))
+            #expect(job["state"] as? String == "succeeded", "\(job)")
+        }
+        return (server, admin, checker)
+    }
+
+    /// An evidence folder of `name` holding `mebibytes` MiB written out (not sparse: it takes the disk).
+    func keep(_ server: ServerProcess, _ name: String, stamp: String, mebibytes: Int) throws -> String {
+        let folder = server.data + "/evidence/\(name)-\(stamp)"
+        try FileManager.default.createDirectory(atPath: folder + "/ws-01", withIntermediateDirectories: true)
+        var random = Data(count: mebibytes << 20)
+        random.withUnsafeMutableBytes { buffer in
+            var generator = SystemRandomNumberGenerator()
+            // A word at a time: a byte at a time takes seconds per MiB in a debug build.
+            let words = buffer.bindMemory(to: UInt64.self)
+            for index in words.indices { words[index] = generator.next() }
+        }
+        try random.write(to: URL(fileURLWithPath: folder + "/ws-01/overlay.qcow2"))
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: folder + "/manifest.json"))
+        return folder
+    }
+
+    func running(_ admin: HTTPClient, _ name: String) async throws -> [String] {
+        let hosts = try await admin.get("/api/v1/environments/\(name)/status").object["hosts"] as? [[String: Any]] ?? []
+        return hosts.filter { $0["state"] as? String == "running" }.compactMap { $0["name"] as? String }.sorted()
+    }
+
+    @Test func aResetPastTheEnvironmentsQuotaIsRefusedBeforeAnythingStopsAndRemovalMakesRoom() async throws {
+        let (server, admin, checker) = try await serve(["--evidence-quota", "8MiB", "--evidence-user-quota", "none", "--evidence-retention", "30"],
+                                              environments: [("quota", 98)])
+        let before = try await running(admin, "quota")
+        #expect(before.count == 4, "\(before)")
+        let old = try keep(server, "quota", stamp: "20261201T101010Z", mebibytes: 8)
+
+        let refused = try await admin.post("/api/v1/environments/quota/reset", json: ["hosts": ["ws-01"], "evidence": true])
+        #expect(refused.status == 507, "\(refused.status) \(refused.text.prefix(300))")
+        #expect(refused.text.contains("beyond its quota of 8.0 MiB") && refused.text.contains("nothing was stopped"), "\(refused.text)")
+        documented(checker, "POST", "/api/v1/environments/{name}/reset", refused)
+        #expect(try await running(admin, "quota") == before, "no host stopped")
+        #expect(try await admin.get("/api/v1/jobs").array.filter { $0["kind"] as? String == "reset" }.isEmpty, "no job queued")
+
+        // The usage as the API and the evidence page show it.
+        let usageAnswer = try await admin.get("/api/v1/environments/quota/quota")
+        documented(checker, "GET", "/api/v1/environments/{name}/quota", usageAnswer)
+        let usage = usageAnswer.object
+        let listed = try await admin.get("/api/v1/environments/quota/evidence")
+        documented(checker, "GET", "/api/v1/environments/{name}/evidence", listed)
+        #expect(listed.array.map { $0["name"] as? String } == ["quota-20261201T101010Z"] && (listed.array.first?["bytes"] as? Int ?? 0) >= 8 << 20)
+        let environment = try #require(usage["environment"] as? [String: Any])
+        #expect((environment["used"] as? Int ?? 0) >= 8 << 20 && environment["quota"] as? Int == 8 << 20, "\(usage)")
+        #expect(usage["retentionDays"] as? Int == 30)
+        let page = try await admin.get("/environments/quota/evidence").text
+        #expect(page.contains("this environment: 8.0 MiB of 8.0 MiB") && page.contains("removed 30 days after"), "\(page.prefix(3000))")
+
+        // A reset without evidence is not a quota's business.
+        #expect(try await admin.post("/api/v1/environments/quota/reset", json: ["hosts": ["ws-02"]]).status == 202)
+
+        // The instructor removes the old folder, sealed as a reset leaves it: there is room again.
+        try FileManager.default.setAttributes([.posixPermissions: 0o400], ofItemAtPath: old + "/ws-01/overlay.qcow2")
+        try FileManager.default.setAttributes([.posixPermissions: 0o500], ofItemAtPath: old + "/ws-01")
+        try FileManager.default.setAttributes([.posixPermissions: 0o500], ofItemAtPath: old)
+        let removed = try await admin.send("DELETE", "/api/v1/environments/quota/evidence/quota-20261201T101010Z")
+        #expect(removed.status == 204, "\(removed.status) \(removed.text)")
+        documented(checker, "DELETE", "/api/v1/environments/{name}/evidence/{folder}", removed)
+        #expect(!FileManager.default.fileExists(atPath: old))
+        #expect(try await admin.send("DELETE", "/api/v1/environments/quota/evidence/quota-20261201T101010Z").status == 404)
+        let evidence = try await admin.get("/api/v1/environments/quota/quota").object["environment"] as? [String: Any]
+        #expect(evidence?["used"] as? Int == 0, "\(String(describing: evidence))")
+        withExtendedLifetime(server) {}
+    }
+
+    @Test func aResetPastItsOwnersQuotaIsRefusedWhateverEnvironmentHoldsTheRest() async throws {
+        let (server, admin, _) = try await serve(["--evidence-quota", "none", "--evidence-user-quota", "8MiB"],
+                                              environments: [("owned-a", 99), ("owned-b", 100)])
+        _ = try keep(server, "owned-a", stamp: "20261201T101010Z", mebibytes: 5)
+        _ = try keep(server, "owned-b", stamp: "20261201T111111Z", mebibytes: 3)
+        let refused = try await admin.post("/api/v1/environments/owned-b/reset", json: ["hosts": ["gw"], "evidence": true])
+        #expect(refused.status == 507, "\(refused.status) \(refused.text.prefix(300))")
+        #expect(refused.text.contains("everything admin owns"), "\(refused.text)")
+        let usage = try await admin.get("/api/v1/environments/owned-b/quota").object
+        #expect(usage["ownerName"] as? String == "admin")
+        #expect(((usage["owner"] as? [String: Any])?["used"] as? Int ?? 0) >= 8 << 20, "\(usage)")
+        #expect((usage["environment"] as? [String: Any])?["quota"] == nil, "no limit per environment: \(usage)")
+        withExtendedLifetime(server) {}
+    }
+
+    @Test func retentionRemovesOnlyFoldersPastItsDays() async throws {
+        // Kept before the server starts: it removes what is past its days at once.
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("decoynet-server-" + UUID().uuidString).path
+        let old = data + "/evidence/aged-20200101T000000Z", recent = data + "/evidence/aged-" + Self.stamp(Date().addingTimeInterval(-86400))
+        for folder in [old, recent] {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            try Data("{}".utf8).write(to: URL(fileURLWithPath: folder + "/manifest.json"))
+        }
+        let server = try ServerProcess(data: data, arguments: ["--connect", "test:///default", "--evidence-retention", "7"])
+        var waited = 0.0
+        while FileManager.default.fileExists(atPath: old), waited < 10 {
+            try await Task.sleep(nanoseconds: 100_000_000)
+            waited += 0.1
+        }
+        #expect(!FileManager.default.fileExists(atPath: old), "a folder from 2020 is past 7 days")
+        #expect(FileManager.default.fileExists(atPath: recent), "yesterday's is kept")
+        withExtendedLifetime(server) {}
+    }
+
+    static func stamp(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        return formatter.string(from: date)
+    }
+}
