@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import HTTPTypes
 import Hummingbird
 import Synchronization
@@ -18,18 +21,22 @@ enum Downloads {
     /// dropped.
     static func response(_ path: String, type: String, attachment name: String? = nil, request: Request, context: some RequestContext,
                          slot: HeavySlot? = nil) async throws -> Response {
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path), attributes[.type] as? FileAttributeType == .typeRegular,
-              let size = (attributes[.size] as? NSNumber)?.intValue else {
+        var info = stat()
+        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
             throw ServerError.notFound(URL(fileURLWithPath: path).lastPathComponent)
         }
-        var headers: HTTPFields = [.contentType: type, .acceptRanges: "bytes", .cacheControl: "no-store"]
+        let size = Int(info.st_size)
+        let tag = etag(info)
+        var headers: HTTPFields = [.contentType: type, .acceptRanges: "bytes", .cacheControl: "no-store", .eTag: tag]
         if let name {
             let safe = name.filter { $0.isLetter || $0.isNumber || ".-_".contains($0) }
             headers[.contentDisposition] = "attachment; filename=\"\(safe)\""
         }
         var status = HTTPResponse.Status.ok
         var range = size == 0 ? nil : 0 ... size - 1
-        if let asked = request.headers[.range] {
+        // A range of the file as it was when the client began (`If-Range` with this tag), or else all
+        // of it: a resumed download of a timeline that grew since must not join two versions.
+        if let asked = request.headers[.range], Self.rangeApplies(ifRange: request.headers[.ifRange], tag: tag) {
             switch Self.range(asked, size: size) {
             case .whole: break
             case let .part(part):
@@ -49,6 +56,21 @@ enum Downloads {
             defer { slot.release() }
             try await body.write(writer)
         })
+    }
+
+    /// A strong tag of the file as it is now: its device, inode, size and modification time to the
+    /// nanosecond (a file rewritten in place within one second still gets a new one).
+    static func etag(_ info: stat) -> String {
+        let modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+        return "\"" + [UInt64(info.st_dev), UInt64(info.st_ino), UInt64(info.st_size), UInt64(bitPattern: modified)].map { String($0, radix: 16) }.joined(separator: "-") + "\""
+    }
+
+    /// Whether a `Range` is to be honoured under `If-Range` (RFC 9110, 13.1.5): with no `If-Range`,
+    /// or one that is this very tag (compared strongly: a weak tag or a date never matches, since
+    /// the server sends neither).
+    static func rangeApplies(ifRange: String?, tag: String) -> Bool {
+        guard let ifRange else { return true }
+        return ifRange.trimmingCharacters(in: .whitespaces) == tag
     }
 
     enum Requested: Equatable {

@@ -226,9 +226,13 @@ enum Pages {
             do {
                 return try await next(request, context)
             } catch let error as ServerError where !request.uri.path.hasPrefix("/api/") && !request.uri.path.hasPrefix("/assets/") {
-                let title = error.status == .notFound ? "Not found" : error.status == .forbidden ? "Not allowed" : "Cannot do that"
-                return page(title, "message", ["title": title, "message": error.message.prefix(1).uppercased() + error.message.dropFirst() + "."],
-                            principal: nil, status: error.status)
+                let title = error.status == .notFound ? "Not found" : error.status == .forbidden ? "Not allowed"
+                    : error.status == .tooManyRequests ? "Not now" : "Cannot do that"
+                var response = page(title, "message", ["title": title, "message": error.message.prefix(1).uppercased() + error.message.dropFirst() + "."],
+                                    principal: nil, status: error.status)
+                // A browser or a script told to wait is told how long, as the API tells it.
+                if let retryAfter = error.retryAfter { response.headers[.retryAfter] = String(retryAfter) }
+                return response
             }
         }
     }

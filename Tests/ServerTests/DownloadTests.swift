@@ -78,6 +78,24 @@ import Testing
         #expect(several.status == 200, "\(several)")
     }
 
+    @Test func aResumedDownloadGetsItsRangeOnlyOfTheFileItBegan() async throws {
+        let small = folder + "/ws/console.log"
+        try Data("boot\n".utf8).write(to: URL(fileURLWithPath: small))
+        try Data("0000 ws/console.log\n0000 ws/memory.save\n".utf8).write(to: URL(fileURLWithPath: folder + "/SHA256SUMS"))
+        let logPath = path.replacingOccurrences(of: "ws/memory.save", with: "ws/console.log")
+        let began = try await admin.get(logPath)
+        let tag = try #require(began.header("ETag"), "\(began.headers)")
+        #expect(began.status == 200 && tag.hasPrefix("\"") && tag.hasSuffix("\""))
+        let resumed = try await admin.get(logPath, headers: ["Range": "bytes=2-", "If-Range": tag])
+        #expect(resumed.status == 206 && resumed.body == Data("ot\n".utf8), "\(resumed.status)")
+        // The file grew (a timeline, a console log): the tag changes, and the range is not honoured.
+        try Data("boot\nlogin: \n".utf8).write(to: URL(fileURLWithPath: small))
+        let changed = try await admin.get(logPath, headers: ["Range": "bytes=2-", "If-Range": tag])
+        #expect(changed.status == 200 && changed.body == Data("boot\nlogin: \n".utf8), "\(changed.status) \(changed.text)")
+        #expect(changed.header("ETag") != tag)
+        #expect(try await admin.get(logPath, headers: ["Range": "bytes=2-", "If-Range": "W/" + tag]).status == 200, "a weak tag never matches")
+    }
+
     @Test func aUserHasAFewDownloadsUnderWayAndGetsThemBackWhenTheyStop() async throws {
         let other = try await admin.post("/api/v1/users", json: ["name": "reader", "role": "admin"])
         let otherToken = try #require(other.object["token"] as? String)
@@ -102,6 +120,11 @@ import Testing
         let running = slow.filter { $0.isRunning }.count
         #expect(running == 4, "the four downloads are under way")
         #expect(try curl(["-r", "0-0"]).status == 429, "a fifth download of the same user is refused while four are under way")
+        // The evidence page (it hashes the folder) is heavy too; refused in a page that says when to come back.
+        let browser = HTTPClient(base: server.base)
+        #expect(try await browser.signIn("admin", server.adminToken).status == 303)
+        let page = try await browser.get("/environments/downloads/evidence/downloads-20261203T101010Z")
+        #expect(page.status == 429 && page.header("Retry-After") == "5" && page.text.contains("Not now"), "\(page.status) \(page.headers)")
         #expect(try curl(["-r", "0-0"], token: otherToken).status == 206, "another user downloads meanwhile")
         // The clients go away mid-download: their slots come back.
         for process in slow { kill(process.processIdentifier, SIGKILL) }
