@@ -53,12 +53,53 @@ public final class TimelineTail: @unchecked Sendable {
     public func history(_ store: TimelineStore, filter: TimelineFilter = TimelineFilter(), limit: Int = .max) -> [TimelineEvent] {
         var found: [TimelineEvent] = []
         for file in store.files.reversed() where found.count < limit {
-            guard var data = FileManager.default.contents(atPath: file) else { continue }
-            if file == path { data = data.prefix(Int(start)) }
-            let events = TimelineEvent.parse(lines: String(decoding: data, as: UTF8.self)).filter(filter.accepts)
-            found = events.suffix(limit - found.count) + found
+            // Each file from its end back, a piece at a time, only as far as the events asked for:
+            // the page's last 200 events of a gigabyte timeline read a few pieces, not the gigabyte.
+            var newestFirst: [TimelineEvent] = []
+            Self.linesBackward(file, end: file == path ? start : nil) { line in
+                if let event = TimelineEvent.parse(line: line), filter.accepts(event) { newestFirst.append(event) }
+                return found.count + newestFirst.count < limit
+            }
+            found = newestFirst.reversed() + found
         }
         return found
+    }
+
+    /// Calls `body` with each whole line of `file` before `end` (its length when nil), the last
+    /// first, reading `piece` bytes at a time from the end, until `body` says to stop (false). A
+    /// line cut at `end` is not whole and is skipped, as a line being written is.
+    public static func linesBackward(_ file: String, end: UInt64? = nil, piece: Int = 256 << 10, _ body: (String) -> Bool) {
+        guard let handle = FileHandle(forReadingAtPath: file) else { return }
+        defer { try? handle.close() }
+        guard var offset = end ?? (try? handle.seekToEnd()), offset > 0 else { return }
+        // The start of a line whose rest was read already (it began in a piece before this one).
+        var carry = Data()
+        var last = true
+        while offset > 0 {
+            let size = min(UInt64(piece), offset)
+            offset -= size
+            guard (try? handle.seek(toOffset: offset)) != nil, let read = try? handle.read(upToCount: Int(size)), !read.isEmpty else { return }
+            var data = read + carry
+            carry = Data()
+            if offset > 0 {
+                // Its first line may begin in the piece before: kept for then.
+                guard let first = data.firstIndex(of: 0x0a) else {
+                    carry = data
+                    continue
+                }
+                carry = data[data.startIndex ..< first]
+                data = data[data.index(after: first)...]
+            }
+            var lines = data.split(separator: 0x0a, omittingEmptySubsequences: false)
+            // The end of the region: after a final newline an empty piece; else a line cut short.
+            if last {
+                lines.removeLast()
+                last = false
+            }
+            for line in lines.reversed() where !line.isEmpty {
+                if !body(String(decoding: line, as: UTF8.self)) { return }
+            }
+        }
     }
 
     /// The events written since the last call.

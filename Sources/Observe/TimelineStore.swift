@@ -53,8 +53,14 @@ public struct TimelineStore: Sendable {
     /// last line is not always the newest.
     public func lastTime() -> Date? {
         for file in files.reversed() {
-            guard let data = FileManager.default.contents(atPath: file) else { continue }
-            let times = String(decoding: data.suffix(256 << 10), as: UTF8.self).split(separator: "\n").suffix(500).compactMap { TimelineEvent.parse(line: $0)?.time }
+            // The last 500 lines, read from the end: not the whole file first.
+            var times: [Date] = []
+            var lines = 0
+            TimelineTail.linesBackward(file) { line in
+                lines += 1
+                if let time = TimelineEvent.parse(line: line)?.time { times.append(time) }
+                return lines < 500
+            }
             if let newest = times.max() { return newest }
         }
         return nil

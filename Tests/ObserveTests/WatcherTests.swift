@@ -158,6 +158,34 @@ import Testing
         #expect(tail.read().isEmpty)
     }
 
+    @Test func historyReadsFromTheEndOnlyAsFarAsAskedAcrossFiles() throws {
+        let scratch = Scratch()
+        defer { scratch.remove() }
+        let store = scratch.store
+        let start = Date(timeIntervalSince1970: 1_796_000_000)
+        func mark(_ index: Int) -> TimelineEvent {
+            TimelineEvent(time: start.addingTimeInterval(Double(index)), network: index % 2 == 0 ? "lan" : "dmz", src: nil, dst: nil,
+                          detail: .milestone(name: "m\(index)"))
+        }
+        // An older file, then the current one: 3,000 events each, lines of every length across the pieces.
+        let older = (0 ..< 3000).map { mark($0) }, newer = (3000 ..< 6000).map { mark($0) }
+        try FileManager.default.createDirectory(atPath: store.folder, withIntermediateDirectories: true)
+        try Data(older.map { $0.jsonLine() + "\n" }.joined().utf8).write(to: URL(fileURLWithPath: store.folder + "/timeline.1.jsonl"))
+        // The current file ends with a line being written: not whole, not read.
+        try Data((newer.map { $0.jsonLine() + "\n" }.joined() + #"{"time":"2026"#).utf8).write(to: URL(fileURLWithPath: store.current))
+        let tail = TimelineTail(path: store.current, fromEnd: true)
+        #expect(tail.history(store, limit: 5) == Array(newer.suffix(5)))
+        #expect(tail.history(store, limit: 3005) == Array(older.suffix(5)) + newer, "across the older file, in order")
+        #expect(tail.history(store) == older + newer)
+        let recent = TimelineFilter(from: start.addingTimeInterval(5990))
+        #expect(tail.history(store, filter: recent, limit: 4) == Array(newer.suffix(4)))
+        // A piece far smaller than a line: every line still whole, once.
+        var lines: [String] = []
+        TimelineTail.linesBackward(store.current, piece: 7) { lines.append($0); return lines.count < 10 }
+        #expect(lines == newer.suffix(10).reversed().map { $0.jsonLine() })
+        #expect(store.lastTime() == newer.last?.time)
+    }
+
     @Test func addressesNamedInsideAndOutside() {
         #expect(book.isOutside("198.51.100.7"))
         #expect(book.isOutside("203.0.113.1"), "the internet host stands for the outside")
