@@ -3,7 +3,7 @@ SWIFT ?= swift
 BIN := .build/debug/decoynet
 LAB := ip netns exec decoynet-lab
 
-.PHONY: all deps build release test demo demo-down lab lab-down bench bench-deploy bench-images bench-enterprise bench-server bench-observe bench-observe-enterprise bench-stealth bench-snapshot bench-idle bench-reset-memory faults fuzz images serve clean
+.PHONY: all deps build release test demo demo-down lab lab-down bench bench-deploy bench-images bench-enterprise bench-server bench-tenants bench-observe bench-observe-enterprise bench-stealth bench-snapshot bench-idle bench-reset-memory faults fuzz images serve clean
 
 all: build
 
@@ -53,6 +53,11 @@ bench-server: deps
 	@scripts/install-deps.sh bench
 	$(SWIFT) build -c release --product decoynet
 	benchmarks/server.sh
+
+# The server under 30 students at once, quiet and while one sends the worst validation it can: p99 of the others' status calls.
+bench-tenants: deps
+	$(SWIFT) build -c release --product decoynet
+	benchmarks/tenants.sh
 
 # libFuzzer over load, validate, lower and render: a million runs, none over 1 s (not part of make test).
 fuzz: deps
