@@ -57,12 +57,13 @@ enum EvidenceQuota {
 
     static func usage(_ record: EnvironmentRecord, state: ServerState) throws -> EvidenceUsage {
         let policy = state.evidencePolicy
-        let used = EvidenceStore.usage(in: state.evidenceDirectory, environment: record.name)
+        // Every folder's files walked once: the environment's bytes and its owner's from one listing.
+        let folders = EvidenceStore.folders(in: state.evidenceDirectory)
+        let used = folders.filter { $0.environment == record.name }.reduce(0) { $0 + $1.bytes }
         var ownerUsed: UInt64 = 0
         var ownerName: String?
         if let owner = owner(of: record) {
             ownerName = try state.store.user(id: owner)?.name
-            let folders = EvidenceStore.folders(in: state.evidenceDirectory)
             let owned = Set(try state.store.environments().filter { Self.owner(of: $0) == owner }.map(\.name))
             ownerUsed = folders.filter { owned.contains($0.environment) }.reduce(0) { $0 + $1.bytes }
         }
