@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import TestSupport
 import Testing
 
 /// Evidence folders as the quotas, retention and `decoynet evidence` see them: what they take on
@@ -21,24 +22,12 @@ import Testing
         try? manager.removeItem(atPath: root)
     }
 
-    /// `count` bytes that no file system compresses to nothing.
-    static func random(_ count: Int) -> Data {
-        var data = Data(count: count)
-        data.withUnsafeMutableBytes { buffer in
-            var generator = SystemRandomNumberGenerator()
-            // A word at a time: a byte at a time takes seconds per MiB in a debug build.
-            let words = buffer.bindMemory(to: UInt64.self)
-            for index in words.indices { words[index] = generator.next() }
-        }
-        return data
-    }
-
     /// A sealed folder as a reset leaves it (folders 0500, files 0400), with `bytes` written out.
     @discardableResult
     func folder(_ name: String, bytes: Int = 4096, manifest: Bool = true) throws -> String {
         let path = root + "/" + name
         try FileManager.default.createDirectory(atPath: path + "/ws-01", withIntermediateDirectories: true)
-        try Self.random(bytes).write(to: URL(fileURLWithPath: path + "/ws-01/overlay.qcow2"))
+        try randomBytes(bytes).write(to: URL(fileURLWithPath: path + "/ws-01/overlay.qcow2"))
         if manifest { try Data("{}".utf8).write(to: URL(fileURLWithPath: path + "/manifest.json")) }
         try FileManager.default.setAttributes([.posixPermissions: 0o400], ofItemAtPath: path + "/ws-01/overlay.qcow2")
         try FileManager.default.setAttributes([.posixPermissions: 0o500], ofItemAtPath: path + "/ws-01")

@@ -31,14 +31,7 @@ import Testing
     func keep(_ server: ServerProcess, _ name: String, stamp: String, mebibytes: Int) throws -> String {
         let folder = server.data + "/evidence/\(name)-\(stamp)"
         try FileManager.default.createDirectory(atPath: folder + "/ws-01", withIntermediateDirectories: true)
-        var random = Data(count: mebibytes << 20)
-        random.withUnsafeMutableBytes { buffer in
-            var generator = SystemRandomNumberGenerator()
-            // A word at a time: a byte at a time takes seconds per MiB in a debug build.
-            let words = buffer.bindMemory(to: UInt64.self)
-            for index in words.indices { words[index] = generator.next() }
-        }
-        try random.write(to: URL(fileURLWithPath: folder + "/ws-01/overlay.qcow2"))
+        try randomBytes(mebibytes << 20).write(to: URL(fileURLWithPath: folder + "/ws-01/overlay.qcow2"))
         try Data("{}".utf8).write(to: URL(fileURLWithPath: folder + "/manifest.json"))
         return folder
     }
