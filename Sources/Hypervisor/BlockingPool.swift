@@ -11,8 +11,14 @@ public final class BlockingPool: Sendable {
     public init(threads: Int, name: String) {
         for index in 0 ..< max(1, threads) {
             let queue = self.queue
-            let thread = Thread { queue.work() }
-            thread.name = "\(name)-\(index)"
+            let label = "\(name)-\(index)"
+            let thread = Thread {
+                // The kernel's name too (15 characters), so `top -H` and /proc tell the threads
+                // apart (glibc's pthread_setname_np is not visible to Swift; this is what it does).
+                try? Data(label.utf8.prefix(15)).write(to: URL(fileURLWithPath: "/proc/thread-self/comm"))
+                queue.work()
+            }
+            thread.name = label
             thread.stackSize = 1 << 20
             thread.start()
         }

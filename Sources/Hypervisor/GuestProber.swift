@@ -31,7 +31,10 @@ extension GuestProber {
 /// Each environment's probes run on threads of their own (`forEnvironment`): `perEnvironment` of
 /// them, made when the environment is first probed, kept while a check holds them and for a minute
 /// after the last lookup (let go at the next lookup after that). Probes made without an environment
-/// run on `parallelism` threads, made when the first such probe comes.
+/// run on `parallelism` threads, made when the first such probe comes. At most
+/// `maximumEnvironments` environments have threads of their own at once; those probed beyond that
+/// share one more set of `perEnvironment` threads, so the process never holds more than
+/// `parallelism + (maximumEnvironments + 1) * perEnvironment` probe threads.
 public final class SocketProber: GuestProber {
     private let threads: Int
     private let name: String
@@ -42,8 +45,8 @@ public final class SocketProber: GuestProber {
 
     /// `parallelism`: threads for probes made without an environment; `perEnvironment`: threads
     /// of each environment's own prober.
-    public convenience init(parallelism: Int = 16, perEnvironment: Int = 8) {
-        self.init(threads: parallelism, name: "probe", perEnvironment: perEnvironment, environments: EnvironmentProbers())
+    public convenience init(parallelism: Int = 16, perEnvironment: Int = 8, maximumEnvironments: Int = 32) {
+        self.init(threads: parallelism, name: "probe", perEnvironment: perEnvironment, environments: EnvironmentProbers(maximum: maximumEnvironments))
     }
 
     private init(threads: Int, name: String, perEnvironment: Int, environments: EnvironmentProbers?) {
@@ -65,9 +68,9 @@ public final class SocketProber: GuestProber {
 
     public func forEnvironment(_ environment: String) -> any GuestProber {
         guard let environments else { return self }
-        return environments.prober(for: environment) {
+        return environments.prober(for: environment) { name in
             // Linux keeps 15 characters of a thread's name: `pr-` and 8 of the environment's, `-N`.
-            SocketProber(threads: perEnvironment, name: "pr-\(environment.prefix(8))", perEnvironment: perEnvironment, environments: nil)
+            SocketProber(threads: perEnvironment, name: "pr-\(name.prefix(8))", perEnvironment: perEnvironment, environments: nil)
         }
     }
 
@@ -233,12 +236,17 @@ private final class EnvironmentProbers: @unchecked Sendable {
     private let lock = NSLock()
     private var entries: [String: Entry] = [:]
     private let linger: Double
+    private let maximum: Int
+    /// The threads environments beyond `maximum` share, made when the first of them comes.
+    private var overflow: SocketProber?
 
-    init(linger: Double = 60) {
+    init(linger: Double = 60, maximum: Int) {
         self.linger = linger
+        self.maximum = max(maximum, 0)
     }
 
-    func prober(for environment: String, make: () -> SocketProber) -> SocketProber {
+    /// `make` is given the name for the threads: the environment's, or `overflow`.
+    func prober(for environment: String, make: (String) -> SocketProber) -> SocketProber {
         lock.withLock {
             let now = Date()
             for (name, entry) in entries where now.timeIntervalSince(entry.lastUse) > linger {
@@ -250,7 +258,13 @@ private final class EnvironmentProbers: @unchecked Sendable {
                 entry.lastUse = now
                 return prober
             }
-            let prober = make()
+            guard entries.values.filter({ $0.held != nil }).count < maximum else {
+                if let overflow { return overflow }
+                let shared = make("overflow")
+                overflow = shared
+                return shared
+            }
+            let prober = make(environment)
             entries[environment] = Entry(prober, now: now)
             return prober
         }

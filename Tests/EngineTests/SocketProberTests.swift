@@ -96,4 +96,29 @@ import Glibc
         #expect((1 ... 10).contains(bytes.count), "\(bytes.count) bytes in a 1 s exchange")
         withExtendedLifetime(dripping) {}
     }
+
+    /// The names of this process's threads that start with one of `prefixes`.
+    func threads(named prefixes: [String]) -> [String] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+        return tasks.compactMap { task in
+            (try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        }.filter { name in prefixes.contains { name.hasPrefix($0) } }.sorted()
+    }
+
+    @Test func environmentsBeyondTheMaximumShareOneSetOfThreads() async throws {
+        // Two environments may have threads of their own; the three after them share one set.
+        let prober = SocketProber(parallelism: 1, perEnvironment: 1, maximumEnvironments: 2)
+        let listener = try Listener(hangUp: true)
+        let probers = ["capq-a", "capq-b", "capq-c", "capq-d", "capq-e"].map { prober.forEnvironment($0) }
+        for environment in probers {
+            #expect(await environment.tcp(address: "127.0.0.1", port: listener.port, timeout: 2) == nil)
+        }
+        #expect(prober.environmentProbers == 2)
+        let objects = probers.map { $0 as AnyObject }
+        #expect(objects[2] === objects[3] && objects[3] === objects[4], "the environments past the maximum share one prober")
+        #expect(objects[0] !== objects[1] && objects[0] !== objects[2] && objects[1] !== objects[2])
+        #expect(prober.forEnvironment("capq-a") as AnyObject === objects[0], "an environment with threads of its own keeps them")
+        #expect(threads(named: ["pr-capq-", "pr-overflow"]) == ["pr-capq-a-0", "pr-capq-b-0", "pr-overflow-0"])
+        withExtendedLifetime((listener, probers)) {}
+    }
 }
