@@ -11,6 +11,13 @@ public enum EvidenceStore {
         public var created: Date
         /// What its files take on disk (allocated blocks: a sparse memory dump counts what it holds).
         public var bytes: UInt64
+
+        public init(name: String, environment: String, created: Date, bytes: UInt64) {
+            self.name = name
+            self.environment = environment
+            self.created = created
+            self.bytes = bytes
+        }
     }
 
     /// Every evidence folder under `directory` (those with a `manifest.json`), oldest first;
@@ -54,20 +61,31 @@ public enum EvidenceStore {
         return String(path)
     }
 
-    /// A real folder (not a link to one) holding a `manifest.json`: what a reset keeps.
-    public static func isEvidenceFolder(_ path: String) -> Bool {
+    /// A real folder (not a link to one) holding a `manifest.json` (what a reset keeps), or the
+    /// `marker` file given (`snapshot.json`: what a snapshot keeps).
+    public static func isEvidenceFolder(_ path: String, marker: String = "manifest.json") -> Bool {
         let path = trimmed(path)
         var folder = stat(), manifest = stat()
         return lstat(path, &folder) == 0 && (folder.st_mode & S_IFMT) == S_IFDIR
-            && lstat(path + "/manifest.json", &manifest) == 0 && (manifest.st_mode & S_IFMT) == S_IFREG
+            && lstat(path + "/" + marker, &manifest) == 0 && (manifest.st_mode & S_IFMT) == S_IFREG
     }
 
-    /// Removes one evidence folder, sealed as it is (folders 0500, files 0400). Anything else is
-    /// refused: a folder without a manifest, a link, a file.
-    public static func remove(_ path: String) throws {
+    /// Removes one evidence folder (one holding `marker`), sealed as it is (folders 0500, files
+    /// 0400). Anything else is refused: a folder without its marker, a link, a file.
+    public static func remove(_ path: String, marker: String = "manifest.json") throws {
         let path = trimmed(path)
-        guard isEvidenceFolder(path) else {
-            throw Refusal(description: "\(path) is not an evidence folder (a folder with a manifest.json, as reset --evidence makes): nothing removed")
+        guard isEvidenceFolder(path, marker: marker) else {
+            throw Refusal(description: "\(path) is not an evidence folder (a folder with a \(marker), as "
+                + (marker == "manifest.json" ? "reset --evidence" : "a snapshot") + " makes): nothing removed")
+        }
+        try removeSealed(path)
+    }
+
+    /// Removes the real folder `path` and everything in it, sealed or not; a link is refused.
+    static func removeSealed(_ path: String) throws {
+        var info = stat()
+        guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
+            throw Refusal(description: "\(path) is not a folder: nothing removed")
         }
         let manager = FileManager.default
         // Opened again from the top down, so that its folders can be emptied without root's override.
@@ -81,11 +99,42 @@ public enum EvidenceStore {
         try manager.removeItem(atPath: path)
     }
 
+    /// What a copy given to a new student kept from the one before, moved aside into
+    /// `.retired/ENV-YYYYMMDDTHHMMSSZ` of a folder (evidence, snapshots, runs): its environment,
+    /// when it was retired, and what it takes on disk.
+    public static func retired(in directory: String) -> [Folder] {
+        let root = directory + "/.retired"
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        return names.compactMap { name -> Folder? in
+            var info = stat()
+            guard let (environment, retired) = parse(name), lstat(root + "/" + name, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else { return nil }
+            return Folder(name: name, environment: environment, created: retired, bytes: bytes(of: root + "/" + name))
+        }
+        .sorted { ($0.created, $0.name) < ($1.created, $1.name) }
+    }
+
+    /// Removes what was retired under `directory` before `date`.
+    @discardableResult
+    public static func pruneRetired(in directory: String, before date: Date) -> Pruned {
+        var pruned = Pruned()
+        for folder in retired(in: directory) where folder.created < date {
+            do {
+                try removeSealed(directory + "/.retired/" + folder.name)
+                pruned.removed.append(folder)
+            } catch {
+                pruned.failed.append((folder, "\(error)"))
+            }
+        }
+        return pruned
+    }
+
     /// What `prune` removed, and the folders it could not remove with why (the others are removed
     /// all the same: one folder that resists does not keep the rest).
     public struct Pruned: Sendable {
         public var removed: [Folder] = []
         public var failed: [(folder: Folder, problem: String)] = []
+
+        public init() {}
     }
 
     /// Removes the folders created before `date` (of `environment` only, when given).

@@ -30,6 +30,21 @@ public struct SnapshotRecord: Sendable, Codable, Equatable {
     /// `raw` (offset = physical address) for `live`, `elf` (a core) for `pause`.
     public var memoryFormat: String?
 
+    public init(host: String, taken: Date, pausedMS: Int, memoryBytes: UInt64, environment: String, domain: String, disk: String?, base: String?,
+                method: String, downtimeMS: Int? = nil, memoryFormat: String? = nil) {
+        self.host = host
+        self.taken = taken
+        self.pausedMS = pausedMS
+        self.memoryBytes = memoryBytes
+        self.environment = environment
+        self.domain = domain
+        self.disk = disk
+        self.base = base
+        self.method = method
+        self.downtimeMS = downtimeMS
+        self.memoryFormat = memoryFormat
+    }
+
     enum CodingKeys: String, CodingKey {
         case host, taken, pausedMS = "paused_ms", memoryBytes = "memory_bytes", environment, domain, disk, base, method,
              downtimeMS = "downtime_ms", memoryFormat = "memory_format"

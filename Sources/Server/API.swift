@@ -417,11 +417,24 @@ enum API {
         let names = records.map(\.name)
         let resolved = environments
         let evidence = options.evidence ?? false ? state.evidenceDirectory : nil
-        if kind == .reset, evidence != nil { try await EvidenceQuota.check(record, hosts: options.hosts ?? [], memory: options.memory ?? false, state: state) }
+        // What the job would keep, asked of the quotas now (and let go) and again as the job starts.
+        let keeping: EvidenceQuota.Keeping? = kind == .snapshot ? .snapshot : kind == .reset && evidence != nil ? .reset(memory: options.memory ?? false) : nil
+        if let keeping { try await EvidenceQuota.admit(record, hosts: options.hosts ?? [], keeping: keeping, state: state)?.end() }
         if evidence != nil { try FileManager.default.createDirectory(atPath: state.evidenceDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) }
         return try await state.jobs.submit(kind: kind.rawValue, environment: record.name, targets: names, userID: principal.user.id) { cancellation, events in
             var operations = operations
             operations.waiting = { name in events(OperationEvent(.info, "waiting for another decoynet command on environment \(name) to finish", environment: name)) }
+            /// Asked again as the job starts, and held until it ends: other resets and snapshots
+            /// may have kept evidence while this one waited, or be writing theirs now.
+            func admitted(_ keeping: EvidenceQuota.Keeping?) async throws -> EvidenceLedger.Reservation? {
+                guard let keeping else { return nil }
+                do {
+                    return try await EvidenceQuota.admit(record, hosts: options.hosts ?? [], keeping: keeping, state: state)
+                } catch let refusal as ServerError {
+                    events(OperationEvent(.error, refusal.message, environment: record.name))
+                    throw refusal
+                }
+            }
             do {
                 switch kind {
                 case .apply:
@@ -445,20 +458,15 @@ enum API {
                     let report = try await operations.destroy(names, cancellation: cancellation, events: events)
                     return (JSON.string(report), report.succeeded)
                 case .reset:
-                    // Again as it starts: other resets may have kept evidence while this one waited.
-                    if evidence != nil {
-                        do {
-                            try await EvidenceQuota.check(record, hosts: options.hosts ?? [], memory: options.memory ?? false, state: state)
-                        } catch let refusal as ServerError {
-                            events(OperationEvent(.error, refusal.message, environment: record.name))
-                            throw refusal
-                        }
-                    }
+                    let reservation = try await admitted(keeping)
+                    defer { reservation?.end() }
                     let resetOptions = Resetter.Options(hosts: options.hosts ?? [], evidenceDirectory: evidence, memory: options.memory ?? false,
                                                        cold: options.cold ?? false)
                     let report = try await operations.reset(record.name, options: resetOptions, cancellation: cancellation, events: events)
                     return (JSON.string(report), report.succeeded)
                 case .snapshot:
+                    let reservation = try await admitted(keeping)
+                    defer { reservation?.end() }
                     let hosts = options.hosts ?? []
                     try FileManager.default.createDirectory(atPath: state.snapshotsDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
                     let converter = state.forensics.tools.map { $0.scripts + "/memory.py" }

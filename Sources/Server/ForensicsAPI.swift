@@ -14,22 +14,31 @@ enum ForensicsAPI {
         var taken: Date
         var pausedMS: Int
         var memoryBytes: UInt64
+        /// What the folder takes on disk (in listings).
+        var bytes: UInt64?
 
-        init(name: String, record: SnapshotRecord) {
+        init(name: String, record: SnapshotRecord, bytes: UInt64? = nil) {
             self.name = name
             host = record.host
             taken = record.taken
             pausedMS = record.pausedMS
             memoryBytes = record.memoryBytes
+            self.bytes = bytes
         }
 
-        enum CodingKeys: String, CodingKey { case name, host, taken, pausedMS = "paused_ms", memoryBytes = "memory_bytes" }
+        enum CodingKeys: String, CodingKey { case name, host, taken, pausedMS = "paused_ms", memoryBytes = "memory_bytes", bytes }
     }
 
     static func add(to api: RouterGroup<BasicRequestContext>, state: ServerState) {
         api.get("environments/:name/snapshots") { request, context in
             let (_, record) = try API.visible(request, context, state: state)
             return json(snapshots(of: record.name, state: state))
+        }
+        api.delete("environments/:name/snapshots/:folder") { request, context in
+            let (principal, record) = try API.visible(request, context, state: state)
+            try state.auth.checkCSRF(principal, request: request)
+            try remove(try snapshotFolder(record, try context.parameters.require("folder"), state: state), principal: principal, state: state)
+            return Response(status: .noContent)
         }
         api.get("environments/:name/snapshots/:folder/forensics/:view") { request, context in
             let (_, record) = try API.visible(request, context, state: state)
@@ -86,8 +95,16 @@ enum ForensicsAPI {
         return names.filter { $0.hasPrefix(environment + "-") }.compactMap { name -> SnapshotSummary? in
             guard let data = FileManager.default.contents(atPath: state.snapshotsDirectory + "/" + name + "/snapshot.json"),
                   let record = try? decoder.decode(SnapshotRecord.self, from: data), record.environment == environment else { return nil }
-            return SnapshotSummary(name: name, record: record)
+            return SnapshotSummary(name: name, record: record, bytes: EvidenceStore.bytes(of: state.snapshotsDirectory + "/" + name))
         }.sorted { ($0.taken, $0.name) > ($1.taken, $1.name) }
+    }
+
+    /// Removes a snapshot folder for good (an admin or instructor: a student's snapshots are the
+    /// class's record, as their evidence is).
+    static func remove(_ folder: String, principal: Principal, state: ServerState) throws {
+        guard principal.mayManage else { throw ServerError.forbidden("only an admin or instructor removes snapshots") }
+        try EvidenceStore.remove(folder, marker: "snapshot.json")
+        state.logger.notice("snapshot \(URL(fileURLWithPath: folder).lastPathComponent) removed by \(principal.user.name)")
     }
 
     /// Only a folder the listing gives: no path of the caller's choosing reaches the disk.

@@ -6,9 +6,12 @@ import Observe
 /// every listing into `.retired` folders beside it (for the instructor to read or remove), not lost.
 enum Handover {
     /// Moves the environment's evidence folders, snapshots and timeline with its runs into
-    /// `.retired/ENV-TIME/` of each folder.
+    /// `.retired/ENV-YYYYMMDDTHHMMSSZ/` of each folder. The retention removes them as it removes
+    /// evidence, by the day they were retired; they count against no one's quota (the student who
+    /// made them no longer has the copy, the new one did not make them).
     static func retire(_ environment: String, state: ServerState, now: Date = Date()) {
-        let stamp = environment + "-" + ISO8601DateFormatter().string(from: now).replacingOccurrences(of: ":", with: "")
+        // Named as a reset names its evidence, so the retention can tell when it was retired.
+        let stamp = environment + "-" + TimelineEvent.basicTime(now)
         let fileManager = FileManager.default
         func move(_ names: [String], from folder: String) {
             guard !names.isEmpty else { return }

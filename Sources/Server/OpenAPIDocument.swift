@@ -105,7 +105,7 @@ enum OpenAPIDocument {
             "200": { "description": "Folders", "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/EvidenceSummary" } } } } },
             "401": { "$ref": "#/components/responses/Unauthorized" }, "404": { "$ref": "#/components/responses/NotFound" } } } },
         "/api/v1/environments/{name}/quota": { "parameters": [{ "$ref": "#/components/parameters/Name" }],
-          "get": { "summary": "The environment's evidence and its owner's against the server's quotas, and its retention", "responses": {
+          "get": { "summary": "The environment's evidence and snapshots, and its owner's, against the server's quotas, and its retention", "responses": {
             "200": { "description": "Usage", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/EvidenceUsage" } } } },
             "401": { "$ref": "#/components/responses/Unauthorized" }, "404": { "$ref": "#/components/responses/NotFound" } } } },
         "/api/v1/environments/{name}/evidence/{folder}": { "parameters": [{ "$ref": "#/components/parameters/Name" }, { "$ref": "#/components/parameters/Folder" }],
@@ -128,11 +128,15 @@ enum OpenAPIDocument {
         "/api/v1/environments/{name}/snapshot": { "parameters": [{ "$ref": "#/components/parameters/Name" }],
           "post": { "summary": "Memory and disk of running hosts at one moment, each host paused briefly and running on (a job)",
             "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ResetRequest" } } } },
-            "responses": { "$ref_job": "" } } },
+            "responses": { "$ref_job_quota": "" } } },
         "/api/v1/environments/{name}/snapshots": { "parameters": [{ "$ref": "#/components/parameters/Name" }],
           "get": { "summary": "Snapshots taken through the server, newest first", "responses": {
             "200": { "description": "Snapshots", "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/SnapshotSummary" } } } } },
             "401": { "$ref": "#/components/responses/Unauthorized" }, "404": { "$ref": "#/components/responses/NotFound" } } } },
+        "/api/v1/environments/{name}/snapshots/{folder}": { "parameters": [{ "$ref": "#/components/parameters/Name" }, { "$ref": "#/components/parameters/Folder" }],
+          "delete": { "summary": "Remove a snapshot for good (admin, instructor)", "responses": {
+            "204": { "description": "Removed" }, "401": { "$ref": "#/components/responses/Unauthorized" },
+            "403": { "$ref": "#/components/responses/Forbidden" }, "404": { "$ref": "#/components/responses/NotFound" } } } },
         "/api/v1/environments/{name}/snapshots/{folder}/forensics/{view}": { "parameters": [{ "$ref": "#/components/parameters/Name" }, { "$ref": "#/components/parameters/Folder" },
             { "$ref": "#/components/parameters/View" }],
           "get": { "summary": "A snapshot read from outside: processes, connections, modules (memory) or files (disk against its base image)", "responses": {
@@ -298,10 +302,12 @@ enum OpenAPIDocument {
           "EvidenceUsage": { "type": "object", "required": ["environment", "owner"], "properties": {
             "environment": { "$ref": "#/components/schemas/QuotaMeasure" },
             "owner": { "$ref": "#/components/schemas/QuotaMeasure" }, "ownerName": { "type": "string" },
-            "retentionDays": { "type": "integer", "description": "Days a folder is kept; absent: until removed" } } },
+            "retentionDays": { "type": "integer", "description": "Days a folder is kept; absent: until removed" },
+            "snapshots": { "type": "integer", "description": "Of the environment's bytes, what its snapshots take" },
+            "retired": { "type": "integer", "description": "What earlier students of this copy kept, retired when it was given to a new one: no one's quota" } } },
           "SnapshotSummary": { "type": "object", "required": ["name", "host", "taken", "paused_ms", "memory_bytes"], "properties": {
             "name": { "type": "string" }, "host": { "type": "string" }, "taken": { "type": "string", "format": "date-time" },
-            "paused_ms": { "type": "integer" }, "memory_bytes": { "type": "integer" } } },
+            "paused_ms": { "type": "integer" }, "memory_bytes": { "type": "integer" }, "bytes": { "type": "integer", "description": "What the folder takes on disk" } } },
           "EvidenceFile": { "type": "object", "required": ["path", "sha256", "bytes", "modified"], "properties": {
             "path": { "type": "string" }, "sha256": { "type": "string" }, "bytes": { "type": "integer" }, "modified": { "type": "string", "format": "date-time" } } },
           "EvidenceCheck": { "type": "object", "required": ["path", "sha256", "bytes", "verified"], "properties": {
@@ -320,7 +326,7 @@ enum OpenAPIDocument {
     { "202": { "$ref": "#/components/responses/Job" }, "400": { "$ref": "#/components/responses/BadRequest" },
       "401": { "$ref": "#/components/responses/Unauthorized" }, "403": { "$ref": "#/components/responses/Forbidden" },
       "404": { "$ref": "#/components/responses/NotFound" }, "422": { "$ref": "#/components/responses/Unprocessable" },
-      "507": { "description": "The evidence would pass a quota: nothing was stopped", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } } }
+      "507": { "description": "The evidence or snapshot would pass a quota: nothing was stopped or paused", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } } }
     """).replacingOccurrences(of: #"{ "$ref_job": "" }"#, with: """
     { "202": { "$ref": "#/components/responses/Job" }, "400": { "$ref": "#/components/responses/BadRequest" },
       "401": { "$ref": "#/components/responses/Unauthorized" }, "403": { "$ref": "#/components/responses/Forbidden" },

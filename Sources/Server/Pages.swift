@@ -119,8 +119,18 @@ enum Pages {
             let record = try API.visible(to: principal, context, state: state)
             let folders = EvidenceStore.folders(in: state.evidenceDirectory, environment: record.name).reversed()
                 .map { ["name": $0.name, "environment": record.name, "size": ByteCount.text($0.bytes)] }
+            let snapshots = ForensicsAPI.snapshots(of: record.name, state: state)
+                .map { ["name": $0.name, "host": $0.host, "environment": record.name, "taken": time($0.taken), "size": ByteCount.text($0.bytes ?? 0)] }
             let usage = try EvidenceQuota.usage(record, state: state)
-            return page("Evidence", "evidence", ["name": record.name, "folders": Array(folders), "quota": usage.lines], principal: principal)
+            return page("Evidence", "evidence", ["name": record.name, "folders": Array(folders), "snapshots": snapshots, "hasSnapshots": !snapshots.isEmpty, "quota": usage.lines], principal: principal)
+        }
+        router.post("/environments/:name/snapshots/:folder/remove") { request, context in
+            let principal = try signedInOrRedirect(request, state: state)
+            let record = try API.visible(to: principal, context, state: state)
+            let form = try await Form.read(request)
+            try state.auth.checkCSRF(principal, request: request, form: form)
+            try ForensicsAPI.remove(try ForensicsAPI.snapshotFolder(record, try context.parameters.require("folder"), state: state), principal: principal, state: state)
+            return redirect("/environments/\(record.name)/evidence")
         }
         router.post("/environments/:name/evidence/:folder/remove") { request, context in
             let principal = try signedInOrRedirect(request, state: state)

@@ -61,6 +61,8 @@ struct ServerState: Sendable {
     var heavy = HeavyRequests()
     /// Evidence files' hashes, read once while each file stays the same.
     var hashes = HashMemo()
+    /// Evidence that resets and snapshots under way are writing, held against the quotas.
+    var ledger = EvidenceLedger()
     /// Where evidence folders are hashed: two at a time for the whole server, off the threads that
     /// serve every request.
     var hashing = BlockingPool(threads: 2, name: "verify")

@@ -127,10 +127,13 @@ enum Templates {
         "evidence": """
         <h1>Evidence of {{name}}</h1>
         <p>Each reset with evidence keeps a dated folder: every host's overlay, console log, definition and leases, with a manifest and SHA256SUMS.</p>
-        <p id="evidence-quota" class="muted">Space kept: {{#quota}}{{.}}; {{/quota}}a reset whose evidence would pass a quota is refused before anything stops.</p>
+        <p id="evidence-quota" class="muted">Space kept: {{#quota}}{{.}}; {{/quota}}a reset whose evidence, or a snapshot, would pass a quota is refused before anything stops.</p>
         {{^folders}}<p class="muted">None yet: reset with “keep evidence”.</p>{{/folders}}
         <ul>{{#folders}}<li><a href="/environments/{{environment}}/evidence/{{name}}">{{name}}</a> <span class="muted">{{size}}</span>
         {{#manage}}<form class="inline" method="post" action="/environments/{{environment}}/evidence/{{name}}/remove" data-confirm="Remove the evidence {{name}} for good?"><input type="hidden" name="csrf" value="{{csrf}}"><button class="danger">Remove</button></form>{{/manage}}</li>{{/folders}}</ul>
+        {{#hasSnapshots}}<h2>Snapshots</h2>{{/hasSnapshots}}
+        <ul id="snapshots">{{#snapshots}}<li><a href="/environments/{{environment}}/hosts/{{host}}">{{host}}</a> {{taken}} <span class="muted">{{size}}</span>
+        {{#manage}}<form class="inline" method="post" action="/environments/{{environment}}/snapshots/{{name}}/remove" data-confirm="Remove the snapshot {{name}} for good?"><input type="hidden" name="csrf" value="{{csrf}}"><button class="danger">Remove</button></form>{{/manage}}</li>{{/snapshots}}</ul>
         """,
         "evidence-folder": """
         <h1>Evidence {{folder}}</h1>

@@ -108,14 +108,80 @@ import Testing
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             try Data("{}".utf8).write(to: URL(fileURLWithPath: folder + "/manifest.json"))
         }
+        // Snapshots by the time they were taken; what earlier students kept by when it was retired.
+        let oldSnapshot = try snapshot(data, "aged", host: "ws-01", taken: Date(timeIntervalSince1970: 1_577_836_800), mebibytes: 0)
+        let recentSnapshot = try snapshot(data, "aged", host: "ws-02", taken: Date().addingTimeInterval(-86400), mebibytes: 0)
+        let oldRetired = data + "/evidence/.retired/aged-20200101T000000Z", recentRetired = data + "/snapshots/.retired/aged-" + Self.stamp(Date().addingTimeInterval(-86400))
+        for folder in [oldRetired + "/aged-20191231T000000Z/ws-01", recentRetired + "/aged-ws-01-20191231T000000Z"] {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            try Data("x".utf8).write(to: URL(fileURLWithPath: folder + "/overlay.qcow2"))
+        }
+        // Sealed, as a reset leaves its evidence.
+        try FileManager.default.setAttributes([.posixPermissions: 0o400], ofItemAtPath: oldRetired + "/aged-20191231T000000Z/ws-01/overlay.qcow2")
+        try FileManager.default.setAttributes([.posixPermissions: 0o500], ofItemAtPath: oldRetired + "/aged-20191231T000000Z/ws-01")
+        try FileManager.default.setAttributes([.posixPermissions: 0o500], ofItemAtPath: oldRetired + "/aged-20191231T000000Z")
         let server = try ServerProcess(data: data, arguments: ["--connect", "test:///default", "--evidence-retention", "7"])
         var waited = 0.0
-        while FileManager.default.fileExists(atPath: old), waited < 10 {
+        while [old, oldSnapshot, oldRetired].contains(where: FileManager.default.fileExists), waited < 10 {
             try await Task.sleep(nanoseconds: 100_000_000)
             waited += 0.1
         }
         #expect(!FileManager.default.fileExists(atPath: old), "a folder from 2020 is past 7 days")
+        #expect(!FileManager.default.fileExists(atPath: oldSnapshot), "so is a snapshot taken in 2020")
+        #expect(!FileManager.default.fileExists(atPath: oldRetired), "and what was retired in 2020, sealed as it was")
         #expect(FileManager.default.fileExists(atPath: recent), "yesterday's is kept")
+        #expect(FileManager.default.fileExists(atPath: recentSnapshot) && FileManager.default.fileExists(atPath: recentRetired))
+        withExtendedLifetime(server) {}
+    }
+
+    /// A snapshot folder of `environment`'s `host` under `data`, as a snapshot job leaves it, with
+    /// `mebibytes` MiB of memory written out.
+    @discardableResult
+    func snapshot(_ data: String, _ environment: String, host: String, taken: Date, mebibytes: Int) throws -> String {
+        let folder = data + "/snapshots/\(environment)-\(host)-" + Self.stamp(taken)
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try randomBytes(mebibytes << 20).write(to: URL(fileURLWithPath: folder + "/memory"))
+        let record = SnapshotRecord(host: host, taken: taken, pausedMS: 10, memoryBytes: UInt64(mebibytes << 20), environment: environment,
+                                    domain: "\(environment)-\(host)", disk: nil, base: nil, method: "pause")
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        try encoder.encode(record).write(to: URL(fileURLWithPath: folder + "/snapshot.json"))
+        return folder
+    }
+
+    @Test func snapshotsCountAgainstTheQuotaAndOnePastItIsRefusedBeforeAnyHostPauses() async throws {
+        let (server, admin, checker) = try await serve(["--evidence-quota", "8MiB", "--evidence-user-quota", "none"], environments: [("snapq", 101)])
+        let kept = try snapshot(server.data, "snapq", host: "ws-01", taken: Date().addingTimeInterval(-60), mebibytes: 8)
+        let usage = try await admin.get("/api/v1/environments/snapq/quota")
+        documented(checker, "GET", "/api/v1/environments/{name}/quota", usage)
+        #expect((usage.object["snapshots"] as? Int ?? 0) >= 8 << 20, "\(usage.object)")
+        #expect(((usage.object["environment"] as? [String: Any])?["used"] as? Int ?? 0) >= 8 << 20, "a snapshot is the environment's evidence too")
+
+        let refused = try await admin.post("/api/v1/environments/snapq/snapshot", json: ["hosts": ["ws-02"]])
+        #expect(refused.status == 507, "\(refused.status) \(refused.text.prefix(300))")
+        #expect(refused.text.contains("this snapshot") && refused.text.contains("nothing was paused"), "\(refused.text)")
+        documented(checker, "POST", "/api/v1/environments/{name}/snapshot", refused)
+        #expect(try await admin.get("/api/v1/jobs").array.filter { $0["kind"] as? String == "snapshot" }.isEmpty, "no job queued")
+        let resetRefused = try await admin.post("/api/v1/environments/snapq/reset", json: ["hosts": ["ws-02"], "evidence": true])
+        #expect(resetRefused.status == 507, "a reset's evidence and the snapshots share the quota: \(resetRefused.status)")
+
+        let listed = try await admin.get("/api/v1/environments/snapq/snapshots")
+        documented(checker, "GET", "/api/v1/environments/{name}/snapshots", listed)
+        #expect((listed.array.first?["bytes"] as? Int ?? 0) >= 8 << 20, "\(listed.array)")
+        let page = try await admin.get("/environments/snapq/evidence").text
+        #expect(page.contains("(snapshots 8.0 MiB)") && page.contains("/environments/snapq/snapshots/\(URL(fileURLWithPath: kept).lastPathComponent)/remove"),
+                "\(page.prefix(3000))")
+
+        // An instructor removes it, sealed as a snapshot leaves it: the room is back.
+        try FileManager.default.setAttributes([.posixPermissions: 0o400], ofItemAtPath: kept + "/memory")
+        try FileManager.default.setAttributes([.posixPermissions: 0o500], ofItemAtPath: kept)
+        let path = "/api/v1/environments/snapq/snapshots/" + URL(fileURLWithPath: kept).lastPathComponent
+        let removed = try await admin.send("DELETE", path)
+        #expect(removed.status == 204, "\(removed.status) \(removed.text)")
+        documented(checker, "DELETE", "/api/v1/environments/{name}/snapshots/{folder}", removed)
+        #expect(!FileManager.default.fileExists(atPath: kept))
+        #expect(try await admin.send("DELETE", path).status == 404)
+        #expect(((try await admin.get("/api/v1/environments/snapq/quota").object["environment"] as? [String: Any])?["used"] as? Int) == 0)
         withExtendedLifetime(server) {}
     }
 
