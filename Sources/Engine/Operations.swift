@@ -602,6 +602,11 @@ public struct Operations: Sendable {
         try await Resetter.evidenceEstimate(environment: environment, hosts: hosts, memory: memory, hypervisor: hypervisor, capture: capture)
     }
 
+    /// About how many bytes snapshots of `hosts` would keep (for a quota's check).
+    public func snapshotEstimate(_ environment: String, hosts: [String]) async throws -> UInt64 {
+        try await Snapshotter.estimate(environment: environment, hosts: hosts, hypervisor: hypervisor)
+    }
+
     /// Memory and disk of running hosts at one moment, under the environment's lock (a reset cannot
     /// stop a host being snapshotted).
     public func snapshot(_ environment: String, hosts: [String], directory: String, method: Snapshotter.Method = .pause, converter: String? = nil,

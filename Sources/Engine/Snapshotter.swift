@@ -92,13 +92,8 @@ public enum Snapshotter {
                 + "(a stopped host's disk is its overlay, which reset --evidence keeps); nothing was paused")
         }
         let volumes = Dictionary(actual.volumes.map { ($0.name, $0.path) }, uniquingKeysWith: { first, _ in first })
-        var written: UInt64 = 0
-        for (live, _) in selected {
-            // A live snapshot holds QEMU's stream and the memory made from it at once, for a moment.
-            let memory = EvidenceSpace.memoryBytes(definition: try await hypervisor.domainXML(name: live.name))
-            written += (method == .live ? 2 * memory : memory) + EvidenceSpace.smallFilesPerHost
-            if let overlay = volumes[Naming.overlay(domain: live.name)] { written += allocatedBytes(overlay) }
-        }
+        // A live snapshot holds QEMU's stream and the memory made from it at once, for a moment.
+        let written = try await bytes(of: selected, volumes: volumes, hypervisor: hypervisor, memoryCopies: method == .live ? 2 : 1)
         let space = try EvidenceSpace.measure(directory: directory, moved: [], written: written)
         guard space.suffices else {
             throw Failure(description: "the snapshots need about \(ByteCount.text(space.needed)) beyond the \(ByteCount.text(EvidenceSpace.reserve)) kept for the guests, but \(directory) has \(ByteCount.text(space.available)) free; "
@@ -113,6 +108,28 @@ public enum Snapshotter {
                                             converter: converter, cancellation: cancellation, progress: progress))
         }
         return taken
+    }
+
+    /// What the snapshots of `selected` write: each host's memory (`memoryCopies` times), its
+    /// overlay as it takes the disk now, and its small files.
+    private static func bytes(of selected: [(domain: LiveDomain, metadata: DomainMetadata)], volumes: [String: String], hypervisor: any Hypervisor,
+                              memoryCopies: UInt64) async throws -> UInt64 {
+        var written: UInt64 = 0
+        for (live, _) in selected {
+            let memory = EvidenceSpace.memoryBytes(definition: try await hypervisor.domainXML(name: live.name))
+            written += memoryCopies * memory + EvidenceSpace.smallFilesPerHost
+            if let overlay = volumes[Naming.overlay(domain: live.name)] { written += allocatedBytes(overlay) }
+        }
+        return written
+    }
+
+    /// About how many bytes the snapshots of `hosts` would keep once taken (a quota's check):
+    /// memory, overlay and small files, nothing of the environment's captures or console logs.
+    public static func estimate(environment: String, hosts: [String], hypervisor: any Hypervisor) async throws -> UInt64 {
+        let actual = try await ActualState.read(from: hypervisor, poolName: Naming.pool(environment: environment))
+        let selected = try actual.ownedDomains(environment: environment, hosts: hosts, uri: hypervisor.uri)
+        let volumes = Dictionary(actual.volumes.map { ($0.name, $0.path) }, uniquingKeysWith: { first, _ in first })
+        return try await bytes(of: selected, volumes: volumes, hypervisor: hypervisor, memoryCopies: 1)
     }
 
     private static func snapshot(_ live: LiveDomain, _ metadata: DomainMetadata, environment: String, overlay: String?, poolName: String,

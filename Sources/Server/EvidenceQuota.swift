@@ -69,7 +69,9 @@ final class EvidenceLedger: Sendable {
         var bytes: UInt64
     }
 
-    /// A claim admitted; `release` (once the reset or snapshot ended, its files on disk) lets it go.
+    typealias Pending = (environment: UInt64, owner: UInt64)
+
+    /// A claim admitted; `end` (once the reset or snapshot ended, its files on disk) lets it go.
     final class Reservation: Sendable {
         private let release: @Sendable () -> Void
         init(_ release: @escaping @Sendable () -> Void) { self.release = release }
@@ -77,14 +79,25 @@ final class EvidenceLedger: Sendable {
         deinit { release() }
     }
 
-    private let claims = Mutex<[UUID: Claim]>([:])
-
-    /// Bytes claimed and not yet released: by `environment`, and by environments `owner` owns.
-    func pending(environment: String, owner: Int64?) -> (environment: UInt64, owner: UInt64) {
-        claims.withLock { Self.pending(in: $0, environment: environment, owner: owner) }
+    private struct Book {
+        var claims: [UUID: Claim] = [:]
+        /// Counts the claims ended: a walk of the disk made before the last end may have missed
+        /// the files of the claim that ended.
+        var ended: UInt64 = 0
     }
 
-    private static func pending(in claims: [UUID: Claim], environment: String, owner: Int64?) -> (environment: UInt64, owner: UInt64) {
+    private let book = Mutex(Book())
+
+    /// Walks of the disk made again, at most, when claims keep ending during them; the last is
+    /// checked as it is.
+    static let walks = 8
+
+    /// Bytes claimed and not yet released: by `environment`, and by environments `owner` owns.
+    func pending(environment: String, owner: Int64?) -> Pending {
+        book.withLock { Self.pending(in: $0.claims, environment: environment, owner: owner) }
+    }
+
+    private static func pending(in claims: [UUID: Claim], environment: String, owner: Int64?) -> Pending {
         var forEnvironment: UInt64 = 0, forOwner: UInt64 = 0
         for claim in claims.values {
             if claim.environment == environment { forEnvironment += claim.bytes }
@@ -93,18 +106,30 @@ final class EvidenceLedger: Sendable {
         return (forEnvironment, forOwner)
     }
 
-    /// Admits `claim` if `check` passes given what other claims hold (by its environment, by its
-    /// owner); asked and recorded under one lock, so no two claims are admitted on the same room.
-    func admit(_ claim: Claim, check: (_ pending: (environment: UInt64, owner: UInt64)) throws -> Void) throws -> Reservation {
+    /// Admits `claim` if `check` passes on what `measure` found on disk and what other claims
+    /// hold (by its environment, by its owner). `measure` walks the disk outside the lock, so that
+    /// the server's other requests never wait for a walk; `check` and the claim's record are under
+    /// it, so no two claims are admitted on the same room. A claim that ended during the walk (its
+    /// files landed after the walk passed them) makes the walk start again.
+    func admit<Measured>(_ claim: Claim, measure: () throws -> Measured, check: (Measured, Pending) throws -> Void) throws -> Reservation {
         let id = UUID()
-        try claims.withLock { (claims: inout [UUID: Claim]) throws -> Void in
-            try check(Self.pending(in: claims, environment: claim.environment, owner: claim.owner))
-            claims[id] = claim
+        for walk in 1 ... Self.walks {
+            let before = book.withLock { $0.ended }
+            let measured = try measure()
+            let admitted = try book.withLock { (book: inout Book) throws -> Bool in
+                guard book.ended == before || walk == Self.walks else { return false }
+                try check(measured, Self.pending(in: book.claims, environment: claim.environment, owner: claim.owner))
+                book.claims[id] = claim
+                return true
+            }
+            if admitted { break }
         }
         let once = Mutex(false)
         return Reservation { [weak self] in
             guard once.withLock({ ended in defer { ended = true }; return !ended }) else { return }
-            _ = self?.claims.withLock { $0.removeValue(forKey: id) }
+            self?.book.withLock { book in
+                if book.claims.removeValue(forKey: id) != nil { book.ended += 1 }
+            }
         }
     }
 }
@@ -128,29 +153,43 @@ enum EvidenceQuota {
         return bytes
     }
 
-    static func usage(_ record: EnvironmentRecord, state: ServerState) throws -> EvidenceUsage {
-        try usage(record, state: state, pending: state.ledger.pending(environment: record.name, owner: owner(of: record)))
+    /// What is on disk for `record` and its owner (one walk of the evidence and snapshots), before
+    /// what jobs under way are writing is added.
+    struct Kept {
+        var environment: UInt64
+        var snapshots: UInt64
+        var owner: UInt64
+        var ownerName: String?
+        var retired: UInt64
     }
 
-    /// The usage with `pending` bytes of resets and snapshots under way added.
-    static func usage(_ record: EnvironmentRecord, state: ServerState, pending: (environment: UInt64, owner: UInt64)) throws -> EvidenceUsage {
-        let policy = state.evidencePolicy
+    /// `retired`: also what earlier students kept (for the pages: it counts against no quota).
+    static func kept(_ record: EnvironmentRecord, state: ServerState, retired: Bool) throws -> Kept {
         // Every folder's files walked once: the environment's bytes and its owner's from one listing.
-        var kept: [String: UInt64] = snapshotBytes(state: state)
-        let snapshots = kept[record.name] ?? 0
-        for folder in EvidenceStore.folders(in: state.evidenceDirectory) { kept[folder.environment, default: 0] += folder.bytes }
-        let used = (kept[record.name] ?? 0) + pending.environment
-        var ownerUsed: UInt64 = 0
+        var bytes = snapshotBytes(state: state)
+        let snapshots = bytes[record.name] ?? 0
+        for folder in EvidenceStore.folders(in: state.evidenceDirectory) { bytes[folder.environment, default: 0] += folder.bytes }
+        var owned: UInt64 = 0
         var ownerName: String?
         if let owner = owner(of: record) {
             ownerName = try state.store.user(id: owner)?.name
-            let owned = Set(try state.store.environments().filter { Self.owner(of: $0) == owner }.map(\.name))
-            ownerUsed = owned.reduce(pending.owner) { $0 + (kept[$1] ?? 0) }
+            owned = Set(try state.store.environments().filter { Self.owner(of: $0) == owner }.map(\.name)).reduce(0) { $0 + (bytes[$1] ?? 0) }
         }
-        let retired = [state.evidenceDirectory, state.snapshotsDirectory].flatMap { EvidenceStore.retired(in: $0) }
+        let retiredBytes = !retired ? 0 : [state.evidenceDirectory, state.snapshotsDirectory].flatMap { EvidenceStore.retired(in: $0) }
             .filter { $0.environment == record.name }.reduce(0) { $0 + $1.bytes }
-        return EvidenceUsage(environment: .init(used: used, quota: policy.perEnvironment), owner: .init(used: ownerUsed, quota: policy.perUser),
-                             ownerName: ownerName, retentionDays: policy.retentionDays, snapshots: snapshots, retired: retired)
+        return Kept(environment: bytes[record.name] ?? 0, snapshots: snapshots, owner: owned, ownerName: ownerName, retired: retiredBytes)
+    }
+
+    static func usage(_ record: EnvironmentRecord, state: ServerState) throws -> EvidenceUsage {
+        usage(try kept(record, state: state, retired: true), pending: state.ledger.pending(environment: record.name, owner: owner(of: record)), state: state)
+    }
+
+    /// The usage: what is kept, with `pending` bytes of resets and snapshots under way added.
+    static func usage(_ kept: Kept, pending: EvidenceLedger.Pending, state: ServerState) -> EvidenceUsage {
+        let policy = state.evidencePolicy
+        return EvidenceUsage(environment: .init(used: kept.environment + pending.environment, quota: policy.perEnvironment),
+                             owner: .init(used: kept.owner + pending.owner, quota: policy.perUser), ownerName: kept.ownerName,
+                             retentionDays: policy.retentionDays, snapshots: kept.snapshots, retired: kept.retired)
     }
 
     /// What is asked of the quota: a reset's evidence, or a snapshot.
@@ -167,20 +206,22 @@ enum EvidenceQuota {
     static func admit(_ record: EnvironmentRecord, hosts: [String], keeping: Keeping, state: ServerState) async throws -> EvidenceLedger.Reservation? {
         let policy = state.evidencePolicy
         guard policy.perEnvironment != nil || policy.perUser != nil else { return nil }
-        let memory: Bool, what: String, advice: String
+        let memory: Bool, what: String, advice: String, isSnapshot: Bool
         switch keeping {
         case let .reset(keepsMemory):
-            (memory, what) = (keepsMemory, "this reset's evidence")
+            (memory, what, isSnapshot) = (keepsMemory, "this reset's evidence", false)
             advice = "nothing was stopped: remove old evidence or snapshots (an instructor can, on the evidence page), or reset without keeping evidence"
         case .snapshot:
-            (memory, what) = (true, "this snapshot")
+            (memory, what, isSnapshot) = (true, "this snapshot", true)
             advice = "nothing was paused: remove old evidence or snapshots (an instructor can, on the evidence page and the host's)"
         }
         // An environment not deployed, or a host it does not have: the job's own failure says so.
-        guard let estimate = try? await state.operations.evidenceEstimate(record.name, hosts: hosts, memory: memory) else { return nil }
+        let operations = state.operations
+        guard let estimate = try? await (isSnapshot ? operations.snapshotEstimate(record.name, hosts: hosts)
+                                                    : operations.evidenceEstimate(record.name, hosts: hosts, memory: memory)) else { return nil }
         let claim = EvidenceLedger.Claim(environment: record.name, owner: owner(of: record), bytes: estimate)
-        return try state.ledger.admit(claim) { pending in
-            let usage = try usage(record, state: state, pending: pending)
+        return try state.ledger.admit(claim, measure: { try kept(record, state: state, retired: false) }) { kept, pending in
+            let usage = usage(kept, pending: pending, state: state)
             let under = pending.environment + pending.owner > 0 ? " (with what resets and snapshots under way are writing)" : ""
             if let quota = usage.environment.quota, usage.environment.used + estimate > quota {
                 throw ServerError(status: insufficientStorage, message: "\(what) (about \(ByteCount.text(estimate))) would take \(record.name)'s evidence "

@@ -100,6 +100,71 @@ import Testing
         withExtendedLifetime(server) {}
     }
 
+    @Test func aResetUnderWayHoldsItsEvidenceAgainstTheOwnersQuotaUntilItEnds() async throws {
+        // 6 MiB kept of 8 MiB per user; each reset of one host here would keep about 1 MiB: one
+        // fits, two do not.
+        let (server, admin, checker) = try await serve(["--evidence-quota", "none", "--evidence-user-quota", "8MiB"],
+                                                       environments: [("held-a", 102), ("held-b", 103)])
+        _ = try keep(server, "held-a", stamp: "20261201T101010Z", mebibytes: 6)
+        // The first reset is admitted, then held up on its environment's lock (as by a command).
+        var lock: EnvironmentLock? = try EnvironmentLock(environment: "held-a", uri: "test:///default")
+        let first = try #require(try await admin.post("/api/v1/environments/held-a/reset", json: ["hosts": ["gw"], "evidence": true]).object["id"] as? String)
+        var waiting = false
+        for _ in 0 ..< 200 where !waiting {
+            let events = try await admin.get("/api/v1/jobs/\(first)/events").array
+            waiting = events.contains { (($0["event"] as? [String: Any])?["message"] as? String)?.contains("waiting for another decoynet command") ?? false }
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+        #expect(waiting, "the first reset waits for the lock, its evidence not yet written")
+
+        // The owner's other copy: it would fit on what is on disk, not beside the reset under way.
+        let usage = try await admin.get("/api/v1/environments/held-b/quota").object
+        #expect(((usage["owner"] as? [String: Any])?["used"] as? Int ?? 0) >= 7 << 20, "the reset under way counts: \(usage)")
+        let refused = try await admin.post("/api/v1/environments/held-b/reset", json: ["hosts": ["gw"], "evidence": true])
+        #expect(refused.status == 507, "\(refused.status) \(refused.text.prefix(300))")
+        #expect(refused.text.contains("resets and snapshots under way"), "\(refused.text)")
+        documented(checker, "POST", "/api/v1/environments/{name}/reset", refused)
+
+        // The first ends; what it kept is small, and the room is back.
+        lock = nil
+        withExtendedLifetime(lock) {}
+        // libvirt's test driver keeps no overlay files, so the reset fails once admitted, at moving
+        // the host's overlay: what matters here is that its claim ends with the job, however it ends.
+        let ended = try await admin.waitForJob(first)
+        #expect(ended["finishedAt"] as? String != nil, "\(ended)")
+        let admitted = try await admin.post("/api/v1/environments/held-b/reset", json: ["hosts": ["gw"], "evidence": true])
+        #expect(admitted.status == 202, "\(admitted.status) \(admitted.text.prefix(300))")
+        let second = try await admin.waitForJob(try #require(admitted.object["id"] as? String))
+        #expect(((second["outcome"] as? [String: Any])?["steps"] as? [[String: Any]])?.contains { $0["step"] as? String == "reset host gw" } == true,
+                "admitted, the second reset ran: \(second)")
+        withExtendedLifetime(server) {}
+    }
+
+    @Test func onlyAnInstructorRemovesASnapshotAndOnlyWithTheFormsToken() async throws {
+        let (server, admin, _) = try await serve(["--evidence-quota", "none", "--evidence-user-quota", "none"], environments: [("snapr", 104)])
+        let kept = try snapshot(server.data, "snapr", host: "ws-01", taken: Date(), mebibytes: 1)
+        let name = URL(fileURLWithPath: kept).lastPathComponent
+        let sam = try await admin.post("/api/v1/users", json: ["name": "sam", "role": "student"])
+        let student = HTTPClient(base: server.base, token: try #require(sam.object["token"] as? String))
+        let copies = try await admin.post("/api/v1/environments/snapr/copies", json: ["count": 1, "students": ["sam"]]).object
+        let copy = try #require((copies["copies"] as? [[String: Any]])?.first?["environment"] as? String)
+        #expect(try await admin.waitForJob(try #require((copies["job"] as? [String: Any])?["id"] as? String))["state"] as? String == "succeeded")
+        _ = try snapshot(server.data, copy, host: "ws-01", taken: Date(), mebibytes: 1)
+        let own = try await student.get("/api/v1/environments/\(copy)/snapshots").array
+        #expect(own.count == 1, "\(own)")
+        let studentsName = try #require(own.first?["name"] as? String)
+        #expect(try await student.send("DELETE", "/api/v1/environments/\(copy)/snapshots/\(studentsName)").status == 403, "a student's snapshots are the class's record")
+        #expect(try await student.send("DELETE", "/api/v1/environments/snapr/snapshots/\(name)").status == 404, "another environment's is not even seen")
+        // Signed in on the pages, a removal without the page's token changes nothing.
+        let browser = HTTPClient(base: server.base)
+        #expect(try await browser.signIn("admin", server.adminToken).status == 303)
+        let forged = try await browser.post("/environments/snapr/snapshots/\(name)/remove", form: ["csrf": String(repeating: "0", count: 64)])
+        #expect(forged.status == 403, "\(forged.status)")
+        #expect(try await browser.send("DELETE", "/api/v1/environments/snapr/snapshots/\(name)").status == 403, "nor by the API with the cookie alone")
+        #expect(FileManager.default.fileExists(atPath: kept))
+        withExtendedLifetime(server) {}
+    }
+
     @Test func retentionRemovesOnlyFoldersPastItsDays() async throws {
         // Kept before the server starts: it removes what is past its days at once.
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("decoynet-server-" + UUID().uuidString).path
