@@ -102,12 +102,17 @@ public enum EvidenceStore {
     /// What a copy given to a new student kept from the one before, moved aside into
     /// `.retired/ENV-YYYYMMDDTHHMMSSZ` of a folder (evidence, snapshots, runs): its environment,
     /// when it was retired, and what it takes on disk.
+    /// Also read: `ENV-YYYY-MM-DDTHHMMSSZ`, as servers before 2026-12-04 named them.
     public static func retired(in directory: String) -> [Folder] {
         let root = directory + "/.retired"
+        // Only a real folder: a link would have the retention remove whatever it points to.
+        var top = stat()
+        guard lstat(root, &top) == 0, (top.st_mode & S_IFMT) == S_IFDIR else { return [] }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
         return names.compactMap { name -> Folder? in
             var info = stat()
-            guard let (environment, retired) = parse(name), lstat(root + "/" + name, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else { return nil }
+            guard let (environment, retired) = parse(name) ?? parseExtended(name), lstat(root + "/" + name, &info) == 0,
+                  (info.st_mode & S_IFMT) == S_IFDIR else { return nil }
             return Folder(name: name, environment: environment, created: retired, bytes: bytes(of: root + "/" + name))
         }
         .sorted { ($0.created, $0.name) < ($1.created, $1.name) }
@@ -160,6 +165,17 @@ public enum EvidenceStore {
         guard parts.count >= 2, let stamp = parts.last, let date = basicTime(stamp) else { return nil }
         let environment = parts.dropLast().joined(separator: "-")
         return environment.isEmpty ? nil : (environment, date)
+    }
+
+    /// `ENV-YYYY-MM-DDTHHMMSSZ` (an earlier server's retired folders): the environment and time.
+    static func parseExtended(_ name: String) -> (environment: String, created: Date)? {
+        let characters = Array(name)
+        // "-2026-12-04T044934Z" is 19 characters; the environment comes before it.
+        guard characters.count > 19, characters[characters.count - 19] == "-", characters[characters.count - 14] == "-",
+              characters[characters.count - 11] == "-" else { return nil }
+        let stamp = String(characters[(characters.count - 18)...]).replacingOccurrences(of: "-", with: "")
+        guard let date = basicTime(stamp) else { return nil }
+        return (String(characters[..<(characters.count - 19)]), date)
     }
 
     /// The date in `YYYYMMDDTHHMMSSZ` (as `TimelineEvent.basicTime` writes it), nil for other text.

@@ -108,4 +108,36 @@ import Testing
         // Another driver's volumes (no such folder here) are not this machine's disk to ask.
         #expect(throws: Never.self) { try Resetter.checkPoolSpace(volumes: ["/default-pool/ws-01.img"], outcome: "", reserve: .max) }
     }
+
+    @Test func whatWasRetiredIsListedByWhenAndPrunedSealedButNeverThroughALink() throws {
+        let manager = FileManager.default
+        let evidence = root + "/evidence"
+        for name in ["lab-20200101T000000Z", "lab-2-2020-01-02T000000Z", "lab-20991231T000000Z", "not-a-stamp"] {
+            try manager.createDirectory(atPath: evidence + "/.retired/" + name + "/lab-20191231T000000Z/ws-01", withIntermediateDirectories: true)
+            try Data("x".utf8).write(to: URL(fileURLWithPath: evidence + "/.retired/" + name + "/lab-20191231T000000Z/ws-01/overlay.qcow2"))
+        }
+        // Sealed, as a reset leaves its evidence.
+        let sealed = evidence + "/.retired/lab-20200101T000000Z/lab-20191231T000000Z"
+        try manager.setAttributes([.posixPermissions: 0o400], ofItemAtPath: sealed + "/ws-01/overlay.qcow2")
+        try manager.setAttributes([.posixPermissions: 0o500], ofItemAtPath: sealed + "/ws-01")
+        try manager.setAttributes([.posixPermissions: 0o500], ofItemAtPath: sealed)
+        let listed = EvidenceStore.retired(in: evidence)
+        #expect(listed.map(\.name) == ["lab-20200101T000000Z", "lab-2-2020-01-02T000000Z", "lab-20991231T000000Z"], "the earlier servers' names too")
+        #expect(listed.map(\.environment) == ["lab", "lab-2", "lab"])
+        #expect(listed.allSatisfy { $0.bytes > 0 })
+
+        let pruned = EvidenceStore.pruneRetired(in: evidence, before: Date(timeIntervalSince1970: 1_700_000_000))
+        #expect(pruned.removed.map(\.name) == ["lab-20200101T000000Z", "lab-2-2020-01-02T000000Z"] && pruned.failed.isEmpty, "\(pruned.failed)")
+        #expect(try manager.contentsOfDirectory(atPath: evidence + "/.retired").sorted() == ["lab-20991231T000000Z", "not-a-stamp"])
+
+        // A `.retired` that is a link is nobody's retired folder: nothing it points to is listed or removed.
+        let elsewhere = root + "/elsewhere"
+        try manager.createDirectory(atPath: elsewhere + "/lab-20200101T000000Z", withIntermediateDirectories: true)
+        let linked = root + "/linked"
+        try manager.createDirectory(atPath: linked, withIntermediateDirectories: true)
+        try manager.createSymbolicLink(atPath: linked + "/.retired", withDestinationPath: elsewhere)
+        #expect(EvidenceStore.retired(in: linked).isEmpty)
+        #expect(EvidenceStore.pruneRetired(in: linked, before: Date()).removed.isEmpty)
+        #expect(manager.fileExists(atPath: elsewhere + "/lab-20200101T000000Z"))
+    }
 }
