@@ -45,7 +45,7 @@ public final class SocketProber: GuestProber {
 
     /// `parallelism`: threads for probes made without an environment; `perEnvironment`: threads
     /// of each environment's own prober.
-    public convenience init(parallelism: Int = 16, perEnvironment: Int = 8, maximumEnvironments: Int = 32) {
+    public convenience init(parallelism: Int = 16, perEnvironment: Int = 8, maximumEnvironments: Int = 64) {
         self.init(threads: parallelism, name: "probe", perEnvironment: perEnvironment, environments: EnvironmentProbers(maximum: maximumEnvironments))
     }
 
