@@ -28,6 +28,12 @@ let package = Package(
             pkgConfig: "libxml-2.0",
             providers: [.apt(["libxml2-dev"])]
         ),
+        /// libxcrypt: guests' password hashes (yescrypt, as Debian 12 writes them), made at native speed.
+        .systemLibrary(
+            name: "CCrypt",
+            pkgConfig: "libxcrypt",
+            providers: [.apt(["libcrypt-dev"])]
+        ),
         /// libvirt's C API, imported only by the hypervisor layer.
         .systemLibrary(
             name: "CLibvirt",
@@ -70,7 +76,7 @@ let package = Package(
         .target(name: "Planner", dependencies: ["Compiler", "Hypervisor", "LibvirtXML", "Naming"]),
 
         /// The parallel walker: apply, destroy, health and status of environments.
-        .target(name: "Engine", dependencies: ["Planner", "Hypervisor", "Compiler", "LibvirtXML", "Topology", "Digest", "Naming", "Observe", "Images"]),
+        .target(name: "Engine", dependencies: ["CCrypt", "Planner", "Hypervisor", "Compiler", "LibvirtXML", "Topology", "Digest", "Naming", "Observe", "Images"]),
 
         /// `decoynet serve`: the REST API, pages, jobs in SQLite, live events and consoles.
         .target(

@@ -9,8 +9,9 @@ set -euo pipefail
 
 # The server's SQLite (GRDB), xterm.js for its console page, headless Chromium for its browser tests,
 # tshark for the timeline (Wireshark's dissectors), python3-venv for the tests' and forensics' own
-# Python packages (lz4 and zstd in the lab unpack kernels for their symbol tables).
-packages=(pkg-config libxml2-dev libvirt-dev libvirt-clients libxml2-utils libsqlite3-dev node-xterm chromium chromium-driver curl
+# Python packages (lz4 and zstd in the lab unpack kernels for their symbol tables), libxcrypt for
+# the guests' password hashes.
+packages=(pkg-config libxml2-dev libvirt-dev libvirt-clients libxml2-utils libsqlite3-dev libcrypt-dev node-xterm chromium chromium-driver curl
           tshark python3-venv)
 lab=(libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils dnsmasq-base iproute2 iptables nftables
      linux-image-cloud-amd64 busybox-static cpio kmod e2fsprogs ovmf curl tcpdump util-linux procps

@@ -32,6 +32,16 @@ public struct HostSeed: Sendable, Equatable {
 
     /// The seed as the read-only disk a host boots with.
     public var isoImage: [UInt8] { SeedImage.iso(files: files) }
+
+    /// This seed with each plain password replaced by `hash` of it (its crypt(3) hash), for the
+    /// disk a host boots with: the compiled seed keeps the text, deterministic and readable.
+    public func hashingPasswords(_ hash: (String) throws -> String) rethrows -> HostSeed {
+        var contents = contents
+        for index in contents.passwords.indices where !contents.passwords[index].hashed {
+            contents.passwords[index] = .init(user: contents.passwords[index].user, text: try hash(contents.passwords[index].text), hashed: true)
+        }
+        return HostSeed(contents)
+    }
 }
 
 /// Makes a host's `SeedContents`, and renders them in the subset of cloud-config that cloud-init
@@ -92,7 +102,7 @@ public enum SeedRenderer {
             lines.append("  expire: false")
             lines.append("  users:")
             for password in seed.passwords {
-                lines += ["  - name: \(password.user)", "    password: \(quoted(password.text))", "    type: text"]
+                lines += ["  - name: \(password.user)", "    password: \(quoted(password.text))", "    type: \(password.hashed ? "hash" : "text")"]
             }
         }
         if !seed.files.isEmpty {
