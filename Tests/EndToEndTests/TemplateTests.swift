@@ -100,6 +100,10 @@ extension EndToEnd {
                 #expect(found.first == lines[2] && found.count == 2 && (Int(found.last ?? "") ?? 0) > 10, "\(host)'s journal: \(journal)")
                 #expect(lines.count > 6 && !lines[6].isEmpty, "\(host) has no SSH host key")
                 #expect(seen["ssh", default: []].insert(lines.count > 6 ? lines[6] : "").inserted, "\(host) shares its SSH host key")
+                // Nothing failed at its start: an attacker's `systemctl --failed` shows no unit of ours,
+                // as on a server that was never cloned.
+                let failed = try Lab.decoynet(["exec", environment, host, "--", "systemctl", "--failed", "--no-legend", "--plain"])
+                #expect(failed.status == 0 && failed.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(host): \(failed)")
             }
         }
 
