@@ -3,7 +3,7 @@ SWIFT ?= swift
 BIN := .build/debug/decoynet
 LAB := ip netns exec decoynet-lab
 
-.PHONY: all deps build release test demo demo-down lab lab-down bench bench-deploy bench-images bench-enterprise bench-server bench-tenants bench-observe bench-observe-enterprise bench-stealth bench-snapshot bench-idle bench-reset-memory faults fuzz images serve clean
+.PHONY: all deps build release test demo demo-down lab lab-down bench bench-deploy bench-images bench-enterprise bench-server bench-tenants bench-observe bench-observe-enterprise bench-stealth bench-snapshot bench-idle bench-reset-memory bench-clones faults fuzz images serve clean
 
 all: build
 
@@ -116,6 +116,12 @@ bench-reset-memory: build lab images
 	@scripts/install-deps.sh bench
 	$(SWIFT) build -c release --product decoynet
 	benchmarks/reset-memory.sh 3
+
+# Restored workstations, one apply per number of restores at once: where a clone's time goes.
+bench-clones: build lab images
+	@scripts/install-deps.sh bench
+	$(SWIFT) build -c release --product decoynet
+	BIN=.build/release/decoynet benchmarks/clones.sh 24
 
 bench-snapshot: build lab images
 	@scripts/install-deps.sh bench
