@@ -8,6 +8,8 @@
 #   memory     the host's peak memory in use beyond what it used before, KSM's merged pages, and the
 #              proportional memory (PSS) of one workstation's QEMU
 #   qemu       CPU seconds of every QEMU of the company, and how many hosts needed a restart
+#   per host   each server's QEMU CPU seconds until the apply ended (all its QEMUs) and its seconds
+#              from start (or restore) to healthy; the workstations' medians and maxima
 #   templates  how many warm templates the apply made (hosts restored from them instead of booted)
 #   idle       the company at rest after `test`: QEMU's share of one core over IDLE seconds (default
 #              120), per workstation, per server and in all
@@ -87,13 +89,16 @@ measure() {
     bridges_before=$(ip -n decoynet-lab -o link show | awk -F': ' '{ print $2 }' | sort | tr '\n' ' ')
 
     # Every second: the lowest available memory, each QEMU's CPU so far (kept after it exits).
-    mkdir -p "$work/cpu"
+    rm -rf "$work/cpu" "$work/names" && mkdir -p "$work/cpu" "$work/names"
     ( lowest=$baseline
       while true; do
           current=$(available_kib)
           (( current < lowest )) && lowest=$current && echo "$lowest" >"$work/lowest"
           for pid in $(pgrep -f "guest=$environment-" || true); do
               awk '{ print $14 + $15 }' "/proc/$pid/stat" >"$work/cpu/$pid" 2>/dev/null || true
+              # Whose QEMU it is (a host has one per start: its restore, then its clean state's).
+              [[ -s $work/names/$pid ]] || tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null |
+                  sed -n "s/^guest=$environment-\([^,]*\),.*/\1/p" >"$work/names/$pid" || true
           done
           sleep 1
       done ) &
@@ -123,6 +128,30 @@ measure() {
     checks=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("%d/%d" % (sum(x["passed"] for x in r), len(r)))' "$work/test.json" 2>/dev/null || echo "?")
 
     qemu_cpu=$(cat "$work"/cpu/* 2>/dev/null | awk -v hz="$ticks_per_second" '{ s += $1 } END { printf "%.0f", s / hz }')
+    # Each host's QEMU CPU until the apply ended (all its QEMUs), beside its seconds to healthy.
+    for file in "$work"/cpu/*; do
+        pid=${file##*/}
+        [[ -s $work/names/$pid ]] && echo "$(cat "$work/names/$pid") $(cat "$file")"
+    done | awk '{ s[$1] += $2 } END { for (h in s) print h, s[h] }' | sort >"$work/apply.cpu"
+    per_host=$(python3 - "$work/apply.json" "$work/apply.cpu" "$ticks_per_second" <<'PYEOF'
+import json, statistics, sys
+health = {h["host"]: h for h in (json.load(open(sys.argv[1])).get("health") or [])}
+cpu = {}
+for line in open(sys.argv[2]):
+    name, ticks = line.split()
+    cpu[name] = int(ticks) / int(sys.argv[3])
+def seconds(host):
+    value = health.get(host, {}).get("seconds")
+    return "-" if value is None else "%.0f" % value
+rows = ["  %-12s %8.1f %8s" % (host, cpu[host], seconds(host)) for host in sorted(cpu, key=lambda h: -cpu[h]) if not host.startswith("ws-")]
+ws = [cpu[h] for h in cpu if h.startswith("ws-")]
+ws_seconds = [health[h]["seconds"] for h in health if h.startswith("ws-") and health[h].get("seconds") is not None]
+if ws:
+    rows.append("  %-12s %8.1f %8s   (median of %d; CPU max %.1f, seconds max %.0f)" % ("ws-*", statistics.median(ws),
+                "%.0f" % statistics.median(ws_seconds) if ws_seconds else "-", len(ws), max(ws), max(ws_seconds) if ws_seconds else 0))
+print("\n".join(rows))
+PYEOF
+    ) || per_host="  ?"
     lowest=$(cat "$work/lowest")
 
     # At rest: each QEMU's CPU ticks at the start and at the end of IDLE seconds.
@@ -209,6 +238,9 @@ PYEOF
     printf '%-44s %s\n' "QEMU CPU / (floor x cores)" "$cpu_ratio"
     printf '%-44s %s\n' "idle over ${idle_seconds} s after test" "$idle"
     printf '%-44s %s\n' "reset of the whole company" "$reset_line"
+    echo "per host until the apply ended: QEMU CPU s, seconds from its start (or restore) to healthy"
+    printf '  %-12s %8s %8s\n' host "cpu s" healthy
+    echo "$per_host"
 }
 
 for mode in ${MODES:-templates}; do measure "$mode"; done
