@@ -109,12 +109,7 @@ import Testing
         // The first reset is admitted, then held up on its environment's lock (as by a command).
         var lock: EnvironmentLock? = try EnvironmentLock(environment: "held-a", uri: "test:///default")
         let first = try #require(try await admin.post("/api/v1/environments/held-a/reset", json: ["hosts": ["gw"], "evidence": true]).object["id"] as? String)
-        var waiting = false
-        for _ in 0 ..< 200 where !waiting {
-            let events = try await admin.get("/api/v1/jobs/\(first)/events").array
-            waiting = events.contains { (($0["event"] as? [String: Any])?["message"] as? String)?.contains("waiting for another decoynet command") ?? false }
-            try await Task.sleep(nanoseconds: 50_000_000)
-        }
+        let waiting = try await admin.waitForEvent(first, containing: "waiting for another decoynet command", tries: 200)
         #expect(waiting, "the first reset waits for the lock, its evidence not yet written")
 
         // The owner's other copy: it would fit on what is on disk, not beside the reset under way.

@@ -102,12 +102,7 @@ import Testing
         // A job another command holds up: it waits on the environment's lock, as the CLI does.
         var lock: EnvironmentLock? = try EnvironmentLock(environment: "history", uri: "test:///default")
         let held = try #require(try await admin.post("/api/v1/environments/history/destroy").object["id"] as? String)
-        var waited = false
-        for _ in 0 ..< 100 where !waited {
-            let events = try await admin.get("/api/v1/jobs/\(held)/events").array
-            waited = events.contains { (($0["event"] as? [String: Any])?["message"] as? String)?.contains("waiting for another decoynet command") ?? false }
-            try await Task.sleep(nanoseconds: 50_000_000)
-        }
+        let waited = try await admin.waitForEvent(held, containing: "waiting for another decoynet command", tries: 100)
         #expect(waited, "the job says it waits for the lock")
         #expect(try await admin.get("/api/v1/jobs/\(held)").object["state"] as? String == "running")
         first.stop()

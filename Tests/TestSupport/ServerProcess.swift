@@ -169,6 +169,16 @@ public final class HTTPClient: NSObject, URLSessionTaskDelegate, @unchecked Send
         return answer
     }
 
+    /// Polls a job's events, `tries` times 50 ms apart, until one's message contains `text`; whether one did.
+    public func waitForEvent(_ id: String, containing text: String, tries: Int) async throws -> Bool {
+        for _ in 0 ..< tries {
+            let events = try await get("/api/v1/jobs/\(id)/events").array
+            if events.contains(where: { (($0["event"] as? [String: Any])?["message"] as? String)?.contains(text) ?? false }) { return true }
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+        return false
+    }
+
     /// Polls a job until it ends; returns it.
     public func waitForJob(_ id: String, timeout: Double = 600) async throws -> [String: Any] {
         let deadline = Date().addingTimeInterval(timeout)
